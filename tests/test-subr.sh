@@ -1,0 +1,103 @@
+# test-subr.sh - shared helpers for tests/run-*.sh, sourced by each test.
+#
+# Automake runs every test with srcdir set and the environment from
+# AM_TESTS_ENVIRONMENT (CRASHPIPE = the built binary, abs_top_builddir, abs_srcdir).
+# Each test works in its own directory, removed on success and kept on failure.
+# Exit codes follow automake: 0 pass, 1 fail, 77 skip (say why first), 99 hard error.
+
+set -u
+: "${srcdir:=.}"
+: "${abs_srcdir:=$(cd "$srcdir" && pwd)}"
+: "${abs_top_builddir:=$(cd "$srcdir/.." && pwd)}"
+: "${CRASHPIPE:=$abs_top_builddir/crashpipe}"
+
+test_name=$(basename "$0" .sh)
+test_dir="$abs_top_builddir/tests/$test_name.dir"
+rm -rf "$test_dir"
+mkdir -p "$test_dir"
+cd "$test_dir" || exit 99
+
+# Cleanup functions run on every exit, failure included; tests add their own with
+# at_exit "cmd ...". The core_pattern restore is registered by take_core_pattern.
+_at_exit_cmds=()
+at_exit() { _at_exit_cmds+=("$*"); }
+_run_at_exit() {
+	local rc=$? i
+	for ((i = ${#_at_exit_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${_at_exit_cmds[$i]}" || true
+	done
+	if [ "$rc" = 0 ]; then
+		cd / && rm -rf "$test_dir"
+	else
+		echo "$test_name: exit $rc; files kept in $test_dir" >&2
+	fi
+	exit "$rc"
+}
+trap _run_at_exit EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $test_name: $*" >&2; exit 1; }
+skip() { echo "SKIP: $test_name: $*" >&2; exit 77; }
+need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root to set kernel.core_pattern"; }
+
+# take_core_pattern: serialise every test that touches core_pattern or core_pipe_limit
+# (one lock for the whole machine, held until this test exits) and restore both values
+# on exit, whatever happens.
+CORE_PATTERN_LOCK=/run/crashpipe-tests.core_pattern.lock
+take_core_pattern() {
+	[ -z "${_saved_pattern+x}" ] || return 0	# already held by this test
+	need_root
+	exec 9>"$CORE_PATTERN_LOCK" || exit 99
+	flock 9 || exit 99
+	_saved_pattern=$(cat /proc/sys/kernel/core_pattern)
+	_saved_pipe_limit=$(cat /proc/sys/kernel/core_pipe_limit)
+	at_exit 'printf "%s\n" "$_saved_pattern" >/proc/sys/kernel/core_pattern; echo "$_saved_pipe_limit" >/proc/sys/kernel/core_pipe_limit'
+}
+
+# set_core_pattern PATTERN [PIPE_LIMIT]: only after take_core_pattern.
+set_core_pattern() {
+	[ -n "${_saved_pattern+x}" ] || { echo "set_core_pattern before take_core_pattern" >&2; exit 99; }
+	printf '%s\n' "$1" >/proc/sys/kernel/core_pattern || exit 99
+	[ $# -lt 2 ] || echo "$2" >/proc/sys/kernel/core_pipe_limit || exit 99
+}
+
+# run_crasher OUTVAR PROG [ARGS...]: run PROG (expected to die on a signal) with core
+# dumps enabled; sets OUTVAR to the pid it had. Its stdout/stderr go to PROG.out.
+run_crasher() {
+	local __var=$1 prog=$2 pid
+	shift 2
+	(
+		ulimit -c unlimited
+		exec "$prog" "$@"
+	) >"$(basename "$prog").out" 2>&1 &
+	pid=$!
+	wait "$pid"
+	local rc=$?
+	[ "$rc" -gt 128 ] || fail "$prog was expected to die on a signal, exit status $rc"
+	printf -v "$__var" '%s' "$pid"
+}
+
+# make_core OUTVAR PROG [ARGS...]: a real kernel core of PROG, written by the kernel to a
+# file in this test's directory (core_pattern taken and restored around it). Sets OUTVAR
+# to the core's path.
+make_core() {
+	local __out=$1 pid f
+	shift
+	take_core_pattern
+	mkdir -p "$test_dir/cores"
+	set_core_pattern "$test_dir/cores/core.%p"
+	run_crasher pid "$@"
+	f="$test_dir/cores/core.$pid"
+	for _ in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
+	[ -s "$f" ] || fail "the kernel wrote no core for $1 (pid $pid) at $f"
+	printf -v "$__out" '%s' "$f"
+}
+
+# build_crasher NAME [CFLAGS...]: compile tests/crashers/NAME.c into ./NAME.
+build_crasher() {
+	local name=$1
+	shift
+	${CC:-cc} -o "$name" "$abs_srcdir/crashers/$name.c" "$@" -lpthread ||
+		fail "cannot build crasher $name"
+}
