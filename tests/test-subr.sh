@@ -65,17 +65,17 @@ set_core_pattern() {
 # run_crasher OUTVAR PROG [ARGS...]: run PROG (expected to die on a signal) with core
 # dumps enabled; sets OUTVAR to the pid it had. Its stdout/stderr go to PROG.out.
 run_crasher() {
-	local __var=$1 prog=$2 pid
+	local __var=$1 prog=$2 __pid
 	shift 2
 	(
 		ulimit -c unlimited
 		exec "$prog" "$@"
 	) >"$(basename "$prog").out" 2>&1 &
-	pid=$!
-	wait "$pid"
+	__pid=$!
+	wait "$__pid"
 	local rc=$?
 	[ "$rc" -gt 128 ] || fail "$prog was expected to die on a signal, exit status $rc"
-	printf -v "$__var" '%s' "$pid"
+	printf -v "$__var" '%s' "$__pid"
 }
 
 # make_core OUTVAR PROG [ARGS...]: a real kernel core of PROG, written by the kernel to a
