@@ -101,3 +101,94 @@ build_crasher() {
 	${CC:-cc} -o "$name" "$abs_srcdir/crashers/$name.c" "$@" -lpthread ||
 		fail "cannot build crasher $name"
 }
+
+# ---- helpers for the native crash corpus and the oracle comparisons (run-native-corpus.sh,
+# run-pipe.sh).  The corpus: tests/crashers/*.c, *.cc; the oracles: gdb-frames.py (gdb) and
+# eu-stack; the comparison: compare-frames.py; report facts: check-report.py.
+
+# Corpus programs are PIE with debug info, at -O2 (frame pointers omitted, gcc's default).
+CORPUS_CFLAGS="-g -O2"
+CORPUS_PIE="-fPIE -pie"
+
+# build_crasher_cxx NAME [CXXFLAGS...]: compile tests/crashers/NAME.cc into ./NAME.
+build_crasher_cxx() {
+	local name=$1
+	shift
+	${CXX:-c++} -o "$name" "$abs_srcdir/crashers/$name.cc" "$@" -lpthread ||
+		fail "cannot build crasher $name"
+}
+
+# build_shlib_crasher [CFLAGS...]: ./libcrash.so (crashers/libcrash.c) and ./shlib_main (a
+# PIE) linked against it, finding it through its RUNPATH (this test's directory).
+build_shlib_crasher() {
+	${CC:-cc} -shared -fPIC -o libcrash.so "$abs_srcdir/crashers/libcrash.c" "$@" ||
+		fail "cannot build libcrash.so"
+	${CC:-cc} -o shlib_main "$abs_srcdir/crashers/shlib_main.c" "$@" -fPIE -pie -L. -lcrash \
+		-Wl,-rpath,"$test_dir" || fail "cannot build shlib_main"
+}
+
+# marker_line FILE MARK: the number of the line of tests/crashers/FILE that has MARK
+# (CRASH-LINE: the faulting statement; CALL-LINE: the call below it).
+marker_line() {
+	local n
+	n=$(grep -n "$2" "$abs_srcdir/crashers/$1" | cut -d: -f1)
+	case $n in
+	'' | *[!0-9]*) echo "marker_line: no single '$2' in crashers/$1" >&2; exit 99 ;;
+	esac
+	echo "$n"
+}
+
+# crash_tid PROG: the tid that crasher PROG printed as "crash tid N" before crashing
+# (its output is in PROG.out, see run_crasher).
+crash_tid() {
+	local t
+	t=$(sed -n 's/^crash tid \([0-9][0-9]*\)$/\1/p' "$1.out")
+	[ -n "$t" ] || fail "$1 printed no 'crash tid' line: $(cat "$1.out")"
+	echo "$t"
+}
+
+# symbol_range FILE SYMBOL: "0xVALUE:0xSIZE" of SYMBOL in ELF FILE, from nm -S.
+symbol_range() {
+	nm -S "$1" | awk -v s="$2" '$4 == s { print "0x" $1 ":0x" $2; found = 1; exit }
+		END { if (!found) exit 1 }' || fail "no symbol $2 in $1"
+}
+
+# build_id FILE: the GNU build-id of ELF FILE in hex.
+build_id() {
+	LC_ALL=C readelf -n "$1" | sed -n 's/^ *Build ID: *\([0-9a-f]*\)$/\1/p'
+}
+
+# gdb_frames OUT PROG CORE [MAXFRAMES]: the gdb oracle's JSON for CORE (tests/gdb-frames.py),
+# at most MAXFRAMES (default 256) physical frames per thread; gdb's log in OUT.log.
+gdb_frames() {
+	local out=$1 prog=$2 core=$3 max=${4:-256}
+	gdb -nx -batch -q -iex 'set debuginfod enabled off' -ex 'set pagination off' \
+		-ex "py max_frames = $max" -ex "py out_path = '$out'" \
+		-x "$abs_srcdir/gdb-frames.py" "$prog" "$core" >"$out.log" 2>&1
+	[ -s "$out" ] || fail "gdb-frames.py wrote nothing for $core: $(tail -5 "$out.log")"
+}
+
+# eu_stack_frames OUT PROG CORE [MAXFRAMES]: eu-stack's backtrace of CORE in OUT (errors in
+# OUT.err).  eu-stack exits 1 when some thread stopped early; only no output at all is fatal.
+eu_stack_frames() {
+	local out=$1 prog=$2 core=$3 max=${4:-256}
+	DEBUGINFOD_URLS= eu-stack --core "$core" -e "$prog" -n "$max" >"$out" 2>"$out.err"
+	grep -q '^TID ' "$out" || fail "eu-stack printed no thread for $core: $(head -3 "$out.err")"
+}
+
+# wait_for_file VAR GLOB [SECONDS]: poll (every 0.1 s, up to SECONDS, default 10) until a
+# file matches GLOB; set VAR to the first match.  Returns 1 on timeout.
+wait_for_file() {
+	local __v=$1 __glob=$2 __n=$((${3:-10} * 10)) __f
+	while [ "$__n" -gt 0 ]; do
+		for __f in $__glob; do
+			if [ -e "$__f" ]; then
+				printf -v "$__v" '%s' "$__f"
+				return 0
+			fi
+		done
+		sleep 0.1
+		__n=$((__n - 1))
+	done
+	return 1
+}

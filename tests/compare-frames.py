@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""compare-frames.py - compare a crashpipe report's native frames with gdb (and eu-stack).
+
+usage: compare-frames.py [--name NAME] [--threshold PCT] [--max-frames N]
+                         [--eu-stack FILE] [--eu-threshold PCT] REPORT GDB_JSON
+
+REPORT    a crashpipe report (schema crashpipe/1, plain JSON), or for a self-test of the
+          oracles another gdb-frames.py output.
+GDB_JSON  the output of tests/gdb-frames.py for the same core.
+FILE      the stdout of `eu-stack --core CORE -e PROG -n N` for the same core.
+
+Threads are matched by tid.  In each thread the two ip lists are compared in order: a frame
+agrees when the same index has the same address in both.  Agreement is
+    agreeing frames / sum over threads of max(oracle frames, report frames)
+which is "agreeing frames / gdb frames" whenever the report has no frames gdb has not; frames
+or whole threads only one side has count as disagreements.  With --max-frames N only the
+first N frames of each thread are compared (the stack overflow case, where gdb would unwind
+tens of thousands).  Only native frames of the report are compared ("kind": "native", or no
+kind).  The crashed thread must also be the same (report process.tid / gdb's selected thread).
+
+What the three tools print as a frame's address (measured with gdb 13.1, elfutils 0.188):
+gdb's frame.pc(), eu-stack's "#N 0xADDR" and the report's "ip" are the same number: the PC
+for frame 0 and for the frame a signal interrupted, the return address for other frames.
+eu-stack looks the symbol up at ADDR-1 for caller frames but prints ADDR unadjusted, so no
+normalisation is needed.  Without -i it prints physical frames only, as gdb-frames.py does.
+
+Prints one line "agreement NAME: M/T (P%) gdb[, M2/T2 (P2%) eu-stack]", then every thread
+that differs, frame by frame.  Exit 1 when gdb agreement is below --threshold (default 99) or
+eu-stack agreement below --eu-threshold (default 0: informational), or the crashed thread
+differs; 2 on bad input.
+"""
+import argparse
+import json
+import re
+import sys
+
+
+def report_threads(doc):
+    """{tid: [(ip, name)]} and the crashed tid, from a report or a gdb-frames.py output."""
+    threads = {}
+    if doc.get("schema", "").startswith("crashpipe/"):
+        for t in doc.get("threads") or []:
+            frames = [
+                (int(f["ip"], 16), f.get("function"))
+                for f in t.get("frames") or []
+                if f.get("kind", "native") == "native"
+            ]
+            threads[t["tid"]] = frames
+        return threads, (doc.get("process") or {}).get("tid")
+    for t in doc["threads"]:
+        names = t.get("names") or [None] * len(t["frames"])
+        threads[t["tid"]] = [(int(a, 16), n) for a, n in zip(t["frames"], names)]
+    return threads, doc.get("crashed")
+
+
+FRAME_RE = re.compile(r"^#(\d+)\s+0x([0-9a-fA-F]+)(?:\s+(.*))?$")
+
+
+def eu_stack_threads(text):
+    """{tid: [(ip, name)]} from eu-stack output ("TID N:" then "#N 0xADDR name")."""
+    threads, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^TID (\d+):$", line)
+        if m:
+            cur = threads.setdefault(int(m.group(1)), [])
+            continue
+        m = FRAME_RE.match(line.strip())
+        if m and cur is not None:
+            if int(m.group(1)) != len(cur):
+                raise ValueError("eu-stack frame numbers out of order: %r" % line)
+            cur.append((int(m.group(2), 16), m.group(3)))
+    return threads
+
+
+def compare(subject, oracle, max_frames):
+    """(agreeing, total, diffs) where diffs is a list of (tid, rows) for differing threads."""
+    agree = total = 0
+    diffs = []
+    for tid in list(oracle) + [t for t in subject if t not in oracle]:
+        o = oracle.get(tid)
+        s = subject.get(tid)
+        o_frames = (o or [])[:max_frames] if max_frames else (o or [])
+        s_frames = (s or [])[:max_frames] if max_frames else (s or [])
+        n = max(len(o_frames), len(s_frames))
+        same = sum(1 for a, b in zip(o_frames, s_frames) if a[0] == b[0])
+        agree += same
+        total += n
+        if same != n or o is None or s is None:
+            diffs.append((tid, o is None, s is None, s_frames, o_frames))
+    return agree, total, diffs
+
+
+def fmt(frame):
+    if frame is None:
+        return "-"
+    name = frame[1] or "??"
+    if len(name) > 40:
+        name = name[:37] + "..."
+    return "0x%x %s" % (frame[0], name)
+
+
+def print_diffs(what, diffs, crashed, limit=8):
+    for tid, no_oracle, no_subject, s_frames, o_frames in diffs[:limit]:
+        label = "thread %s%s" % (tid, " (crashed)" if tid == crashed else "")
+        if no_oracle:
+            print("  %s: only in the report (%d frames), not in %s" % (label, len(s_frames), what))
+            continue
+        if no_subject:
+            print("  %s: missing from the report (%s has %d frames)" % (label, what, len(o_frames)))
+        else:
+            print("  %s: report %d frames, %s %d frames" % (label, len(s_frames), what, len(o_frames)))
+        print("    %3s  %-54s %s" % ("#", "report", what))
+        for i in range(max(len(s_frames), len(o_frames))):
+            s = s_frames[i] if i < len(s_frames) else None
+            o = o_frames[i] if i < len(o_frames) else None
+            mark = "  " if s and o and s[0] == o[0] else "!="
+            print("    %3d  %-54s %s %s" % (i, fmt(s), mark, fmt(o)))
+    if len(diffs) > limit:
+        print("  ... and %d more differing threads" % (len(diffs) - limit))
+
+
+def pct(a, t):
+    return 100.0 * a / t if t else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("report")
+    ap.add_argument("gdb_json")
+    ap.add_argument("--name", default="core")
+    ap.add_argument("--threshold", type=float, default=99.0)
+    ap.add_argument("--max-frames", type=int, default=0)
+    ap.add_argument("--eu-stack")
+    ap.add_argument("--eu-threshold", type=float, default=0.0)
+    args = ap.parse_args()
+
+    try:
+        with open(args.report) as f:
+            subject, s_crashed = report_threads(json.load(f))
+        with open(args.gdb_json) as f:
+            oracle, o_crashed = report_threads(json.load(f))
+        eu = None
+        if args.eu_stack:
+            with open(args.eu_stack) as f:
+                eu = eu_stack_threads(f.read())
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print("compare-frames: %s: %s" % (args.name, e), file=sys.stderr)
+        return 2
+    if not oracle or not any(oracle.values()):
+        print("compare-frames: %s: gdb found no frames" % args.name, file=sys.stderr)
+        return 2
+
+    ok = True
+    agree, total, diffs = compare(subject, oracle, args.max_frames)
+    line = "agreement %s: %d/%d (%.1f%%) gdb" % (args.name, agree, total, pct(agree, total))
+    eu_res = None
+    if eu is not None:
+        eu_res = compare(subject, eu, args.max_frames)
+        line += ", %d/%d (%.1f%%) eu-stack" % (eu_res[0], eu_res[1], pct(*eu_res[:2]))
+    print(line)
+
+    if s_crashed != o_crashed:
+        print("  crashed thread differs: report %s, gdb %s" % (s_crashed, o_crashed))
+        ok = False
+    if pct(agree, total) < args.threshold:
+        print("  below the %.1f%% threshold against gdb:" % args.threshold)
+        ok = False
+    if diffs:
+        print_diffs("gdb", diffs, o_crashed)
+    if eu_res is not None:
+        if pct(*eu_res[:2]) < args.eu_threshold:
+            print("  below the %.1f%% threshold against eu-stack:" % args.eu_threshold)
+            ok = False
+        if eu_res[2]:
+            print("  differences from eu-stack (second opinion):")
+            print_diffs("eu-stack", eu_res[2], o_crashed)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
