@@ -1,0 +1,640 @@
+/*
+ * core.c - the ELF core reader.
+ *
+ * Everything in a core is data the crashed user controlled, so every size, count and
+ * offset is checked against what is really there before it is used, in 64-bit arithmetic
+ * that cannot wrap. A core that goes bad after its notes still gives a partial core: the
+ * threads and registers are worth a report on their own.
+ */
+#include "config.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/procfs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core.h"
+#include "zio.h"
+
+#ifndef NT_FILE
+#define NT_FILE 0x46494c45
+#endif
+#ifndef NT_SIGINFO
+#define NT_SIGINFO 0x53494749
+#endif
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+#define MAX_PHNUM 65535u		/* PN_XNUM cores (more segments) are refused */
+#define SMALL_SEGMENT (64u * 1024)	/* ELF header pages, the vDSO, small data */
+#define RED_ZONE 256u			/* below SP: the x86_64 red zone, rounded up */
+
+void cp_core_problem(struct cp_core *core, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	core->partial = true;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	char **p = realloc(core->problems, (core->n_problems + 1) * sizeof(*p));
+	if (!p) {
+		free(s);
+		return;
+	}
+	core->problems = p;
+	p[core->n_problems++] = s;
+}
+
+static void cp_core_destroyp(struct cp_core **core)
+{
+	cp_core_destroy(*core);
+}
+
+void cp_core_destroy(struct cp_core *core)
+{
+	if (!core)
+		return;
+	for (size_t i = 0; i < core->n_segs; i++)
+		free(core->segs[i].data);
+	for (size_t i = 0; i < core->n_problems; i++)
+		free(core->problems[i]);
+	free(core->problems);
+	free(core->segs);
+	free(core->maps);
+	free(core->threads);
+	free(core->auxv);
+	free(core->notes);
+	free(core->file_strings);
+	free(core);
+}
+
+static size_t align4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+static void parse_prstatus(struct cp_core *core, const unsigned char *desc, size_t len)
+{
+	struct elf_prstatus pr;
+
+	if (len < sizeof(pr)) {
+		cp_core_problem(core, "NT_PRSTATUS note of %zu bytes, expected %zu: thread skipped",
+				len, sizeof(pr));
+		return;
+	}
+	memcpy(&pr, desc, sizeof(pr));
+	struct cp_core_thread *t = realloc(core->threads, (core->n_threads + 1) * sizeof(*t));
+	if (!t)
+		return;
+	core->threads = t;
+	t += core->n_threads++;
+	memset(t, 0, sizeof(*t));
+	t->tid = pr.pr_pid;
+	t->cursig = pr.pr_cursig;
+	memcpy(&t->regs, &pr.pr_reg, sizeof(t->regs));
+}
+
+static void parse_prpsinfo(struct cp_core *core, const unsigned char *desc, size_t len)
+{
+	struct elf_prpsinfo ps;
+
+	if (len < sizeof(ps)) {
+		cp_core_problem(core, "NT_PRPSINFO note of %zu bytes, expected %zu", len, sizeof(ps));
+		return;
+	}
+	memcpy(&ps, desc, sizeof(ps));
+	core->has_psinfo = true;
+	core->pid = ps.pr_pid;
+	core->ppid = ps.pr_ppid;
+	core->uid = ps.pr_uid;
+	core->gid = ps.pr_gid;
+	memcpy(core->fname, ps.pr_fname, sizeof(ps.pr_fname));
+	core->fname[sizeof(ps.pr_fname)] = '\0';
+	memcpy(core->psargs, ps.pr_psargs, sizeof(ps.pr_psargs));
+	core->psargs[sizeof(ps.pr_psargs)] = '\0';
+	/* The kernel pads psargs with NULs and ends it with a space when truncated. */
+	for (size_t n = strlen(core->psargs); n > 0 && core->psargs[n - 1] == ' '; n--)
+		core->psargs[n - 1] = '\0';
+}
+
+static void parse_siginfo(struct cp_core *core, const unsigned char *desc, size_t len)
+{
+	int32_t v[3];
+	uint64_t addr;
+
+	if (core->has_siginfo)
+		return;		/* the first one is the crashed thread's */
+	if (len < 128) {
+		cp_core_problem(core, "NT_SIGINFO note of %zu bytes, expected 128", len);
+		return;
+	}
+	memcpy(v, desc, sizeof(v));
+	memcpy(&addr, desc + 16, sizeof(addr));
+	core->has_siginfo = true;
+	core->si_signo = v[0];
+	core->si_errno = v[1];
+	core->si_code = v[2];
+	/* fault_addr is meaningful for the fault signals only, and only when the kernel sent them
+	 * (si_code > 0); raise() and kill() put a pid there. */
+	if (core->si_code > 0 && (v[0] == 4 || v[0] == 5 || v[0] == 7 || v[0] == 8 || v[0] == 11)) {
+		core->has_fault_addr = true;
+		core->fault_addr = addr;
+	}
+}
+
+static void parse_auxv(struct cp_core *core, const unsigned char *desc, size_t len)
+{
+	size_t n = len / 16;
+
+	free(core->auxv);
+	core->auxv = malloc(n ? n * 16 : 1);
+	if (!core->auxv) {
+		core->n_auxv = 0;
+		return;
+	}
+	memcpy(core->auxv, desc, n * 16);
+	core->n_auxv = n;
+}
+
+static void parse_file(struct cp_core *core, const unsigned char *desc, size_t len)
+{
+	uint64_t count, page_size;
+
+	if (core->maps) {
+		cp_core_problem(core, "a second NT_FILE note was ignored");
+		return;
+	}
+	if (len < 16) {
+		cp_core_problem(core, "NT_FILE note of %zu bytes is too short", len);
+		return;
+	}
+	memcpy(&count, desc, 8);
+	memcpy(&page_size, desc + 8, 8);
+	if (count > (len - 16) / 24) {
+		cp_core_problem(core, "NT_FILE note claims %llu mappings in %zu bytes",
+				(unsigned long long)count, len);
+		return;
+	}
+	if (page_size == 0 || (page_size & (page_size - 1)) || page_size > (1u << 30)) {
+		cp_core_problem(core, "NT_FILE note has page size %llu", (unsigned long long)page_size);
+		return;
+	}
+	size_t strings_off = 16 + count * 24, strings_len = len - strings_off;
+	core->file_strings = malloc(strings_len + 1);
+	core->maps = calloc(count ? count : 1, sizeof(*core->maps));
+	if (!core->file_strings || !core->maps)
+		return;
+	memcpy(core->file_strings, desc + strings_off, strings_len);
+	core->file_strings[strings_len] = '\0';
+
+	const char *s = core->file_strings, *end = core->file_strings + strings_len;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t e[3];
+		memcpy(e, desc + 16 + i * 24, sizeof(e));
+		if (s >= end) {
+			cp_core_problem(core, "NT_FILE note: names end after %llu of %llu mappings",
+					(unsigned long long)i, (unsigned long long)count);
+			break;
+		}
+		size_t slen = strnlen(s, end - s);
+		if (s + slen == end) {
+			cp_core_problem(core, "NT_FILE note: name %llu is not terminated",
+					(unsigned long long)i);
+			break;
+		}
+		if (e[1] > e[0] && e[2] <= UINT64_MAX / page_size) {
+			struct cp_mapping *m = &core->maps[core->n_maps++];
+			m->start = e[0];
+			m->end = e[1];
+			m->offset = e[2] * page_size;
+			m->path = s;
+		}
+		s += slen + 1;
+	}
+}
+
+static void parse_notes(struct cp_core *core, size_t start)
+{
+	const unsigned char *p = core->notes;
+	size_t off = start, len = core->notes_len;
+
+	while (off + 12 <= len) {
+		uint32_t h[3];
+		memcpy(h, p + off, sizeof(h));
+		size_t name_off = off + 12;
+		if (h[0] > len - name_off) {
+			cp_core_problem(core, "note at offset %zu: name of %u bytes overruns the notes", off, h[0]);
+			return;
+		}
+		size_t desc_off = name_off + align4(h[0]);
+		if (desc_off > len || h[1] > len - desc_off) {
+			cp_core_problem(core, "note at offset %zu: %u bytes of data overrun the notes", off, h[1]);
+			return;
+		}
+		const char *name = (const char *)p + name_off;
+		const unsigned char *desc = p + desc_off;
+		bool is_core = h[0] == 5 && memcmp(name, "CORE", 5) == 0;
+
+		if (is_core) {
+			switch (h[2]) {
+			case NT_PRSTATUS:
+				parse_prstatus(core, desc, h[1]);
+				break;
+			case NT_PRPSINFO:
+				parse_prpsinfo(core, desc, h[1]);
+				break;
+			case NT_SIGINFO:
+				parse_siginfo(core, desc, h[1]);
+				break;
+			case NT_AUXV:
+				parse_auxv(core, desc, h[1]);
+				break;
+			case NT_FILE:
+				parse_file(core, desc, h[1]);
+				break;
+			}
+		}
+		off = desc_off + align4(h[1]);
+	}
+}
+
+bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret)
+{
+	for (size_t i = 0; i < core->n_auxv; i++)
+		if (core->auxv[2 * i] == type) {
+			*val_ret = core->auxv[2 * i + 1];
+			return true;
+		}
+	return false;
+}
+
+const struct cp_segment *cp_core_segment_at(const struct cp_core *core, uint64_t addr)
+{
+	for (size_t i = 0; i < core->n_segs; i++) {
+		const struct cp_segment *s = &core->segs[i];
+		if (addr >= s->vaddr && addr - s->vaddr < s->memsz)
+			return s;
+	}
+	return NULL;
+}
+
+const struct cp_mapping *cp_core_mapping_at(const struct cp_core *core, uint64_t addr)
+{
+	for (size_t i = 0; i < core->n_maps; i++) {
+		const struct cp_mapping *m = &core->maps[i];
+		if (addr >= m->start && addr < m->end)
+			return m;
+	}
+	return NULL;
+}
+
+static int cmp_by_offset(const void *a, const void *b)
+{
+	const struct cp_segment *x = *(struct cp_segment *const *)a, *y = *(struct cp_segment *const *)b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int cmp_by_vaddr(const void *a, const void *b)
+{
+	const struct cp_segment *x = a, *y = b;
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+/* Widen [*lo, *hi) (relative to the segment) to hold [lo2, hi2). */
+static void keep_range(struct cp_segment *s, uint64_t lo, uint64_t hi)
+{
+	if (hi > s->filesz)
+		hi = s->filesz;
+	if (lo >= hi)
+		return;
+	if (s->keep_hi == 0) {
+		s->keep_lo = lo;
+		s->keep_hi = hi;
+		return;
+	}
+	if (lo < s->keep_lo)
+		s->keep_lo = lo;
+	if (hi > s->keep_hi)
+		s->keep_hi = hi;
+}
+
+/* Decide what of a stream is worth keeping: see the comment at the top of core.h. */
+static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
+{
+	uint64_t total = 0, v;
+
+	for (size_t i = 0; i < core->n_segs; i++)
+		total += core->segs[i].filesz > cfg->keep_all_below ? cfg->keep_all_below : core->segs[i].filesz;
+	for (size_t i = 0; i < core->n_segs; i++) {
+		struct cp_segment *s = &core->segs[i];
+		if (total <= cfg->keep_all_below || s->filesz <= SMALL_SEGMENT) {
+			keep_range(s, 0, s->filesz);
+			continue;
+		}
+		for (size_t t = 0; t < core->n_threads; t++) {
+			uint64_t sp = core->threads[t].regs.rsp;
+			if (sp < s->vaddr || sp - s->vaddr >= s->filesz)
+				continue;
+			uint64_t lo = sp - s->vaddr > RED_ZONE ? sp - s->vaddr - RED_ZONE : 0;
+			keep_range(s, lo, lo + cfg->max_stack);
+		}
+		/* The main thread's stack top (argv, environment, auxv) and, when it runs on an
+		 * alternate signal stack, the stack it was interrupted on. */
+		if (cp_core_auxv(core, AT_RANDOM, &v) && v >= s->vaddr && v - s->vaddr < s->filesz)
+			keep_range(s, s->filesz > cfg->max_stack ? s->filesz - cfg->max_stack : 0, s->filesz);
+	}
+}
+
+static int read_segment_data(struct cp_core *core, struct cp_segment *s)
+{
+	uint64_t len = s->keep_hi - s->keep_lo;
+
+	s->data = malloc(len);
+	if (!s->data)
+		return -ENOMEM;
+	ssize_t n = cp_input_read_at(core->in, s->offset + s->keep_lo, s->data, len);
+	if (n == -ESPIPE) {
+		cp_core_problem(core, "segment at 0x%llx overlaps an earlier one in the stream; its memory is lost",
+				(unsigned long long)s->vaddr);
+		n = 0;
+	}
+	if (n < 0)
+		return n;
+	if ((uint64_t)n < len) {
+		cp_core_problem(core, "core is truncated: it ends inside the segment at 0x%llx, after %llu bytes",
+				(unsigned long long)s->vaddr, (unsigned long long)cp_input_pos(core->in));
+		s->keep_hi = s->keep_lo + n;
+		if (n == 0) {
+			free(s->data);
+			s->data = NULL;
+			s->keep_hi = s->keep_lo = 0;
+			s->lost = true;
+		}
+		return 1;	/* nothing follows */
+	}
+	return 0;
+}
+
+int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
+		 struct cp_core **ret, const char **error_ret)
+{
+	const char *dummy;
+	const char **err = error_ret ? error_ret : &dummy;
+	Elf64_Ehdr eh;
+	int r;
+
+	ssize_t n = cp_input_read_at(in, 0, &eh, sizeof(eh));
+	if (n < 0) {
+		*err = n == -EBADMSG ? "corrupt zstd data" : "cannot read the ELF header";
+		return n;
+	}
+	if ((size_t)n < SELFMAG || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+		*err = "not an ELF file";
+		return -EINVAL;
+	}
+	if ((size_t)n < sizeof(eh)) {
+		*err = "truncated inside the ELF header";
+		return -EINVAL;
+	}
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+		*err = "not a 64-bit ELF file";
+		return -EINVAL;
+	}
+	if (eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		*err = "not a little-endian ELF file";
+		return -EINVAL;
+	}
+	if (eh.e_type != ET_CORE) {
+		*err = "an ELF file, but not a core dump";
+		return -EINVAL;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		*err = "not an x86_64 core (only x86_64 is supported)";
+		return -EINVAL;
+	}
+	if (eh.e_phentsize != sizeof(Elf64_Phdr)) {
+		*err = "program header entries have the wrong size";
+		return -EINVAL;
+	}
+	if (eh.e_phnum == 0) {
+		*err = "no program headers";
+		return -EINVAL;
+	}
+	if (eh.e_phnum == PN_XNUM) {
+		*err = "more than 65534 segments (PN_XNUM) is not supported";
+		return -EINVAL;
+	}
+	if (eh.e_phoff < sizeof(eh) || eh.e_phoff > UINT64_MAX / 2) {
+		*err = "program header offset is out of range";
+		return -EINVAL;
+	}
+
+	_cleanup_(cp_core_destroyp) struct cp_core *core = calloc(1, sizeof(*core));
+	if (!core)
+		return -ENOMEM;
+	core->in = in;
+
+	size_t phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+	_cleanup_free_ Elf64_Phdr *ph = malloc(phsize);
+	if (!ph)
+		return -ENOMEM;
+	n = cp_input_read_at(in, eh.e_phoff, ph, phsize);
+	if (n < 0) {
+		*err = n == -ESPIPE ? "program headers before the ELF header's end" :
+		       n == -EBADMSG ? "corrupt zstd data" : "cannot read the program headers";
+		return n;
+	}
+	if ((size_t)n < phsize) {
+		*err = "truncated inside the program headers";
+		return -EINVAL;
+	}
+
+	/* A file's size bounds every offset; a stream's is known only at its end. */
+	uint64_t file_size = cp_input_size(in);
+
+	/* Segments, in file order for a single pass. */
+	core->segs = calloc(eh.e_phnum, sizeof(*core->segs));
+	_cleanup_free_ struct cp_segment **order = calloc(eh.e_phnum, sizeof(*order));
+	_cleanup_free_ Elf64_Phdr **notes = calloc(eh.e_phnum, sizeof(*notes));
+	size_t n_notes = 0;
+	size_t n_truncated = 0;
+	if (!core->segs || !order || !notes)
+		return -ENOMEM;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr *p = &ph[i];
+		if (p->p_type == PT_NOTE) {
+			notes[n_notes++] = p;
+			continue;
+		}
+		if (p->p_type != PT_LOAD)
+			continue;
+		if (p->p_filesz > UINT64_MAX - p->p_offset || p->p_filesz > p->p_memsz ||
+		    p->p_memsz > UINT64_MAX - p->p_vaddr) {
+			cp_core_problem(core, "segment %zu (vaddr 0x%llx) has impossible sizes; ignored", i,
+					(unsigned long long)p->p_vaddr);
+			continue;
+		}
+		if (p->p_offset + p->p_filesz > file_size)
+			n_truncated++;
+		struct cp_segment *s = &core->segs[core->n_segs++];
+		s->vaddr = p->p_vaddr;
+		s->memsz = p->p_memsz;
+		s->filesz = p->p_filesz;
+		s->offset = p->p_offset;
+		s->flags = p->p_flags;
+	}
+	if (n_notes == 0) {
+		*err = "no PT_NOTE segment (no threads, no registers)";
+		return -EINVAL;
+	}
+
+	/* Notes come first in every core the kernel writes; read them all, in file order. */
+	for (size_t i = 0; i < n_notes; i++)
+		for (size_t j = i + 1; j < n_notes; j++)
+			if (notes[j]->p_offset < notes[i]->p_offset) {
+				Elf64_Phdr *t = notes[i];
+				notes[i] = notes[j];
+				notes[j] = t;
+			}
+	for (size_t i = 0; i < n_notes; i++) {
+		Elf64_Phdr *p = notes[i];
+		if (p->p_filesz > cfg->max_notes || p->p_filesz > cfg->max_notes - core->notes_len) {
+			cp_core_problem(core, "PT_NOTE segment of %llu bytes is over the %llu-byte limit; skipped",
+					(unsigned long long)p->p_filesz, (unsigned long long)cfg->max_notes);
+			continue;
+		}
+		unsigned char *b = realloc(core->notes, core->notes_len + p->p_filesz + 1);
+		if (!b)
+			return -ENOMEM;
+		core->notes = b;
+		n = cp_input_read_at(in, p->p_offset, b + core->notes_len, p->p_filesz);
+		if (n == -ESPIPE) {
+			cp_core_problem(core, "PT_NOTE segment lies before the program headers in the stream; skipped");
+			continue;
+		}
+		if (n < 0) {
+			*err = n == -EBADMSG ? "corrupt zstd data in the notes" : "cannot read the notes";
+			return n;
+		}
+		if ((uint64_t)n < p->p_filesz)
+			cp_core_problem(core, "core ends inside its notes (%zd of %llu bytes)", n,
+					(unsigned long long)p->p_filesz);
+		size_t start = core->notes_len;
+		core->notes_len += n;
+		parse_notes(core, start);
+	}
+	if (core->n_threads == 0) {
+		*err = "no NT_PRSTATUS note: the core holds no thread";
+		return -EINVAL;
+	}
+
+	/* Memory. A seekable core is read in place later; a stream keeps what it must now. */
+	if (!cp_input_seekable(in)) {
+		choose_kept(core, cfg);
+		for (size_t i = 0; i < core->n_segs; i++)
+			order[i] = &core->segs[i];
+		qsort(order, core->n_segs, sizeof(*order), cmp_by_offset);
+		for (size_t i = 0; i < core->n_segs; i++) {
+			struct cp_segment *s = order[i];
+			if (s->keep_hi <= s->keep_lo)
+				continue;
+			r = read_segment_data(core, s);
+			if (r == -EBADMSG) {
+				cp_core_problem(core, "corrupt zstd data after offset %llu; memory after it is lost",
+						(unsigned long long)cp_input_pos(in));
+				break;
+			}
+			if (r < 0)
+				return r;
+			if (r > 0)
+				break;
+		}
+		r = cp_input_drain(in);
+		if (r < 0 && r != -EBADMSG)
+			return r;
+		core->size = cp_input_pos(in);
+		core->in = NULL;
+	}
+	if (n_truncated)
+		cp_core_problem(core, "core is truncated: %zu of %zu segments end beyond its %llu bytes",
+				n_truncated, core->n_segs, (unsigned long long)file_size);
+	qsort(core->segs, core->n_segs, sizeof(*core->segs), cmp_by_vaddr);
+
+	*ret = TAKE_PTR(core);
+	return 0;
+}
+
+ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len)
+{
+	const struct cp_segment *s = cp_core_segment_at(core, addr);
+	if (!s)
+		return 0;
+	uint64_t rel = addr - s->vaddr;
+	if (rel >= s->filesz)
+		return 0;
+	if (len > s->filesz - rel)
+		len = s->filesz - rel;
+
+	if (core->in) {
+		ssize_t n = cp_input_read_at(core->in, s->offset + rel, buf, len);
+		return n;
+	}
+	if (!s->data || rel < s->keep_lo || rel >= s->keep_hi)
+		return 0;
+	if (len > s->keep_hi - rel)
+		len = s->keep_hi - rel;
+	memcpy(buf, s->data + (rel - s->keep_lo), len);
+	return len;
+}
+
+/* A core of notes only: ELF header, one PT_NOTE header, the notes minus NT_FILE. */
+int cp_core_write_notes(const struct cp_core *core, int fd)
+{
+	_cleanup_free_ unsigned char *out = malloc(core->notes_len + 1);
+	size_t len = 0, off = 0;
+
+	if (!out)
+		return -ENOMEM;
+	while (off + 12 <= core->notes_len) {
+		uint32_t h[3];
+		memcpy(h, core->notes + off, sizeof(h));
+		size_t desc_off = off + 12 + align4(h[0]);
+		if (desc_off > core->notes_len || h[1] > core->notes_len - desc_off)
+			break;
+		size_t end = desc_off + align4(h[1]);
+		if (end > core->notes_len)
+			end = core->notes_len;
+		if (h[2] != NT_FILE) {
+			memcpy(out + len, core->notes + off, end - off);
+			len += end - off;
+		}
+		off = end;
+	}
+
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_CORE, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1,
+	};
+	Elf64_Phdr ph = {
+		.p_type = PT_NOTE, .p_offset = sizeof(eh) + sizeof(ph), .p_filesz = len, .p_align = 4,
+	};
+	if (pwrite(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    pwrite(fd, &ph, sizeof(ph), sizeof(eh)) != sizeof(ph) ||
+	    pwrite(fd, out, len, sizeof(eh) + sizeof(ph)) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	return 0;
+}

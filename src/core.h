@@ -1,0 +1,118 @@
+#ifndef CP_CORE_H
+#define CP_CORE_H
+
+/*
+ * core - an ELF64 x86_64 core file read in one forward pass.
+ *
+ * The kernel writes the notes first and then every PT_LOAD in address order; the reader
+ * parses the notes, decides which memory the report needs (the stacks, small segments
+ * such as ELF header pages and the vDSO) and keeps just that, so a stream of any size
+ * costs a bounded amount of memory. A plain core file on disk is not copied at all: its
+ * segments are read in place later (cp_core_read_mem).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct cp_input;
+
+struct cp_core_config {
+	uint64_t max_stack;		/* bytes kept per thread stack, from its SP upwards */
+	uint64_t keep_all_below;	/* keep every segment when all of them fit in this */
+	uint64_t max_notes;		/* largest PT_NOTE segment accepted */
+};
+
+#define CP_CORE_CONFIG_DEFAULT { \
+	.max_stack = 32ull << 20, .keep_all_below = 64ull << 20, .max_notes = 64ull << 20 }
+
+struct cp_segment {
+	uint64_t vaddr, memsz, filesz, offset;
+	uint32_t flags;			/* PF_R | PF_W | PF_X */
+	/* Bytes kept in memory (streams only): [vaddr + keep_lo, vaddr + keep_hi). */
+	uint64_t keep_lo, keep_hi;
+	unsigned char *data;
+	bool lost;			/* a stream passed it before it could be read */
+};
+
+/* One NT_FILE entry: a file-backed mapping. */
+struct cp_mapping {
+	uint64_t start, end, offset;	/* offset in bytes into the file */
+	const char *path;		/* points into the core's NT_FILE copy */
+};
+
+struct cp_core_thread {
+	pid_t tid;
+	int cursig;
+	struct user_regs_struct regs;
+};
+
+struct cp_core {
+	struct cp_input *in;		/* kept while a seekable core can still be read */
+	uint64_t size;			/* bytes of core data seen */
+
+	struct cp_segment *segs;
+	size_t n_segs;
+	struct cp_mapping *maps;
+	size_t n_maps;
+	struct cp_core_thread *threads;	/* the first one is the thread that crashed */
+	size_t n_threads;
+
+	bool has_psinfo;
+	pid_t pid, ppid;
+	uid_t uid;
+	gid_t gid;
+	char fname[17];
+	char psargs[81];
+
+	bool has_siginfo;
+	int si_signo, si_errno, si_code;
+	uint64_t fault_addr;
+	bool has_fault_addr;
+
+	uint64_t *auxv;			/* pairs of (type, value) */
+	size_t n_auxv;
+
+	/* Raw notes the kernel wrote, and the parts of them that belong to all threads. */
+	unsigned char *notes;
+	size_t notes_len;
+	char *file_strings;		/* NT_FILE's copy */
+
+	/* What went wrong while reading, one line each; the report carries them. */
+	char **problems;
+	size_t n_problems;
+	bool partial;
+};
+
+/* Read the core from @in (borrowed until cp_core_destroy() when seekable). Returns 0 or
+ * -errno; on failure *@error_ret (if not NULL) gets a static description of what is wrong
+ * and *ret is untouched. A core that is damaged after its notes still yields a core with
+ * partial set and problems recorded. */
+int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
+		 struct cp_core **ret, const char **error_ret);
+void cp_core_destroy(struct cp_core *core);
+
+/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds.
+ * Returns the number of bytes copied from the start (0 when @addr is not in the core),
+ * or -errno. File-backed memory the core left out is the target's business. */
+ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);
+
+/* The segment holding @addr, or NULL. */
+const struct cp_segment *cp_core_segment_at(const struct cp_core *core, uint64_t addr);
+
+/* The NT_FILE mapping holding @addr, or NULL. */
+const struct cp_mapping *cp_core_mapping_at(const struct cp_core *core, uint64_t addr);
+
+/* The value of auxv entry @type; false when absent. */
+bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret);
+
+/* Write a core holding only the process and thread notes (no NT_FILE, no memory) to @fd:
+ * what libunwind-coredump needs to serve threads and registers. Returns 0 or -errno. */
+int cp_core_write_notes(const struct cp_core *core, int fd);
+
+/* Record a problem (printf-style), for the report's notes. */
+void cp_core_problem(struct cp_core *core, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * handle.c - `crashpipe handle`, run by the kernel through core_pattern:
+ *
+ *   |/usr/bin/crashpipe handle --spool DIR %P %i %u %g %s %t %c %h %F
+ *
+ * The core arrives on stdin, and the dying process is held until stdin is drained, so the
+ * order matters: log the crash first (so it is not lost), read /proc/PID while it is
+ * there, read the core keeping only what the report needs, close stdin to let the
+ * process go, and only then analyse.
+ *
+ * Analysis parses data the crashed user controlled with large libraries (libdw,
+ * libunwind), so it runs in a child that takes on the crashed process's uid and gid and
+ * sends the report back through a pipe; the parent writes it. When the child crashes or
+ * hangs, the parent writes what it knows without it: the process, the signal, the
+ * threads with their registers' frame 0, and a note saying why the rest is missing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "cleanup.h"
+#include "core.h"
+#include "fsopen.h"
+#include "handle.h"
+#include "log.h"
+#include "procfs.h"
+#include "report.h"
+#include "show.h"
+#include "zio.h"
+
+#define ANALYSIS_TIMEOUT 60	/* seconds for the child before the parent gives up on it */
+
+struct handle_args {
+	const char *spool;
+	size_t max_frames;
+	pid_t pid, tid;
+	uid_t uid;
+	gid_t gid;
+	int signal;
+	int64_t time;
+	int64_t rlimit;
+	const char *hostname;
+	int pidfd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: crashpipe handle [--spool DIR] [--max-frames N] PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]\n"
+		"Run by the kernel through core_pattern, with the core on standard input:\n"
+		"  |crashpipe handle --spool DIR %%P %%i %%u %%g %%s %%t %%c %%h %%F\n"
+		"Writes DIR/TIME-PID-COMM.json.zst (default DIR %s) and one syslog line per crash.\n\n"
+		"      --spool=DIR        where reports go\n"
+		"      --max-frames=N     at most N frames per thread (default %d)\n"
+		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES);
+}
+
+static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct handle_args *a)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' },
+		{ "max-frames", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	/* PID TID UID GID SIGNAL TIME RLIMIT */
+	static const int64_t max[7] = { INT32_MAX, INT32_MAX, UINT32_MAX, UINT32_MAX, 128, INT64_MAX, INT64_MAX };
+	int64_t v[8];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a->spool = optarg;
+			break;
+		case 'm':
+			if (cp_parse_max_frames(optarg, &a->max_frames) < 0)
+				return -EINVAL;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	int n = argc - optind;
+	if (n != 8 && n != 9)
+		return -EINVAL;
+	/* %c is "unlimited" for RLIM_INFINITY on some kernels, a number on others. */
+	bool unlimited = strcmp(argv[optind + 6], "unlimited") == 0;
+	for (int i = 0; i < 7; i++) {
+		if (i == 6 && unlimited) {
+			v[i] = INT64_MAX;
+			continue;
+		}
+		if (parse_i64(argv[optind + i], 0, max[i], &v[i]) < 0)
+			return -EINVAL;
+	}
+	a->pid = v[0];
+	a->tid = v[1];
+	a->uid = v[2];
+	a->gid = v[3];
+	a->signal = v[4];
+	a->time = v[5];
+	a->rlimit = v[6];
+	a->hostname = argv[optind + 7];
+	a->pidfd = -1;
+	if (n == 9 && parse_i64(argv[optind + 8], 0, 1 << 20, &v[7]) == 0)
+		a->pidfd = v[7];
+	return 0;
+}
+
+/* A kernel helper may start with fds 1 and 2 closed: point them at /dev/null so no file
+ * we open later lands there and gets written to by accident. */
+static void sanitize_stdio(void)
+{
+	for (int fd = 1; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+static char *boot_id(void)
+{
+	return cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/random/boot_id");
+}
+
+static void fill_from_args(struct cp_report *r, const struct handle_args *a, struct cp_proc *proc)
+{
+	struct cp_process *p = &r->process;
+
+	p->pid = a->pid;
+	p->has_ids = true;
+	p->uid = a->uid;
+	p->gid = a->gid;
+	p->time = a->time;
+	p->rlimit_core = a->rlimit;
+	p->hostname = strdup(a->hostname);
+	p->boot_id = boot_id();
+	/* What /proc said beats the core's truncated copies. */
+	p->exe = TAKE_PTR(proc->exe);
+	p->comm = TAKE_PTR(proc->comm);
+	p->cmdline = TAKE_PTR(proc->cmdline);
+	p->cgroup = TAKE_PTR(proc->cgroup);
+}
+
+/* What we know without analysis: the threads and where they were. */
+static void fill_fallback(struct cp_report *r, struct cp_core *core, const struct cp_proc *proc)
+{
+	for (size_t i = 0; i < core->n_threads; i++) {
+		struct cp_thread *t = cp_report_add_thread(r, core->threads[i].tid);
+		if (!t)
+			return;
+		t->crashed = i == 0;
+		const char *name = cp_proc_thread_name(proc, t->tid);
+		t->name = name ? strdup(name) : NULL;
+		(void) cp_thread_add_frame(t, core->threads[i].regs.rip, core->threads[i].regs.rsp);
+	}
+	if (!r->process.signal)
+		r->process.signal = core->has_siginfo ? core->si_signo : core->threads[0].cursig;
+	r->process.tid = core->threads[0].tid;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The child: lose privileges, analyse, send the JSON to @out. Never returns. */
+static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *core, int rootfd,
+						     const struct handle_args *a, struct cp_proc *proc)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(ANALYSIS_TIMEOUT);
+	/* Never more privilege than the crashed process had. */
+	if (a->uid != 0 || a->gid != 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(a->gid, a->gid, a->gid) < 0 ||
+		    setresuid(a->uid, a->uid, a->uid) < 0)
+			_exit(3);
+	}
+	prctl(PR_SET_DUMPABLE, 0);
+
+	struct cp_report *r = cp_report_create();
+	if (!r)
+		_exit(4);
+	fill_from_args(r, a, proc);
+	if (cp_analyze_core(core, rootfd, a->max_frames, r) < 0)
+		_exit(5);
+	for (size_t i = 0; i < r->n_threads; i++) {
+		const char *name = cp_proc_thread_name(proc, r->threads[i].tid);
+		if (name) {
+			free(r->threads[i].name);
+			r->threads[i].name = strdup(name);
+		}
+	}
+	char *json = cp_report_to_json(r);
+	if (!json || write_all(out, json, strlen(json)) < 0)
+		_exit(6);
+	_exit(0);
+}
+
+/* Read everything from @fd until EOF (at most 256 MiB) or until @deadline passes. */
+static int read_child(int fd, pid_t child, char **buf_ret, size_t *len_ret, int *status_ret)
+{
+	size_t cap = 1 << 16, len = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	time_t deadline = time(NULL) + ANALYSIS_TIMEOUT + 5;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int timeout = (int)(deadline - time(NULL)) * 1000;
+		if (timeout <= 0 || poll(&pfd, 1, timeout) == 0) {
+			kill(child, SIGKILL);
+			break;
+		}
+		if (len == cap) {
+			if (cap >= (256u << 20))
+				break;
+			char *p = realloc(buf, cap * 2);
+			if (!p)
+				break;
+			buf = p;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	while (waitpid(child, status_ret, 0) < 0 && errno == EINTR)
+		;
+	*buf_ret = TAKE_PTR(buf);
+	*len_ret = len;
+	return 0;
+}
+
+static int make_spool(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* DIR/TIME-PID-COMM.json.zst; the name keeps only safe characters of comm. */
+static char *report_path(const struct handle_args *a, const char *comm)
+{
+	char safe[32] = "unknown";
+	size_t n = 0;
+
+	for (const char *s = comm; s && *s && n < sizeof(safe) - 1; s++)
+		safe[n++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' ? *s : '_';
+	if (n)
+		safe[n] = '\0';
+	char *path;
+	if (asprintf(&path, "%s/%lld-%d-%s.json.zst", a->spool, (long long)a->time, (int)a->pid, safe) < 0)
+		return NULL;
+	return path;
+}
+
+int cp_cmd_handle(int argc, char **argv)
+{
+	struct handle_args a = { .spool = CP_DEFAULT_SPOOL, .max_frames = CP_DEFAULT_MAX_FRAMES };
+	struct cp_proc proc = { .rootfd = -1 };
+	int r;
+
+	sanitize_stdio();
+	cp_log_open(true, LOG_INFO);
+	if (parse_args(argc, argv, &a) < 0) {
+		cp_log(LOG_ERR, "handle: bad arguments; expected PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	/* First, so that the crash is on record whatever happens next. */
+	cp_log(LOG_INFO, "pid %d (tid %d) uid %u died on signal %d, collecting", (int)a.pid, (int)a.tid,
+	       (unsigned)a.uid, a.signal);
+
+	/* While the kernel holds the process, /proc/PID is the process that crashed; the pidfd
+	 * (%F) proves it: a PID can be reused once its process is gone. */
+	bool pid_ok = a.pidfd < 0 || cp_pidfd_is(a.pidfd, a.pid);
+	if (pid_ok && cp_proc_read(a.pid, &proc) < 0)
+		cp_log(LOG_WARNING, "pid %d: /proc/%d is unreadable; report without it", (int)a.pid, (int)a.pid);
+	if (a.pidfd >= 0 && !cp_pidfd_is(a.pidfd, a.pid)) {
+		cp_log(LOG_WARNING, "pid %d: the pidfd does not match; /proc facts dropped", (int)a.pid);
+		cp_proc_deinit(&proc);
+	}
+	_cleanup_close_ int rootfd = proc.rootfd >= 0 ? TAKE_FD(proc.rootfd) : cp_open_root("/");
+
+	struct cp_input *in = NULL;
+	struct cp_core *core = NULL;
+	const char *why = NULL;
+	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	r = cp_input_open(STDIN_FILENO, &in);
+	if (r == 0)
+		r = cp_core_read(in, &cfg, &core, &why);
+	/* Whatever happened, let the kernel finish and the process go. */
+	if (in)
+		(void) cp_input_drain(in);
+	close(STDIN_FILENO);
+
+	struct cp_report *report = cp_report_create();
+	if (!report)
+		return 1;
+	_cleanup_free_ char *path = report_path(&a, proc.comm);
+	if (!path || make_spool(a.spool) < 0) {
+		cp_log(LOG_ERR, "pid %d: cannot create the spool %s: %m", (int)a.pid, a.spool);
+		return 1;
+	}
+
+	_cleanup_free_ char *json = NULL;
+	size_t json_len = 0;
+	int status = 0;
+	if (r < 0) {
+		fill_from_args(report, &a, &proc);
+		report->process.signal = a.signal;
+		report->process.tid = a.tid;
+		cp_report_note(report, true, "core: %s", why ? why : strerror(-r));
+	} else {
+		int pfd[2];
+		pid_t child = -1;
+		if (pipe2(pfd, O_CLOEXEC) == 0) {
+			child = fork();
+			if (child == 0) {
+				close(pfd[0]);
+				analysis_child(pfd[1], core, rootfd, &a, &proc);
+			}
+			close(pfd[1]);
+			if (child > 0)
+				read_child(pfd[0], child, &json, &json_len, &status);
+			close(pfd[0]);
+		}
+		bool ok = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && json && json_len > 0;
+		if (!ok) {
+			fill_from_args(report, &a, &proc);
+			fill_fallback(report, core, &proc);
+			if (child < 0)
+				cp_report_note(report, true, "analysis could not start: %m");
+			else if (WIFSIGNALED(status))
+				cp_report_note(report, true, "analysis died on signal %d (%s); only frame 0 of each thread is shown",
+					       WTERMSIG(status), WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL ?
+					       "timed out" : "crashed");
+			else
+				cp_report_note(report, true, "analysis failed (exit status %d); only frame 0 of each thread is shown",
+					       WEXITSTATUS(status));
+			free(json);
+			json = NULL;
+		}
+	}
+
+	/* The child's JSON is checked before it is written: it came from a process that
+	 * parsed hostile data. */
+	r = json ? cp_report_write_json(json, json_len, path) : -EINVAL;
+	if (r == -EINVAL) {
+		if (json)
+			cp_report_note(report, true, "the analysis produced no valid report");
+		r = cp_report_write(report, path);
+	}
+	if (r < 0)
+		cp_log_errno(LOG_ERR, r, "pid %d: cannot write %s: %m", (int)a.pid, path);
+	else
+		cp_log(LOG_INFO, "pid %d: report written to %s", (int)a.pid, path);
+
+	cp_report_destroy(report);
+	cp_core_destroy(core);
+	cp_input_destroy(in);
+	cp_proc_deinit(&proc);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,205 @@
+/*
+ * install.c - `crashpipe install` / `uninstall`: point kernel.core_pattern at this binary
+ * and put back what was there before (systemd-coredump's line, usually).
+ *
+ * Only one program can own core_pattern. The previous core_pattern and core_pipe_limit
+ * are kept in SPOOL/.saved-sysctl; installing twice keeps the first saved values, so an
+ * uninstall always returns to what the machine had before crashpipe. For a permanent
+ * setup, the sysctl.d snippet (50-crashpipe.conf) does the same at boot.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "install.h"
+#include "log.h"
+#include "procfs.h"
+#include "show.h"
+
+#define CORE_PATTERN "/proc/sys/kernel/core_pattern"
+#define CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
+#define CORENAME_MAX 128	/* the kernel's limit on core_pattern, NUL included */
+#define SAVED ".saved-sysctl"
+
+static int write_string(const char *path, const char *s)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(s);
+	if (write(fd, s, len) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+/* %F (a pidfd for the helper) exists since Linux 6.16; older kernels would pass "". */
+static bool kernel_has_pidfd_specifier(void)
+{
+	struct utsname u;
+	int major, minor;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 16);
+}
+
+static int make_pattern(const char *spool, char **ret)
+{
+	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
+	if (!exe)
+		return -errno;
+	if (asprintf(ret, "|%s handle --spool %s %%P %%i %%u %%g %%s %%t %%c %%h%s", exe, spool,
+		     kernel_has_pidfd_specifier() ? " %F" : "") < 0)
+		return -ENOMEM;
+	if (strlen(*ret) >= CORENAME_MAX) {
+		free(*ret);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool install)
+{
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			*spool = optarg;
+			break;
+		case 'n':
+			if (!install)
+				return 2;
+			*dry_run = true;
+			break;
+		case 'h':
+			if (install)
+				printf("Usage: crashpipe install [--spool DIR] [--dry-run]\n"
+				       "Set kernel.core_pattern so the kernel pipes every core to `crashpipe handle`,\n"
+				       "and core_pipe_limit to at least 1, saving the previous values in DIR/%s\n"
+				       "(default DIR %s). --dry-run prints the core_pattern line and changes nothing.\n",
+				       SAVED, CP_DEFAULT_SPOOL);
+			else
+				printf("Usage: crashpipe uninstall [--spool DIR]\n"
+				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`.\n");
+			exit(0);
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc)
+		return 2;
+	if (spool[0][0] != '/') {
+		cp_log(LOG_ERR, "--spool: %s: must be an absolute path", *spool);
+		return 2;
+	}
+	return 0;
+}
+
+int cp_cmd_install(int argc, char **argv)
+{
+	const char *spool = CP_DEFAULT_SPOOL;
+	bool dry_run = false;
+	_cleanup_free_ char *pattern = NULL, *saved_path = NULL, *tmp = NULL;
+	int r = parse(argc, argv, &spool, &dry_run, true);
+
+	if (r)
+		return r;
+	r = make_pattern(spool, &pattern);
+	if (r == -ENAMETOOLONG) {
+		cp_log(LOG_ERR, "the core_pattern line would be longer than the kernel's %d bytes; use a shorter path",
+		       CORENAME_MAX - 1);
+		return 1;
+	}
+	if (r < 0) {
+		cp_log_errno(LOG_ERR, r, "cannot find this program's path: %m");
+		return 1;
+	}
+	if (dry_run) {
+		printf("%s\n", pattern);
+		return 0;
+	}
+
+	_cleanup_free_ char *old_pattern = cp_read_small_file(AT_FDCWD, CORE_PATTERN);
+	_cleanup_free_ char *old_limit = cp_read_small_file(AT_FDCWD, CORE_PIPE_LIMIT);
+	if (!old_pattern || !old_limit) {
+		cp_log_errno(LOG_ERR, -errno, "%s: %m", CORE_PATTERN);
+		return 1;
+	}
+	if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
+		cp_log_errno(LOG_ERR, -errno, "%s: %m", spool);
+		return 1;
+	}
+	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0 || asprintf(&tmp, "%s.tmp", saved_path) < 0)
+		return 1;
+	/* Keep the first values saved: they are what the machine had before crashpipe. */
+	if (access(saved_path, F_OK) < 0) {
+		FILE *f = fopen(tmp, "we");
+		if (!f || fprintf(f, "core_pattern=%s\ncore_pipe_limit=%s\n", old_pattern, old_limit) < 0 ||
+		    fclose(f) != 0 || rename(tmp, saved_path) < 0) {
+			cp_log_errno(LOG_ERR, -errno, "%s: cannot save the current values: %m", saved_path);
+			return 1;
+		}
+	}
+	r = write_string(CORE_PATTERN, pattern);
+	if (r < 0) {
+		cp_log_errno(LOG_ERR, r, "%s: %m", CORE_PATTERN);
+		return 1;
+	}
+	/* With 0 the kernel does not wait for the handler, and /proc/PID may be gone (or be
+	 * another process) before the handler reads it. */
+	if (atoi(old_limit) < 1 && (r = write_string(CORE_PIPE_LIMIT, "16")) < 0) {
+		cp_log_errno(LOG_ERR, r, "%s: %m", CORE_PIPE_LIMIT);
+		return 1;
+	}
+	printf("core_pattern: %s\n", pattern);
+	return 0;
+}
+
+int cp_cmd_uninstall(int argc, char **argv)
+{
+	const char *spool = CP_DEFAULT_SPOOL;
+	bool dry_run = false;
+	_cleanup_free_ char *saved_path = NULL;
+	int r = parse(argc, argv, &spool, &dry_run, false);
+
+	if (r)
+		return r;
+	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0)
+		return 1;
+	_cleanup_free_ char *saved = cp_read_small_file(AT_FDCWD, saved_path);
+	if (!saved) {
+		cp_log_errno(LOG_ERR, -errno, "%s: nothing saved to restore: %m", saved_path);
+		return 1;
+	}
+	char *pattern = strstr(saved, "core_pattern="), *limit = strstr(saved, "\ncore_pipe_limit=");
+	if (!pattern || !limit) {
+		cp_log(LOG_ERR, "%s: not a file `crashpipe install` wrote", saved_path);
+		return 1;
+	}
+	*limit = '\0';
+	pattern += strlen("core_pattern=");
+	limit += strlen("\ncore_pipe_limit=");
+	limit[strcspn(limit, "\n")] = '\0';
+	if ((r = write_string(CORE_PATTERN, pattern)) < 0 || (r = write_string(CORE_PIPE_LIMIT, limit)) < 0) {
+		cp_log_errno(LOG_ERR, r, "cannot restore: %m");
+		return 1;
+	}
+	unlink(saved_path);
+	printf("core_pattern: %s\n", pattern);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * log.c - one place that decides where messages go: stderr for a person, syslog under the
+ * kernel (stdout and stderr of a core_pattern helper go nowhere).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static bool log_syslog;
+static int log_max = LOG_INFO;
+
+void cp_log_open(bool to_syslog, int max_level)
+{
+	log_syslog = to_syslog;
+	log_max = max_level;
+	if (to_syslog)
+		openlog("crashpipe", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void log_va(int level, const char *fmt, va_list ap)
+{
+	if (level > log_max)
+		return;
+	if (log_syslog) {
+		vsyslog(level, fmt, ap);
+		return;
+	}
+	fputs("crashpipe: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cp_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	errno = saved;
+	log_va(level, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+int cp_log_errno(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	errno = err < 0 ? -err : err;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -err;
+}

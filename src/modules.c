@@ -1,0 +1,492 @@
+/*
+ * modules.c - modules, symbols and lines with libdwfl.
+ *
+ * The modules come from NT_FILE, not from libdwfl's own core reading: we may not have the
+ * whole core (a stream keeps only what it needs), and each file must be opened by us,
+ * inside the crashed process's root and without following links (fsopen.h). A mapping at
+ * file offset 0 whose first bytes are an ELF header starts a module; the module ends with
+ * the last consecutive NT_FILE entry of the same file. The vDSO is not a file: its image
+ * is in the core and is handed to libdwfl through a memfd.
+ *
+ * The build-id the process really had is read from the ELF header page the kernel keeps
+ * in every core (coredump_filter bit 4) and checked against the file's: a file replaced
+ * since (a package upgrade) would give wrong symbols and wrong unwind tables.
+ */
+#include "config.h"
+
+#include <elf.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core.h"
+#include "fsopen.h"
+#include "modules.h"
+#include "report.h"
+#include "target.h"
+
+#ifdef HAVE_CXA_DEMANGLE
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+#endif
+
+#define MAX_BUILD_ID 64
+
+struct cp_module {
+	const char *path;		/* borrowed from the core's NT_FILE, or "[vdso]" */
+	uint64_t start, end, bias;
+	Dwfl_Module *dw;		/* NULL: not reported to libdwfl */
+	unsigned char mem_id[MAX_BUILD_ID];	/* build-id in the core's header page */
+	size_t mem_id_len;
+	char *build_id;			/* hex: the core's when known, else the file's */
+	int match;			/* 1, 0, -1 unknown */
+	struct cp_target *t;
+	/* .eh_frame_hdr, looked up once */
+	bool eh_done;
+	int eh_err;
+	uint64_t eh_hdr, eh_table, eh_count;
+};
+
+struct cp_modules {
+	Dwfl *dwfl;
+	struct cp_module *mods;		/* sorted by start */
+	size_t n;
+	struct cp_target *t;
+	struct cp_core *core;
+	char *debug_dir;
+};
+
+static char *hex(const unsigned char *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		sprintf(s + 2 * i, "%02x", p[i]);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/*
+ * Separate debuginfo, the way dwfl_standard_find_debuginfo looks for it but opened by us:
+ * /usr/lib/debug/.build-id/xx/rest.debug, then the .gnu_debuglink name beside the file,
+ * in .debug/ beside it, and under /usr/lib/debug. libdwfl checks the build-id of
+ * what we return and refuses a file that does not match.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink, GElf_Word crc, char **ret_name)
+{
+	struct cp_modules *mods = *userdata;
+	int rootfd = cp_target_rootfd(mods->t);
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	char path[PATH_MAX];
+	int fd;
+
+	int n = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (n > 1) {
+		_cleanup_free_ char *h = hex(bits, n);
+		if (h && snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < (int)sizeof(path)) {
+			fd = cp_open_in_root(rootfd, path, true);
+			if (fd >= 0) {
+				*ret_name = strdup(path);
+				return fd;
+			}
+		}
+	}
+	if (!debuglink || !file_name || file_name[0] != '/')
+		return -1;
+	_cleanup_free_ char *copy = strdup(file_name);
+	if (!copy)
+		return -1;
+	const char *dir = dirname(copy);
+	const char *const where[][2] = { { "", "/" }, { "", "/.debug/" }, { "/usr/lib/debug", "/" } };
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+		if (snprintf(path, sizeof(path), "%s%s%s%s", where[i][0], dir, where[i][1], debuglink) >=
+		    (int)sizeof(path))
+			continue;
+		if (i == 0 && strcmp(path, file_name) == 0)
+			continue;	/* the debuglink names the file itself */
+		fd = cp_open_in_root(rootfd, path, false);
+		if (fd >= 0) {
+			*ret_name = strdup(path);
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* Never asked: every module is reported with an open fd. */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	return -1;
+}
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = find_elf,
+	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* Read the ELF header and program headers of the image mapped at @start; the load bias is
+ * @start minus the page of the first PT_LOAD's vaddr. Fills the build-id the core holds. */
+static int parse_image(struct cp_modules *mods, struct cp_module *m)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+
+	if (cp_target_read(mods->t, m->start, &eh, sizeof(eh)) < 0 ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || (eh.e_type != ET_DYN && eh.e_type != ET_EXEC))
+		return -ENOEXEC;
+	size_t phnum = eh.e_phnum < ARRAY_SIZE(ph) ? eh.e_phnum : ARRAY_SIZE(ph);
+	if (cp_target_read(mods->t, m->start + eh.e_phoff, ph, phnum * sizeof(*ph)) < 0)
+		return -ENOEXEC;
+
+	bool have_load = false;
+	for (size_t i = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_LOAD) {
+			m->bias = m->start - (ph[i].p_vaddr & ~(uint64_t)4095);
+			have_load = true;
+			break;
+		}
+	if (!have_load)
+		return -ENOEXEC;
+
+	for (size_t i = 0; i < phnum && !m->mem_id_len; i++) {
+		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > 4096)
+			continue;
+		unsigned char buf[4096];
+		size_t len = ph[i].p_filesz;
+		/* Only the core's own copy says what was mapped. */
+		if (cp_target_read_core(mods->t, m->bias + ph[i].p_vaddr, buf, len) < 0)
+			continue;
+		for (size_t off = 0; off + 12 <= len;) {
+			uint32_t h[3];
+			memcpy(h, buf + off, sizeof(h));
+			size_t desc = off + 12 + ((h[0] + 3) & ~3u);
+			if (desc > len || h[1] > len - desc)
+				break;
+			if (h[2] == NT_GNU_BUILD_ID && h[0] == 4 && memcmp(buf + off + 12, "GNU", 4) == 0 &&
+			    h[1] > 0 && h[1] <= MAX_BUILD_ID) {
+				memcpy(m->mem_id, buf + desc, h[1]);
+				m->mem_id_len = h[1];
+				break;
+			}
+			off = desc + ((h[1] + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, struct cp_report *report)
+{
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* libdwfl closes its fd at dwfl_end() */
+	if (dupfd < 0)
+		return -errno;
+	m->dw = dwfl_report_elf(mods->dwfl, m->path, m->path, dupfd, m->bias, false);
+	if (!m->dw) {
+		close(dupfd);
+		cp_report_note(report, false, "%s: not usable as an ELF module: %s", m->path, dwfl_errmsg(-1));
+		return -EINVAL;
+	}
+
+	void **userdata;
+	dwfl_module_info(m->dw, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	*userdata = mods;	/* for find_debuginfo() */
+
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->dw, &bits, &vaddr);
+	if (m->mem_id_len && n > 0) {
+		m->match = (size_t)n == m->mem_id_len && memcmp(bits, m->mem_id, n) == 0;
+		if (!m->match) {
+			_cleanup_free_ char *a = hex(m->mem_id, m->mem_id_len);
+			_cleanup_free_ char *b = hex(bits, n);
+			cp_report_note(report, false,
+				       "%s: build-id %s on disk, %s in the crashed process: the file was replaced; not used for symbols or unwinding",
+				       m->path, b ? b : "?", a ? a : "?");
+			cp_target_block_file(mods->t, m->path);
+		}
+	}
+	if (!m->build_id) {
+		if (m->mem_id_len)
+			m->build_id = hex(m->mem_id, m->mem_id_len);
+		else if (n > 0)
+			m->build_id = hex(bits, n);
+	}
+	return 0;
+}
+
+static int add_vdso(struct cp_modules *mods, struct cp_module *m, struct cp_report *report)
+{
+	const struct cp_segment *s = cp_core_segment_at(mods->core, m->start);
+	if (!s || s->memsz > (1u << 20))
+		return -ENOENT;
+	m->end = s->vaddr + s->memsz;
+	_cleanup_free_ void *img = malloc(s->memsz);
+	if (!img || cp_target_read_core(mods->t, m->start, img, m->end - m->start) < 0) {
+		cp_report_note(report, false, "the vDSO's image is not in the core");
+		return -ENOENT;
+	}
+	_cleanup_close_ int fd = memfd_create("vdso", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, img, m->end - m->start) != (ssize_t)(m->end - m->start))
+		return -errno;
+	return report_module(mods, m, fd, report);
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct cp_module *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_report *report,
+		      struct cp_modules **ret)
+{
+	_cleanup_free_ struct cp_modules *mods = calloc(1, sizeof(*mods));
+	uint64_t vdso;
+
+	if (!mods)
+		return -ENOMEM;
+	mods->t = t;
+	mods->core = core;
+	mods->mods = calloc(core->n_maps + 1, sizeof(*mods->mods));
+	mods->dwfl = dwfl_begin(&callbacks);
+	if (!mods->mods || !mods->dwfl) {
+		free(mods->mods);
+		if (mods->dwfl)
+			dwfl_end(mods->dwfl);
+		return -ENOMEM;
+	}
+	dwfl_report_begin(mods->dwfl);
+
+	for (size_t i = 0; i < core->n_maps; i++) {
+		const struct cp_mapping *map = &core->maps[i];
+		if (map->offset != 0)
+			continue;
+		struct cp_module *m = &mods->mods[mods->n];
+		memset(m, 0, sizeof(*m));
+		m->path = map->path;
+		m->start = map->start;
+		m->end = map->end;
+		m->match = -1;
+		m->t = t;
+		for (size_t j = i + 1; j < core->n_maps && strcmp(core->maps[j].path, map->path) == 0 &&
+				       core->maps[j].offset != 0; j++)
+			m->end = core->maps[j].end;
+		if (parse_image(mods, m) < 0)
+			continue;	/* not ELF: a data file, a PE assembly... */
+		mods->n++;
+		int fd = cp_target_file_fd(t, m->path);
+		if (fd < 0) {
+			cp_report_note(report, false, "%s: cannot open: %s", m->path, strerror(-fd));
+			if (m->mem_id_len)
+				m->build_id = hex(m->mem_id, m->mem_id_len);
+			continue;
+		}
+		(void) report_module(mods, m, fd, report);
+	}
+
+	if (cp_core_auxv(core, AT_SYSINFO_EHDR, &vdso) && vdso) {
+		struct cp_module *m = &mods->mods[mods->n];
+		memset(m, 0, sizeof(*m));
+		m->path = "[vdso]";
+		m->start = vdso;
+		m->match = -1;
+		m->t = t;
+		if (parse_image(mods, m) == 0) {
+			mods->n++;
+			(void) add_vdso(mods, m, report);
+		}
+	}
+
+	dwfl_report_end(mods->dwfl, NULL, NULL);
+	qsort(mods->mods, mods->n, sizeof(*mods->mods), cmp_start);
+	*ret = TAKE_PTR(mods);
+	return 0;
+}
+
+void cp_modules_destroy(struct cp_modules *mods)
+{
+	if (!mods)
+		return;
+	for (size_t i = 0; i < mods->n; i++)
+		free(mods->mods[i].build_id);
+	free(mods->mods);
+	dwfl_end(mods->dwfl);
+	free(mods);
+}
+
+const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr)
+{
+	size_t lo = 0, hi = mods->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < mods->mods[mid].start)
+			hi = mid;
+		else if (addr >= mods->mods[mid].end)
+			lo = mid + 1;
+		else
+			return &mods->mods[mid];
+	}
+	return NULL;
+}
+
+/* Read a DW_EH_PE-encoded value of the two forms .eh_frame_hdr uses in practice. */
+static int read_encoded(struct cp_target *t, uint64_t *addr, uint8_t enc, uint64_t *val)
+{
+	int32_t v;
+
+	if (enc == 0xff)	/* DW_EH_PE_omit */
+		return -ENOENT;
+	if ((enc & 0x0f) != 0x0b && (enc & 0x0f) != 0x03)	/* sdata4, udata4 */
+		return -ENOTSUP;
+	if (cp_target_read(t, *addr, &v, 4) < 0)
+		return -EFAULT;
+	uint64_t base = 0;
+	switch (enc & 0x70) {
+	case 0x00:
+		break;
+	case 0x10:	/* pcrel */
+		base = *addr;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	*val = base + ((enc & 0x0f) == 0x0b ? (uint64_t)(int64_t)v : (uint64_t)(uint32_t)v);
+	*addr += 4;
+	return 0;
+}
+
+static int find_eh_frame_hdr(struct cp_module *m)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	if (m->match == 0)
+		return -ENOENT;
+	if (cp_target_read(m->t, m->start, &eh, sizeof(eh)) < 0)
+		return -EFAULT;
+	for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
+		if (cp_target_read(m->t, m->start + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)) < 0)
+			return -EFAULT;
+		if (ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		uint8_t h[4];
+		uint64_t addr = m->bias + ph.p_vaddr, p = addr + 4, eh_frame, count;
+		if (cp_target_read(m->t, addr, h, 4) < 0 || h[0] != 1)
+			return -ENOENT;
+		if (read_encoded(m->t, &p, h[1], &eh_frame) < 0 || read_encoded(m->t, &p, h[2], &count) < 0)
+			return -ENOENT;
+		/* The table must be datarel sdata4 pairs for a binary search. */
+		if (h[3] != 0x3b || count == 0 || count > (1u << 26))
+			return -ENOENT;
+		m->eh_hdr = addr;
+		m->eh_table = p;
+		m->eh_count = count;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cp_module_eh_frame_table(const struct cp_module *cm, uint64_t *hdr_ret, uint64_t *table_ret,
+			     uint64_t *count_ret, uint64_t *start_ret, uint64_t *end_ret)
+{
+	struct cp_module *m = (struct cp_module *)cm;	/* the lookup is cached inside */
+
+	if (!m->eh_done) {
+		m->eh_err = find_eh_frame_hdr(m);
+		m->eh_done = true;
+	}
+	if (m->eh_err < 0)
+		return m->eh_err;
+	*hdr_ret = m->eh_hdr;
+	*table_ret = m->eh_table;
+	*count_ret = m->eh_count;
+	*start_ret = m->start;
+	*end_ret = m->end;
+	return 0;
+}
+
+/* A symbol's name without its version ("__libc_start_main@@GLIBC_2.34"), demangled. */
+static char *demangle(const char *versioned)
+{
+	_cleanup_free_ char *name = strndup(versioned, strcspn(versioned, "@"));
+
+	if (!name || !*name)
+		return strdup(versioned);
+#ifdef HAVE_CXA_DEMANGLE
+	if (name[0] == '_' && name[1] == 'Z') {
+		int status;
+		char *d = __cxa_demangle(name, NULL, NULL, &status);
+		if (d && status == 0)
+			return d;
+		free(d);
+	}
+#endif
+	return TAKE_PTR(name);
+}
+
+void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_frame *f)
+{
+	const struct cp_module *m = cp_modules_find(mods, lookup);
+	if (!m)
+		return;
+	f->module = strdup(m->path);
+	f->build_id = m->build_id ? strdup(m->build_id) : NULL;
+	f->module_offset = f->ip - m->bias;
+	f->has_module_offset = true;
+	if (!m->dw || m->match == 0)
+		return;
+
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		f->function = demangle(name);
+		f->offset = f->ip - (lookup - off);
+		f->has_offset = true;
+	}
+	Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
+	if (line) {
+		int lineno = 0;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (file) {
+			f->file = strdup(file);
+			f->line = lineno;
+		}
+	}
+}
+
+int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
+{
+	for (size_t i = 0; i < mods->n; i++) {
+		struct cp_module *m = &mods->mods[i];
+		struct cp_module_info *mi = cp_report_add_module(report);
+		if (!mi)
+			return -ENOMEM;
+		mi->path = strdup(m->path);
+		mi->base = m->start;
+		mi->end = m->end;
+		mi->build_id = m->build_id ? strdup(m->build_id) : NULL;
+		mi->build_id_match = m->match;
+		if (m->dw) {
+			const char *debugfile = NULL;
+			dwfl_module_info(m->dw, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+			if (debugfile)
+				mi->debuginfo = strdup(debugfile);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+#ifndef CP_MODULES_H
+#define CP_MODULES_H
+
+/*
+ * modules - every ELF object mapped in the crashed process, through libdwfl (the only
+ * user of libdw/libelf): address range, load bias, build-id (checked against the one in
+ * the core), symbols, DWARF lines and separate debuginfo.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cp_core;
+struct cp_target;
+struct cp_report;
+struct cp_frame;
+struct cp_modules;
+struct cp_module;
+
+/* Find and report the modules of @core. @core and @t are borrowed. Problems are noted in
+ * @report. Returns 0 or -errno (only for ENOMEM and the like). */
+int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_report *report,
+		      struct cp_modules **ret);
+void cp_modules_destroy(struct cp_modules *mods);
+
+/* The ELF module mapped at @addr, or NULL when @addr is in no ELF mapping (anonymous
+ * memory, JIT code, a PE assembly...). */
+const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr);
+
+/* The module's .eh_frame_hdr binary-search table, as runtime addresses: @hdr_ret is the
+ * header, @table_ret the table of @count_ret entries (pairs of 32-bit datarel offsets),
+ * @start_ret/@end_ret the mapped range. Returns 0 or -ENOENT when it has no usable one. */
+int cp_module_eh_frame_table(const struct cp_module *m, uint64_t *hdr_ret, uint64_t *table_ret,
+			     uint64_t *count_ret, uint64_t *start_ret, uint64_t *end_ret);
+
+/* Fill @f's module, build_id, module_offset, function, offset, file, line for its ip,
+ * looking symbols up at @lookup (ip - 1 for a return address). */
+void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_frame *f);
+
+/* Add every module to @report->modules. */
+int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * report.c - the report's structs and their JSON form, schema "crashpipe/1"; the only
+ * user of cJSON. Field names are an interface other tools read: they change only with
+ * the schema's version (crashpipe-report(5)).
+ *
+ * Addresses are hex strings: cJSON keeps numbers as doubles, which cannot hold every
+ * 64-bit address.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "report.h"
+#include "zio.h"
+
+#define MAX_REPORT (256u << 20)
+
+static void cjson_deletep(cJSON **p)
+{
+	cJSON_Delete(*p);
+}
+
+struct cp_report *cp_report_create(void)
+{
+	struct cp_report *r = calloc(1, sizeof(*r));
+	if (r) {
+		r->process.time = -1;
+		r->process.rlimit_core = -1;
+	}
+	return r;
+}
+
+static void frame_deinit(struct cp_frame *f)
+{
+	free(f->module);
+	free(f->build_id);
+	free(f->function);
+	free(f->file);
+}
+
+void cp_report_destroy(struct cp_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_threads; i++) {
+		struct cp_thread *t = &r->threads[i];
+		for (size_t j = 0; j < t->n_frames; j++)
+			frame_deinit(&t->frames[j]);
+		free(t->frames);
+		free(t->name);
+		free(t->error);
+	}
+	free(r->threads);
+	for (size_t i = 0; i < r->n_modules; i++) {
+		free(r->modules[i].path);
+		free(r->modules[i].build_id);
+		free(r->modules[i].debuginfo);
+	}
+	free(r->modules);
+	for (size_t i = 0; i < r->n_notes; i++)
+		free(r->notes[i]);
+	free(r->notes);
+	struct cp_process *p = &r->process;
+	free(p->exe);
+	free(p->comm);
+	free(p->cmdline);
+	free(p->hostname);
+	free(p->boot_id);
+	free(p->cgroup);
+	free(r);
+}
+
+/* Grow *@array of @size-byte items to hold one more; returns the new (zeroed) item. */
+static void *grow(void *array_ptr, size_t *n, size_t size)
+{
+	void **array = array_ptr;
+	/* Capacity doubles at powers of two. */
+	if ((*n & (*n - 1)) == 0) {
+		size_t cap = *n ? *n * 2 : 1;
+		void *p = realloc(*array, cap * size);
+		if (!p)
+			return NULL;
+		*array = p;
+	}
+	void *item = (char *)*array + *n * size;
+	memset(item, 0, size);
+	(*n)++;
+	return item;
+}
+
+struct cp_thread *cp_report_add_thread(struct cp_report *r, pid_t tid)
+{
+	struct cp_thread *t = grow(&r->threads, &r->n_threads, sizeof(*t));
+	if (t)
+		t->tid = tid;
+	return t;
+}
+
+struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t sp)
+{
+	struct cp_frame *f = grow(&t->frames, &t->n_frames, sizeof(*f));
+	if (f) {
+		f->ip = ip;
+		f->sp = sp;
+	}
+	return f;
+}
+
+struct cp_module_info *cp_report_add_module(struct cp_report *r)
+{
+	struct cp_module_info *m = grow(&r->modules, &r->n_modules, sizeof(*m));
+	if (m)
+		m->build_id_match = -1;
+	return m;
+}
+
+void cp_report_note(struct cp_report *r, bool partial, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (partial)
+		r->partial = true;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	char **slot = grow(&r->notes, &r->n_notes, sizeof(*slot));
+	if (!slot) {
+		free(s);
+		return;
+	}
+	*slot = s;
+}
+
+const char *cp_signal_name(int sig)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+		[SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
+		[SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+		[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+		[SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT",
+		[SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
+		[SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ",
+		[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+		[SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR", [SIGSYS] = "SIGSYS",
+	};
+	if (sig > 0 && (size_t)sig < ARRAY_SIZE(names) && names[sig])
+		return names[sig];
+	return NULL;
+}
+
+const char *cp_si_code_name(int sig, int code)
+{
+	switch (code) {
+	case SI_USER: return "SI_USER";
+	case SI_KERNEL: return "SI_KERNEL";
+	case SI_QUEUE: return "SI_QUEUE";
+	case SI_TIMER: return "SI_TIMER";
+	case SI_MESGQ: return "SI_MESGQ";
+	case SI_ASYNCIO: return "SI_ASYNCIO";
+	case SI_SIGIO: return "SI_SIGIO";
+	case SI_TKILL: return "SI_TKILL";
+	}
+	if (sig == SIGSEGV) {
+		static const char *const n[] = { NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR",
+						 "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR",
+						 "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR" };
+		if (code > 0 && (size_t)code < ARRAY_SIZE(n))
+			return n[code];
+	} else if (sig == SIGBUS) {
+		static const char *const n[] = { NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR",
+						 "BUS_MCEERR_AR", "BUS_MCEERR_AO" };
+		if (code > 0 && (size_t)code < ARRAY_SIZE(n))
+			return n[code];
+	} else if (sig == SIGILL) {
+		static const char *const n[] = { NULL, "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",
+						 "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC",
+						 "ILL_BADSTK", "ILL_BADIADDR" };
+		if (code > 0 && (size_t)code < ARRAY_SIZE(n))
+			return n[code];
+	} else if (sig == SIGFPE) {
+		static const char *const n[] = { NULL, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV",
+						 "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV",
+						 "FPE_FLTSUB", "FPE_FLTUNK", "FPE_CONDTRAP" };
+		if (code > 0 && (size_t)code < ARRAY_SIZE(n))
+			return n[code];
+	} else if (sig == SIGTRAP) {
+		static const char *const n[] = { NULL, "TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH",
+						 "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF" };
+		if (code > 0 && (size_t)code < ARRAY_SIZE(n))
+			return n[code];
+	}
+	return NULL;
+}
+
+/* ---- writing ---- */
+
+static bool add_hex(cJSON *o, const char *key, uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return cJSON_AddStringToObject(o, key, buf) != NULL;
+}
+
+static bool add_str(cJSON *o, const char *key, const char *s)
+{
+	return (s ? cJSON_AddStringToObject(o, key, s) : cJSON_AddNullToObject(o, key)) != NULL;
+}
+
+static bool add_num(cJSON *o, const char *key, double v)
+{
+	return cJSON_AddNumberToObject(o, key, v) != NULL;
+}
+
+static bool add_num_or_null(cJSON *o, const char *key, bool has, double v)
+{
+	return has ? add_num(o, key, v) : cJSON_AddNullToObject(o, key) != NULL;
+}
+
+static cJSON *frame_to_json(const struct cp_frame *f, size_t index)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && add_num(o, "index", index) && add_hex(o, "ip", f->ip) && add_hex(o, "sp", f->sp) &&
+		  add_str(o, "kind", "native") && add_str(o, "module", f->module) &&
+		  add_str(o, "build_id", f->build_id);
+	if (ok && f->has_module_offset)
+		ok = add_hex(o, "module_offset", f->module_offset);
+	else if (ok)
+		ok = cJSON_AddNullToObject(o, "module_offset");
+	ok = ok && add_str(o, "function", f->function) && add_num_or_null(o, "offset", f->has_offset, f->offset) &&
+	     add_str(o, "file", f->file) && add_num_or_null(o, "line", f->line > 0, f->line);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *thread_to_json(const struct cp_thread *t)
+{
+	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+	if (!o || !add_num(o, "tid", t->tid) || !add_str(o, "name", t->name) ||
+	    !cJSON_AddBoolToObject(o, "crashed", t->crashed) ||
+	    !cJSON_AddBoolToObject(o, "truncated", t->truncated) || !add_str(o, "error", t->error))
+		return NULL;
+	cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+	if (!frames)
+		return NULL;
+	for (size_t i = 0; i < t->n_frames; i++) {
+		cJSON *f = frame_to_json(&t->frames[i], i);
+		if (!f || !cJSON_AddItemToArray(frames, f))
+			return NULL;
+	}
+	return TAKE_PTR(o);
+}
+
+static cJSON *process_to_json(const struct cp_process *p)
+{
+	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	bool ok = add_num(o, "pid", p->pid) && add_num(o, "tid", p->tid) && add_str(o, "exe", p->exe) &&
+		  add_str(o, "comm", p->comm) && add_str(o, "cmdline", p->cmdline) &&
+		  add_num_or_null(o, "uid", p->has_ids, p->uid) && add_num_or_null(o, "gid", p->has_ids, p->gid) &&
+		  add_num(o, "signal", p->signal) && add_str(o, "signal_name", cp_signal_name(p->signal)) &&
+		  add_num_or_null(o, "si_code", p->has_si_code, p->si_code) &&
+		  add_str(o, "si_code_name", p->has_si_code ? cp_si_code_name(p->signal, p->si_code) : NULL);
+	if (ok && p->has_fault_address)
+		ok = add_hex(o, "fault_address", p->fault_address);
+	else if (ok)
+		ok = cJSON_AddNullToObject(o, "fault_address") != NULL;
+	ok = ok && add_num_or_null(o, "time", p->time >= 0, p->time) && add_str(o, "hostname", p->hostname) &&
+	     add_str(o, "boot_id", p->boot_id) && add_str(o, "cgroup", p->cgroup) &&
+	     add_num_or_null(o, "rlimit_core", p->rlimit_core >= 0, p->rlimit_core);
+	return ok ? TAKE_PTR(o) : NULL;
+}
+
+static cJSON *module_to_json(const struct cp_module_info *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && add_str(o, "path", m->path) && add_hex(o, "base", m->base) && add_hex(o, "end", m->end) &&
+		  add_str(o, "build_id", m->build_id);
+	if (ok)
+		ok = (m->build_id_match < 0 ? cJSON_AddNullToObject(o, "file_build_id_match") :
+		      cJSON_AddBoolToObject(o, "file_build_id_match", m->build_id_match)) != NULL;
+	ok = ok && add_str(o, "debuginfo", m->debuginfo);
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *cp_report_to_json(const struct cp_report *r)
+{
+	_cleanup_(cjson_deletep) cJSON *root = cJSON_CreateObject();
+	cJSON *item, *arr;
+
+	if (!root || !add_str(root, "schema", CP_SCHEMA) || !add_str(root, "generator", PACKAGE_NAME " " PACKAGE_VERSION) ||
+	    !cJSON_AddBoolToObject(root, "partial", r->partial))
+		return NULL;
+	if (!(item = process_to_json(&r->process)) || !cJSON_AddItemToObject(root, "process", item))
+		return NULL;
+	if (!(arr = cJSON_AddArrayToObject(root, "threads")))
+		return NULL;
+	for (size_t i = 0; i < r->n_threads; i++)
+		if (!(item = thread_to_json(&r->threads[i])) || !cJSON_AddItemToArray(arr, item))
+			return NULL;
+	if (!(arr = cJSON_AddArrayToObject(root, "modules")))
+		return NULL;
+	for (size_t i = 0; i < r->n_modules; i++)
+		if (!(item = module_to_json(&r->modules[i])) || !cJSON_AddItemToArray(arr, item))
+			return NULL;
+	if (!(arr = cJSON_AddArrayToObject(root, "notes")))
+		return NULL;
+	for (size_t i = 0; i < r->n_notes; i++)
+		if (!(item = cJSON_CreateString(r->notes[i])) || !cJSON_AddItemToArray(arr, item))
+			return NULL;
+	return cJSON_Print(root);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int write_json(const char *json, size_t len, const char *path);
+
+int cp_report_write(const struct cp_report *r, const char *path)
+{
+	_cleanup_free_ char *json = cp_report_to_json(r);
+
+	if (!json)
+		return -ENOMEM;
+	return write_json(json, strlen(json), path);
+}
+
+int cp_report_write_json(const char *json, size_t len, const char *path)
+{
+	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
+	const cJSON *schema = root ? cJSON_GetObjectItemCaseSensitive(root, "schema") : NULL;
+
+	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0)
+		return -EINVAL;
+	return write_json(json, len, path);
+}
+
+static int write_json(const char *json, size_t len, const char *path)
+{
+	_cleanup_free_ void *z = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	const void *data = json;
+	int ret;
+
+	if (strcmp(path, "-") == 0) {
+		ret = write_all(STDOUT_FILENO, json, len);
+		return ret < 0 ? ret : write_all(STDOUT_FILENO, "\n", 1);
+	}
+	if (ends_with(path, ".zst")) {
+		/* The newline a text file ends with goes in too. */
+		_cleanup_free_ char *copy = malloc(len + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, json, len);
+		copy[len] = '\n';
+		ret = cp_zstd_compress(copy, len + 1, &z, &len);
+		if (ret < 0)
+			return ret;
+		data = z;
+	}
+	/* Write beside the target, then rename: a reader sees the old file or the whole new one. */
+	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
+		tmp = NULL;
+		return -ENOMEM;
+	}
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, data, len);
+	if (ret == 0 && !z)
+		ret = write_all(fd, "\n", 1);
+	if (ret == 0 && fchmod(fd, 0640) < 0)
+		ret = -errno;
+	if (ret == 0 && fsync(fd) < 0 && errno != EINVAL)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+/* ---- reading ---- */
+
+static char *get_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) && v->valuestring ? strdup(v->valuestring) : NULL;
+}
+
+static bool get_num(const cJSON *o, const char *key, double *ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v))
+		return false;
+	*ret = v->valuedouble;
+	return true;
+}
+
+static bool get_hex(const cJSON *o, const char *key, uint64_t *ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return false;
+	char *end;
+	errno = 0;
+	*ret = strtoull(v->valuestring, &end, 16);
+	return errno == 0 && *end == '\0';
+}
+
+static bool get_bool(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static int report_from_json(const cJSON *root, struct cp_report *r)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "process"), *item;
+	double d;
+
+	r->partial = get_bool(root, "partial");
+	if (cJSON_IsObject(p)) {
+		struct cp_process *pr = &r->process;
+		if (get_num(p, "pid", &d))
+			pr->pid = d;
+		if (get_num(p, "tid", &d))
+			pr->tid = d;
+		pr->exe = get_str(p, "exe");
+		pr->comm = get_str(p, "comm");
+		pr->cmdline = get_str(p, "cmdline");
+		if (get_num(p, "uid", &d)) {
+			pr->has_ids = true;
+			pr->uid = d;
+			if (get_num(p, "gid", &d))
+				pr->gid = d;
+		}
+		if (get_num(p, "signal", &d))
+			pr->signal = d;
+		if (get_num(p, "si_code", &d)) {
+			pr->has_si_code = true;
+			pr->si_code = d;
+		}
+		pr->has_fault_address = get_hex(p, "fault_address", &pr->fault_address);
+		if (get_num(p, "time", &d))
+			pr->time = d;
+		pr->hostname = get_str(p, "hostname");
+		pr->boot_id = get_str(p, "boot_id");
+		pr->cgroup = get_str(p, "cgroup");
+		if (get_num(p, "rlimit_core", &d))
+			pr->rlimit_core = d;
+	}
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "threads")) {
+		struct cp_thread *t = cp_report_add_thread(r, get_num(item, "tid", &d) ? d : 0);
+		const cJSON *fr;
+		if (!t)
+			return -ENOMEM;
+		t->name = get_str(item, "name");
+		t->crashed = get_bool(item, "crashed");
+		t->truncated = get_bool(item, "truncated");
+		t->error = get_str(item, "error");
+		cJSON_ArrayForEach(fr, cJSON_GetObjectItemCaseSensitive(item, "frames")) {
+			uint64_t ip = 0, sp = 0;
+			get_hex(fr, "ip", &ip);
+			get_hex(fr, "sp", &sp);
+			struct cp_frame *f = cp_thread_add_frame(t, ip, sp);
+			if (!f)
+				return -ENOMEM;
+			f->module = get_str(fr, "module");
+			f->build_id = get_str(fr, "build_id");
+			f->has_module_offset = get_hex(fr, "module_offset", &f->module_offset);
+			f->function = get_str(fr, "function");
+			if ((f->has_offset = get_num(fr, "offset", &d)))
+				f->offset = d;
+			f->file = get_str(fr, "file");
+			if (get_num(fr, "line", &d))
+				f->line = d;
+		}
+	}
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "modules")) {
+		struct cp_module_info *m = cp_report_add_module(r);
+		const cJSON *match = cJSON_GetObjectItemCaseSensitive(item, "file_build_id_match");
+		if (!m)
+			return -ENOMEM;
+		m->path = get_str(item, "path");
+		get_hex(item, "base", &m->base);
+		get_hex(item, "end", &m->end);
+		m->build_id = get_str(item, "build_id");
+		m->build_id_match = cJSON_IsBool(match) ? cJSON_IsTrue(match) : -1;
+		m->debuginfo = get_str(item, "debuginfo");
+	}
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "notes"))
+		if (cJSON_IsString(item))
+			cp_report_note(r, false, "%s", item->valuestring);
+	return 0;
+}
+
+int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct cp_input *in;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r;
+
+	*error_ret = NULL;
+	if (fd < 0)
+		return -errno;
+	r = cp_input_open(fd, &in);
+	if (r == -ENODATA) {
+		*error_ret = "empty file";
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	r = cp_input_read_all(in, MAX_REPORT, &buf, &len);
+	cp_input_destroy(in);
+	if (r == -EBADMSG) {
+		*error_ret = "corrupt zstd data";
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+
+	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(buf, len);
+	if (!root || !cJSON_IsObject(root)) {
+		*error_ret = "not JSON";
+		return -EINVAL;
+	}
+	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
+		*error_ret = "not a crashpipe report (schema is not " CP_SCHEMA ")";
+		return -EINVAL;
+	}
+	struct cp_report *rep = cp_report_create();
+	if (!rep)
+		return -ENOMEM;
+	r = report_from_json(root, rep);
+	if (r < 0) {
+		cp_report_destroy(rep);
+		return r;
+	}
+	*ret = rep;
+	return 0;
+}

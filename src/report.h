@@ -1,0 +1,104 @@
+#ifndef CP_REPORT_H
+#define CP_REPORT_H
+
+/*
+ * report - what crashpipe found, and its JSON form (schema "crashpipe/1", documented in
+ * crashpipe-report(5)). The only user of cJSON. Every stage fills these structs; only
+ * report.c knows how they are written and read back.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CP_SCHEMA "crashpipe/1"
+
+struct cp_frame {
+	uint64_t ip, sp;
+	char *module;			/* path of the module holding ip, or NULL */
+	char *build_id;			/* hex, or NULL */
+	uint64_t module_offset;		/* ip in the module's own addresses (ip - load bias) */
+	char *function;			/* demangled, or NULL */
+	uint64_t offset;		/* ip - function start */
+	char *file;
+	int line;			/* 0: unknown */
+	bool has_module_offset, has_offset;
+};
+
+struct cp_thread {
+	pid_t tid;
+	char *name;
+	bool crashed;
+	bool truncated;			/* the frame cap was hit */
+	char *error;			/* why unwinding stopped early, or NULL */
+	struct cp_frame *frames;
+	size_t n_frames;
+};
+
+struct cp_module_info {
+	char *path;
+	uint64_t base, end;		/* mapped address range */
+	char *build_id;
+	int build_id_match;		/* 1 yes, 0 no, -1 unknown */
+	char *debuginfo;
+};
+
+struct cp_process {
+	pid_t pid, tid;
+	char *exe, *comm, *cmdline;
+	bool has_ids;
+	uid_t uid;
+	gid_t gid;
+	int signal, si_code;
+	bool has_si_code, has_fault_address;
+	uint64_t fault_address;
+	int64_t time;			/* -1: unknown */
+	char *hostname, *boot_id, *cgroup;
+	int64_t rlimit_core;		/* -1: unknown */
+};
+
+struct cp_report {
+	struct cp_process process;
+	struct cp_thread *threads;
+	size_t n_threads;
+	struct cp_module_info *modules;
+	size_t n_modules;
+	char **notes;
+	size_t n_notes;
+	bool partial;
+};
+
+struct cp_report *cp_report_create(void);
+void cp_report_destroy(struct cp_report *report);
+
+/* Add a thread (zeroed, tid set) and return it; NULL on ENOMEM. */
+struct cp_thread *cp_report_add_thread(struct cp_report *report, pid_t tid);
+/* Append a frame (zeroed, ip/sp set) to @t; NULL on ENOMEM. */
+struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t sp);
+struct cp_module_info *cp_report_add_module(struct cp_report *report);
+
+/* Add a note (printf-style) on what could not be resolved; @partial marks the report so. */
+void cp_report_note(struct cp_report *report, bool partial, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Serialise into a new NUL-terminated string (pretty-printed). NULL on ENOMEM. */
+char *cp_report_to_json(const struct cp_report *report);
+
+/* Write the report to @path atomically (a temporary file beside it, then rename): plain
+ * JSON, or zstd-compressed JSON when @path ends in ".zst". With @path "-" print JSON on
+ * stdout. Returns 0 or -errno. */
+int cp_report_write(const struct cp_report *report, const char *path);
+
+/* Write JSON text that claims to be a report (made by another process) the same way,
+ * after checking that it parses and carries our schema. -EINVAL when it does not. */
+int cp_report_write_json(const char *json, size_t len, const char *path);
+
+/* Read a report written by cp_report_write() (plain or zstd). Returns 0 or -errno;
+ * *@error_ret gets a static reason for -EINVAL. */
+int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret);
+
+const char *cp_signal_name(int sig);
+const char *cp_si_code_name(int sig, int code);
+
+#endif

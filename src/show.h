@@ -1,0 +1,16 @@
+#ifndef CP_SHOW_H
+#define CP_SHOW_H
+
+#include <stdio.h>
+
+struct cp_report;
+
+#define CP_DEFAULT_SPOOL "/var/lib/crashpipe"
+
+/* Print @report as text for a person. */
+void cp_show_report(FILE *out, const struct cp_report *report);
+
+int cp_cmd_show(int argc, char **argv);
+int cp_cmd_list(int argc, char **argv);
+
+#endif

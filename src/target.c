@@ -1,0 +1,253 @@
+/*
+ * target.c - see target.h.
+ *
+ * Unwinders read a word at a time, so a small direct-mapped cache of 4 KiB pages sits in
+ * front of pread(): a thread's walk reads the same few pages of stack, unwind tables and
+ * code again and again. Files are read with pread(), never mmap(), so a file truncated
+ * under us costs a failed read, not a SIGBUS.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core.h"
+#include "fsopen.h"
+#include "target.h"
+
+#define PAGE 4096u
+#define CACHE_PAGES 512u
+
+struct target_file {
+	const char *path;	/* borrowed from the core */
+	int fd;			/* -1 until opened, -errno when opening failed */
+	bool blocked;
+	uint64_t size;
+};
+
+struct cache_page {
+	uint32_t src;		/* 0: the core, i + 1: files[i]; UINT32_MAX: empty */
+	uint32_t len;		/* valid bytes */
+	uint64_t page;
+	unsigned char data[PAGE];
+};
+
+struct cp_target {
+	struct cp_core *core;
+	int rootfd;
+	struct target_file *files;
+	size_t n_files;
+	size_t *map_file;	/* core->maps[i] is files[map_file[i]] */
+	struct cache_page *cache;
+};
+
+static size_t file_index(struct cp_target *t, const char *path)
+{
+	for (size_t i = 0; i < t->n_files; i++)
+		if (strcmp(t->files[i].path, path) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+int cp_target_create(struct cp_core *core, int rootfd, struct cp_target **ret)
+{
+	_cleanup_free_ struct cp_target *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->core = core;
+	t->rootfd = rootfd;
+	t->files = calloc(core->n_maps + 1, sizeof(*t->files));
+	t->map_file = calloc(core->n_maps + 1, sizeof(*t->map_file));
+	t->cache = malloc(CACHE_PAGES * sizeof(*t->cache));
+	if (!t->files || !t->map_file || !t->cache) {
+		free(t->files);
+		free(t->map_file);
+		free(t->cache);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < CACHE_PAGES; i++)
+		t->cache[i].src = UINT32_MAX;
+	for (size_t i = 0; i < core->n_maps; i++) {
+		/* Mappings of one file sit next to each other: look at the last one first. */
+		const char *path = core->maps[i].path;
+		size_t f = t->n_files && strcmp(t->files[t->n_files - 1].path, path) == 0 ?
+			   t->n_files - 1 : file_index(t, path);
+		if (f == SIZE_MAX) {
+			f = t->n_files++;
+			t->files[f].path = path;
+			t->files[f].fd = -1;
+		}
+		t->map_file[i] = f;
+	}
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+void cp_target_destroy(struct cp_target *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n_files; i++)
+		if (t->files[i].fd >= 0)
+			close(t->files[i].fd);
+	free(t->files);
+	free(t->map_file);
+	free(t->cache);
+	free(t);
+}
+
+int cp_target_rootfd(const struct cp_target *t)
+{
+	return t->rootfd;
+}
+
+static int open_file(struct cp_target *t, struct target_file *f)
+{
+	if (f->fd != -1)
+		return f->fd;
+	/* The kernel marks files deleted since they were mapped; whatever has that name now
+	 * is another file. */
+	size_t n = strlen(f->path);
+	if (n > 10 && strcmp(f->path + n - 10, " (deleted)") == 0) {
+		f->fd = -ENOENT;
+		return f->fd;
+	}
+	int fd = cp_open_in_root(t->rootfd, f->path, false);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			fd = -errno;
+		} else {
+			f->size = st.st_size;
+		}
+	}
+	f->fd = fd;
+	return fd;
+}
+
+int cp_target_file_fd(struct cp_target *t, const char *path)
+{
+	size_t i = file_index(t, path);
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	if (t->files[i].blocked)
+		return -EPERM;
+	return open_file(t, &t->files[i]);
+}
+
+void cp_target_block_file(struct cp_target *t, const char *path)
+{
+	size_t i = file_index(t, path);
+	if (i == SIZE_MAX)
+		return;
+	t->files[i].blocked = true;
+	/* Cached pages of it must go too. */
+	for (size_t c = 0; c < CACHE_PAGES; c++)
+		if (t->cache[c].src == i + 1)
+			t->cache[c].src = UINT32_MAX;
+}
+
+/* The cached page @page of source @src, filled on a miss; NULL when it cannot be read. */
+static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t page)
+{
+	struct cache_page *c = &t->cache[(page ^ ((uint64_t)src * 0x9e3779b1u)) % CACHE_PAGES];
+	ssize_t n;
+
+	if (c->src == src && c->page == page)
+		return c;
+	if (src == 0) {
+		n = cp_core_read_mem(t->core, page * PAGE, c->data, PAGE);
+	} else {
+		struct target_file *f = &t->files[src - 1];
+		n = pread(f->fd, c->data, PAGE, page * PAGE);
+		if (n < 0)
+			n = -errno;
+	}
+	if (n <= 0) {
+		c->src = UINT32_MAX;
+		return NULL;
+	}
+	c->src = src;
+	c->page = page;
+	c->len = n;
+	return c;
+}
+
+/* Copy what one source has of [addr, addr + len) within one page; returns bytes copied. */
+static size_t read_core_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	if (t->core->in) {
+		struct cache_page *c = cached(t, 0, addr / PAGE);
+		size_t off = addr % PAGE;
+		if (!c || off >= c->len)
+			return 0;
+		if (len > c->len - off)
+			len = c->len - off;
+		memcpy(buf, c->data + off, len);
+		return len;
+	}
+	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
+	return n > 0 ? n : 0;
+}
+
+static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	const struct cp_mapping *m = cp_core_mapping_at(t->core, addr);
+	if (!m)
+		return 0;
+	size_t fi = t->map_file[m - t->core->maps];
+	struct target_file *f = &t->files[fi];
+	if (f->blocked || open_file(t, f) < 0)
+		return 0;
+	uint64_t foff = m->offset + (addr - m->start);
+	if (foff < m->offset || foff >= f->size)
+		return 0;
+	if (len > m->end - addr)
+		len = m->end - addr;
+	struct cache_page *c = cached(t, fi + 1, foff / PAGE);
+	size_t off = foff % PAGE;
+	if (!c || off >= c->len)
+		return 0;
+	if (len > c->len - off)
+		len = c->len - off;
+	memcpy(buf, c->data + off, len);
+	return len;
+}
+
+static int read_mem(struct cp_target *t, uint64_t addr, void *buf, size_t len, bool files)
+{
+	unsigned char *p = buf;
+
+	if (len > UINT64_MAX - addr)
+		return -EFAULT;
+	while (len > 0) {
+		size_t chunk = PAGE - addr % PAGE;
+		if (chunk > len)
+			chunk = len;
+		size_t n = read_core_chunk(t, addr, p, chunk);
+		if (n == 0 && files)
+			n = read_file_chunk(t, addr, p, chunk);
+		if (n == 0)
+			return -EFAULT;
+		addr += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int cp_target_read(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	return read_mem(t, addr, buf, len, true);
+}
+
+int cp_target_read_core(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	return read_mem(t, addr, buf, len, false);
+}

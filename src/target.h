@@ -1,0 +1,40 @@
+#ifndef CP_TARGET_H
+#define CP_TARGET_H
+
+/*
+ * target - one read(addr, len) over the crashed process's memory.
+ *
+ * Sources, in order: the core's own bytes; else the file an NT_FILE entry says was mapped
+ * there, at its page offset (a default coredump_filter leaves file-backed text out of the
+ * core). Files are opened through cp_open_in_root() in the root given at creation: the
+ * host's /, a --sysroot, or /proc/PID/root of a crash in a container.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cp_core;
+struct cp_target;
+
+/* @core and @rootfd are borrowed and must outlive the target. */
+int cp_target_create(struct cp_core *core, int rootfd, struct cp_target **ret);
+void cp_target_destroy(struct cp_target *t);
+
+/* Copy @len bytes at @addr. Returns 0, or -EFAULT when any of them cannot be had. */
+int cp_target_read(struct cp_target *t, uint64_t addr, void *buf, size_t len);
+
+/* The core's bytes only (no files): for checking a file against what was mapped. */
+int cp_target_read_core(struct cp_target *t, uint64_t addr, void *buf, size_t len);
+
+/* The fd of the file mapped as @path, opened on first use (the target keeps it), or
+ * -errno from opening it. */
+int cp_target_file_fd(struct cp_target *t, const char *path);
+
+/* Never serve bytes of @path again: it is not the file the process had mapped. */
+void cp_target_block_file(struct cp_target *t, const char *path);
+
+/* The root directory fd files are opened in. */
+int cp_target_rootfd(const struct cp_target *t);
+
+#endif

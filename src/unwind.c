@@ -1,0 +1,211 @@
+/*
+ * unwind.c - native stacks with libunwind.
+ *
+ * libunwind-coredump serves the threads and their registers (_UCD_create,
+ * _UCD_select_thread, _UCD_access_reg) from a core that holds nothing but the notes,
+ * written to a memfd: with no NT_FILE note and no memory in it, libunwind-coredump has no
+ * file to open on its own and no segment offsets to get wrong (Debian's 1.6.2 computes the
+ * file offsets of segments that do not start at offset 0 wrongly).
+ *
+ * Memory and unwind tables come from us: access_mem reads the target (the core, else the
+ * mapped file), and find_proc_info hands the module's .eh_frame_hdr table to libunwind's
+ * dwarf_search_unwind_table as a UNW_INFO_FORMAT_REMOTE_TABLE, the way perf drives
+ * libunwind. An address outside every ELF module gets -UNW_ENOINFO without libunwind being
+ * asked about it: libunwind up to 1.8.3 can unmap a range twice when it tries to map an
+ * image that is not ELF (upstream issue 738), and a .NET thread runs code from mapped PE
+ * files and JIT memory; the second munmap can free memory the DAC has since been given.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libunwind-coredump.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core.h"
+#include "modules.h"
+#include "report.h"
+#include "target.h"
+#include "unwind.h"
+
+/* Exported by libunwind but not declared in its headers; perf declares it the same way. */
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
+#define dwarf_search_unwind_table UNW_OBJ(dwarf_search_unwind_table)
+
+struct unwind_ctx {
+	struct UCD_info *ucd;
+	struct cp_target *t;
+	struct cp_modules *mods;
+};
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	uint64_t hdr, table, count, start, end;
+
+	const struct cp_module *m = cp_modules_find(ctx->mods, ip);
+	if (!m || cp_module_eh_frame_table(m, &hdr, &table, &count, &start, &end) < 0)
+		return -UNW_ENOINFO;
+
+	unw_dyn_info_t di = {
+		.format = UNW_INFO_FORMAT_REMOTE_TABLE,
+		.start_ip = start,
+		.end_ip = end,
+		.u.rti = {
+			.segbase = hdr,
+			.table_data = table,
+			/* in unw_word_t units: each entry is two 32-bit words */
+			.table_len = count * 8 / sizeof(unw_word_t),
+		},
+	};
+	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	/* dwarf_search_unwind_table's info is freed by libunwind itself. */
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil_addr, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+
+	if (write)
+		return -UNW_EREADONLYREG;
+	return cp_target_read(ctx->t, addr, val, sizeof(*val)) < 0 ? -UNW_EINVAL : 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	return _UCD_access_reg(as, reg, val, write, ctx->ucd);
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	struct unwind_ctx *ctx = arg;
+	return _UCD_access_fpreg(as, reg, val, write, ctx->ucd);
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+/* Symbols come from libdwfl; libunwind never looks them up. */
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
+			 unw_word_t *off, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
+static void thread_error(struct cp_thread *th, const char *what, int r)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s: %s", what, unw_strerror(r));
+	free(th->error);
+	th->error = strdup(buf);
+}
+
+static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
+		       size_t max_frames)
+{
+	unw_cursor_t c;
+	bool exact_ip = true;	/* frame 0, and a frame a signal interrupted */
+
+	int r = unw_init_remote(&c, as, ctx);
+	if (r < 0) {
+		thread_error(th, "cannot start unwinding", r);
+		return;
+	}
+	for (;;) {
+		unw_word_t ip, sp;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
+			break;
+		if (th->n_frames > 0 && ip == 0)
+			break;	/* the end of the chain in most ABIs' outermost frames */
+		if (th->n_frames > 0) {
+			struct cp_frame *prev = &th->frames[th->n_frames - 1];
+			if (prev->ip == ip && prev->sp == sp) {
+				thread_error(th, "unwinding stopped, the stack repeats itself", -UNW_EBADFRAME);
+				break;
+			}
+		}
+		if (th->n_frames == max_frames) {
+			th->truncated = true;
+			break;
+		}
+		struct cp_frame *f = cp_thread_add_frame(th, ip, sp);
+		if (!f)
+			break;
+		cp_modules_symbolize(ctx->mods, exact_ip ? ip : ip - 1, f);
+
+		exact_ip = unw_is_signal_frame(&c) > 0;
+		r = unw_step(&c);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			thread_error(th, "unwinding stopped", r);
+			break;
+		}
+	}
+}
+
+int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+		      struct cp_report *report, size_t max_frames)
+{
+	_cleanup_close_ int fd = memfd_create("crashpipe-notes", MFD_CLOEXEC);
+	char path[64];
+
+	if (fd < 0)
+		return -errno;
+	int r = cp_core_write_notes(core, fd);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	struct unwind_ctx ctx = { .ucd = _UCD_create(path), .t = t, .mods = mods };
+	if (!ctx.ucd) {
+		cp_report_note(report, true, "libunwind-coredump could not read the core's notes; no native frames");
+		return -EINVAL;
+	}
+	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+	if (!as) {
+		_UCD_destroy(ctx.ucd);
+		return -ENOMEM;
+	}
+	unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+
+	int n = _UCD_get_num_threads(ctx.ucd);
+	if ((size_t)n != core->n_threads)
+		cp_report_note(report, true, "libunwind-coredump sees %d threads, the core %zu", n, core->n_threads);
+	for (int i = 0; i < n && (size_t)i < report->n_threads; i++) {
+		_UCD_select_thread(ctx.ucd, i);
+		unwind_one(as, &ctx, &report->threads[i], max_frames);
+	}
+	unw_destroy_addr_space(as);
+	_UCD_destroy(ctx.ucd);
+	return 0;
+}

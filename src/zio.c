@@ -1,0 +1,291 @@
+/*
+ * zio.c - reading cores and reports as plain or zstd streams, and compressing reports.
+ *
+ * The kernel pipe cannot seek and a .zst core cannot either, so the reader is built for a
+ * single forward pass: everything before the current position is gone. A plain file on
+ * disk is the exception and is read with pread(), which lets analysis skip what it does
+ * not need at no cost.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "cleanup.h"
+#include "zio.h"
+
+#define SCRATCH_SIZE (1u << 20)
+
+struct cp_input {
+	int fd;
+	bool seekable;
+	bool eof;
+	uint64_t size;			/* of a seekable file */
+	uint64_t pos;			/* decompressed offset of the next byte */
+	unsigned char peek[4];		/* bytes read to recognise the format */
+	size_t peek_len, peek_off;
+	ZSTD_DCtx *dctx;		/* NULL for plain data */
+	ZSTD_inBuffer zin;
+	unsigned char *zbuf;
+	size_t zbuf_size;
+	unsigned char *scratch;		/* for skipping forward */
+};
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/* Raw bytes of the underlying file: the peeked ones first. */
+static ssize_t raw_read(struct cp_input *in, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (in->peek_off < in->peek_len) {
+		done = in->peek_len - in->peek_off;
+		if (done > len)
+			done = len;
+		memcpy(buf, in->peek + in->peek_off, done);
+		in->peek_off += done;
+		if (done == len)
+			return done;
+	}
+	ssize_t n = read_full(in->fd, (char *)buf + done, len - done);
+	if (n < 0)
+		return n;
+	return done + n;
+}
+
+int cp_input_open(int fd, struct cp_input **ret)
+{
+	_cleanup_free_ struct cp_input *in = calloc(1, sizeof(*in));
+	struct stat st;
+
+	if (!in)
+		return -ENOMEM;
+	in->fd = fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISFIFO(st.st_mode)) {
+		/* A bigger pipe means fewer wake-ups of the dying process's kernel writer;
+		 * best effort, the default (64 KiB) works too. */
+		(void) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+	}
+	if (S_ISREG(st.st_mode)) {
+		ssize_t n = pread(fd, in->peek, sizeof(in->peek), 0);
+		if (n < 0)
+			return -errno;
+		in->peek_len = n;
+		in->seekable = true;
+		in->size = st.st_size;
+	} else {
+		ssize_t n = read_full(fd, in->peek, sizeof(in->peek));
+		if (n < 0)
+			return n;
+		in->peek_len = n;
+	}
+	if (in->peek_len == 0)
+		return -ENODATA;
+
+	/* A zstd frame starts with the magic number 0xFD2FB528, little-endian. */
+	if (in->peek_len == 4 && memcmp(in->peek, "\x28\xb5\x2f\xfd", 4) == 0) {
+		in->dctx = ZSTD_createDCtx();
+		in->zbuf_size = ZSTD_DStreamInSize();
+		in->zbuf = malloc(in->zbuf_size);
+		if (!in->dctx || !in->zbuf) {
+			ZSTD_freeDCtx(in->dctx);
+			free(in->zbuf);
+			return -ENOMEM;
+		}
+		in->zin.src = in->zbuf;
+		if (in->seekable && lseek(fd, 4, SEEK_SET) < 0) {
+			ZSTD_freeDCtx(in->dctx);
+			free(in->zbuf);
+			return -errno;
+		}
+		in->seekable = false;
+	}
+	*ret = TAKE_PTR(in);
+	return 0;
+}
+
+void cp_input_destroy(struct cp_input *in)
+{
+	if (!in)
+		return;
+	ZSTD_freeDCtx(in->dctx);
+	free(in->zbuf);
+	free(in->scratch);
+	free(in);
+}
+
+bool cp_input_seekable(const struct cp_input *in)
+{
+	return in->seekable;
+}
+
+bool cp_input_compressed(const struct cp_input *in)
+{
+	return in->dctx != NULL;
+}
+
+uint64_t cp_input_size(const struct cp_input *in)
+{
+	return in->seekable ? in->size : UINT64_MAX;
+}
+
+uint64_t cp_input_pos(const struct cp_input *in)
+{
+	return in->pos;
+}
+
+/* The next @len bytes of the stream, decompressing when needed. */
+static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
+{
+	if (!in->dctx) {
+		ssize_t n = raw_read(in, buf, len);
+		if (n >= 0)
+			in->pos += n;
+		return n;
+	}
+
+	ZSTD_outBuffer out = { buf, len, 0 };
+	while (out.pos < out.size && !in->eof) {
+		if (in->zin.pos == in->zin.size) {
+			ssize_t n = raw_read(in, in->zbuf, in->zbuf_size);
+			if (n < 0)
+				return n;
+			if (n == 0) {
+				in->eof = true;
+				break;
+			}
+			in->zin.size = n;
+			in->zin.pos = 0;
+		}
+		size_t r = ZSTD_decompressStream(in->dctx, &out, &in->zin);
+		if (ZSTD_isError(r))
+			return -EBADMSG;
+	}
+	in->pos += out.pos;
+	return out.pos;
+}
+
+ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t len)
+{
+	if (in->seekable) {
+		size_t done = 0;
+		while (done < len) {
+			ssize_t n = pread(in->fd, (char *)buf + done, len - done, off + done);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (n == 0)
+				break;
+			done += n;
+		}
+		return done;
+	}
+
+	if (off < in->pos)
+		return -ESPIPE;
+	while (in->pos < off) {
+		if (!in->scratch && !(in->scratch = malloc(SCRATCH_SIZE)))
+			return -ENOMEM;
+		uint64_t gap = off - in->pos;
+		ssize_t n = stream_read(in, in->scratch, gap < SCRATCH_SIZE ? gap : SCRATCH_SIZE);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 0;	/* the data ends before @off */
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = stream_read(in, (char *)buf + done, len - done);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+int cp_input_drain(struct cp_input *in)
+{
+	if (in->seekable)
+		return 0;
+	if (!in->scratch && !(in->scratch = malloc(SCRATCH_SIZE)))
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = stream_read(in, in->scratch, SCRATCH_SIZE);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 0;
+	}
+}
+
+int cp_input_read_all(struct cp_input *in, size_t max, char **buf_ret, size_t *len_ret)
+{
+	size_t cap = 64 * 1024, len = 0;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max)
+				return -EFBIG;
+			cap = cap * 2 > max ? max : cap * 2;
+			char *p = realloc(buf, cap + 1);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+		}
+		ssize_t n = cp_input_read_at(in, in->seekable ? len : in->pos, buf + len, cap - len);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*buf_ret = TAKE_PTR(buf);
+	*len_ret = len;
+	return 0;
+}
+
+int cp_zstd_compress(const void *data, size_t len, void **out_ret, size_t *out_len_ret)
+{
+	size_t cap = ZSTD_compressBound(len);
+	_cleanup_free_ void *out = malloc(cap);
+
+	if (!out)
+		return -ENOMEM;
+	size_t n = ZSTD_compress(out, cap, data, len, 3);
+	if (ZSTD_isError(n))
+		return -EIO;
+	*out_ret = TAKE_PTR(out);
+	*out_len_ret = n;
+	return 0;
+}

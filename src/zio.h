@@ -1,0 +1,49 @@
+#ifndef CP_ZIO_H
+#define CP_ZIO_H
+
+/*
+ * zio - byte sources and sinks that may be zstd-compressed. The only user of libzstd.
+ *
+ * A cp_input reads a core (or a report) from a file descriptor: a seekable plain file is
+ * read with pread() at any offset; a pipe or a zstd stream (recognised by its magic) can
+ * only go forward, so reading behind the current position fails with -ESPIPE.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cp_input;
+
+/* Wrap @fd (borrowed: the caller closes it after cp_input_destroy()). Reads the first bytes
+ * to recognise zstd. Returns 0 or -errno; -ENODATA when the input is empty. */
+int cp_input_open(int fd, struct cp_input **ret);
+void cp_input_destroy(struct cp_input *in);
+
+/* True when any offset can be read (a plain regular file). */
+bool cp_input_seekable(const struct cp_input *in);
+bool cp_input_compressed(const struct cp_input *in);
+
+/* Size of a seekable input's file; UINT64_MAX for a stream. */
+uint64_t cp_input_size(const struct cp_input *in);
+
+/* Read up to @len bytes at offset @off of the (decompressed) data. Returns the number read,
+ * short only at the end of the data, or -errno (-ESPIPE: @off lies behind a stream's
+ * position; -EBADMSG: corrupt zstd data). */
+ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t len);
+
+/* Read and discard the rest of a stream, so a kernel writer finishes. Returns 0 or -errno. */
+int cp_input_drain(struct cp_input *in);
+
+/* Bytes of (decompressed) data consumed so far; after cp_input_drain() the total size. */
+uint64_t cp_input_pos(const struct cp_input *in);
+
+/* Read the whole input into a new NUL-terminated buffer of at most @max bytes.
+ * -EFBIG when it is larger. */
+int cp_input_read_all(struct cp_input *in, size_t max, char **buf_ret, size_t *len_ret);
+
+/* Compress @len bytes at @data into a new buffer (zstd, level 3). */
+int cp_zstd_compress(const void *data, size_t len, void **out_ret, size_t *out_len_ret);
+
+#endif
