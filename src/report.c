@@ -400,6 +400,15 @@ static int write_json(const char *json, size_t len, const char *path)
 			return ret;
 		data = z;
 	}
+	/* A device or a FIFO (/dev/null, /dev/stdout) is written as it is. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		_cleanup_close_ int out = open(path, O_WRONLY | O_CLOEXEC);
+		if (out < 0)
+			return -errno;
+		ret = write_all(out, data, len);
+		return ret == 0 && !z ? write_all(out, "\n", 1) : ret;
+	}
 	/* Write beside the target, then rename: a reader sees the old file or the whole new one. */
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
 		tmp = NULL;

@@ -1,1 +1,137 @@
-int main(void){return 0;}
+/*
+ * test-target.c - the memory target: the core's bytes first, then the mapped file at its
+ * NT_FILE offset, opened inside the given root; links, FIFOs, devices and replaced files
+ * are refused, without hanging.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "fsopen.h"
+#include "synth.h"
+#include "target.h"
+#include "unit.h"
+#include "zio.h"
+
+#ifndef NT_FILE
+#define NT_FILE 0x46494c45
+#endif
+
+static char root[] = "/tmp/test-target-XXXXXX";
+
+static void put_file(const char *rel, unsigned char fill, size_t len)
+{
+	char path[256];
+	unsigned char buf[8192];
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	memset(buf, fill, sizeof(buf));
+	for (size_t i = 0; i < len; i += 4096)
+		buf[i % sizeof(buf)] = (unsigned char)(i / 4096);	/* page number marks */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, buf, len) == (ssize_t)len);
+	close(fd);
+}
+
+/* NT_FILE with several mappings: name i maps [start, end) at page offset. */
+static void add_files(struct synth *s, const char *const *names, const uint64_t (*e)[3], size_t n)
+{
+	unsigned char d[2048];
+	uint64_t hdr[2] = { n, 4096 };
+	size_t off = 16 + n * 24;
+	memcpy(d, hdr, 16);
+	memcpy(d + 16, e, n * 24);
+	for (size_t i = 0; i < n; i++) {
+		strcpy((char *)d + off, names[i]);
+		off += strlen(names[i]) + 1;
+	}
+	synth_note(s, "CORE", NT_FILE, d, off);
+}
+
+int main(void)
+{
+	static struct synth s;
+	char path[256];
+
+	CHECK(mkdtemp(root) != NULL);
+	snprintf(path, sizeof(path), "%s/lib", root);
+	mkdir(path, 0755);
+	put_file("lib/good.so", 0x11, 8192);
+	put_file("lib/real.so", 0x22, 4096);
+	snprintf(path, sizeof(path), "%s/lib/link.so", root);
+	CHECK(symlink("real.so", path) == 0);
+	snprintf(path, sizeof(path), "%s/lib/fifo.so", root);
+	CHECK(mkfifo(path, 0644) == 0);
+	snprintf(path, sizeof(path), "%s/lib/escape.so", root);
+	CHECK(symlink("/etc/passwd", path) == 0);
+
+	synth_thread(&s, 7, 0x10000, 0x20000);
+	static const char *const names[] = {
+		"/lib/good.so", "/lib/good.so", "/lib/link.so", "/lib/fifo.so", "/lib/real.so (deleted)",
+		"/lib/escape.so", "/lib/../../../../etc/passwd", "/dev/zero",
+	};
+	static const uint64_t e[][3] = {
+		{ 0x100000, 0x101000, 0 }, { 0x101000, 0x102000, 1 }, { 0x200000, 0x201000, 0 },
+		{ 0x300000, 0x301000, 0 }, { 0x400000, 0x401000, 0 }, { 0x500000, 0x501000, 0 },
+		{ 0x600000, 0x601000, 0 }, { 0x700000, 0x701000, 0 },
+	};
+	add_files(&s, names, e, 8);
+	synth_load(&s, 0x20000, 0x1000, 0x99);
+	synth_load(&s, 0x100000, 0x100, 0x77);	/* the core holds the first bytes */
+	synth_finish(&s);
+
+	snprintf(path, sizeof(path), "%s/core", root);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, s.buf, s.len) == (ssize_t)s.len);
+	struct cp_input *in;
+	struct cp_core *core;
+	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	const char *why;
+	CHECK(cp_input_open(fd, &in) == 0);
+	CHECK(cp_core_read(in, &cfg, &core, &why) == 0);
+
+	int rootfd = cp_open_root(root);
+	CHECK(rootfd >= 0);
+	struct cp_target *t;
+	CHECK(cp_target_create(core, rootfd, &t) == 0);
+
+	unsigned char b[64];
+	/* The core first... */
+	CHECK(cp_target_read(t, 0x20010, b, 8) == 0 && b[0] == 0x99);
+	CHECK(cp_target_read(t, 0x100000, b, 8) == 0 && b[0] == 0x77);
+	/* ...the file where the core ends, across the boundary too... */
+	CHECK(cp_target_read(t, 0x1000f8, b, 16) == 0 && b[0] == 0x77 && b[8] == 0x11);
+	/* ...at the NT_FILE page offset: page 1 of the file is marked 1. */
+	CHECK(cp_target_read(t, 0x101000, b, 4) == 0 && b[0] == 1 && b[1] == 0x11);
+	CHECK(cp_target_read_core(t, 0x101000, b, 4) == -EFAULT);
+	/* Nothing mapped, nothing read. */
+	CHECK(cp_target_read(t, 0x900000, b, 4) == -EFAULT);
+	CHECK(cp_target_read(t, UINT64_MAX - 2, b, 8) == -EFAULT);
+	/* A link, a FIFO (without hanging), a deleted file, an escape, a device: refused. */
+	CHECK(cp_target_read(t, 0x200000, b, 4) == -EFAULT);
+	CHECK(cp_target_file_fd(t, "/lib/link.so") == -ELOOP);
+	CHECK(cp_target_read(t, 0x300000, b, 4) == -EFAULT);
+	CHECK(cp_target_file_fd(t, "/lib/fifo.so") == -EINVAL);
+	CHECK(cp_target_read(t, 0x400000, b, 4) == -EFAULT);
+	CHECK(cp_target_read(t, 0x500000, b, 4) == -EFAULT);
+	CHECK(cp_target_read(t, 0x600000, b, 4) == -EFAULT);
+	CHECK(cp_target_read(t, 0x700000, b, 4) == -EFAULT);
+	/* A blocked file is no longer served, cached pages included. */
+	cp_target_block_file(t, "/lib/good.so");
+	CHECK(cp_target_read(t, 0x101000, b, 4) == -EFAULT);
+	CHECK(cp_target_read(t, 0x100000, b, 4) == 0);
+
+	cp_target_destroy(t);
+	cp_core_destroy(core);
+	cp_input_destroy(in);
+	close(fd);
+	close(rootfd);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	(void) !system(cmd);
+	return UNIT_DONE();
+}
