@@ -530,9 +530,9 @@ TYPES = {
 }
 TOP = {"schema": "str", "generator": "str", "partial": "bool", "process": "obj",
        "threads": "list", "modules": "list", "notes": "list"}
-PROCESS = {"pid": "int", "tid": "int", "exe": "str?", "comm": "str", "cmdline": "str?",
-           "uid": "int", "gid": "int", "signal": "int", "signal_name": "str",
-           "si_code": "int", "si_code_name": "str", "fault_address": "addr?",
+PROCESS = {"pid": "int", "tid": "int", "exe": "str?", "comm": "str?", "cmdline": "str?",
+           "uid": "int?", "gid": "int?", "signal": "int", "signal_name": "str?",
+           "si_code": "int?", "si_code_name": "str?", "fault_address": "addr?",
            "time": "int?", "hostname": "str?", "boot_id": "str?", "cgroup": "str?",
            "rlimit_core": "int?"}
 THREAD = {"tid": "int", "name": "str?", "crashed": "bool", "truncated": "bool",
@@ -594,6 +594,7 @@ def check(args):
     results = args.results
     runs = sorted(d for d in os.listdir(results) if os.path.isdir(os.path.join(results, d)))
     failures, stats = [], dict(runs=0, reports=0, partial=0, notes_only=0, clean_errors=0)
+    times = []
 
     def read(run, name, mode="r"):
         p = os.path.join(results, run, name)
@@ -609,6 +610,11 @@ def check(args):
         expect = read(run, "expect").strip()
         what = read(run, "what") or ""
         rc = int(read(run, "rc").strip())
+        try:
+            if "-valgrind-" not in run:
+                times.append((float(read(run, "seconds")), run))
+        except (TypeError, ValueError):
+            pass
         err = read(run, "stderr", "rb") or b""
         fail = lambda why: failures.append("%s: %s\n    mutant: %s\n    command: %s\n    stderr: %s"
                                            % (run, why, what.strip(), " ".join(cmd),
@@ -664,6 +670,8 @@ def check(args):
 
     for f in failures:
         print("FAILED " + f)
+    if times:
+        print("slowest: " + ", ".join("%s %.2f s" % (r, t) for t, r in sorted(times, reverse=True)[:5]))
     print("hostile: %d runs: %d reports (%d partial, %d complete with notes), %d clean errors, %d failures"
           % (stats["runs"], stats["reports"], stats["partial"], stats["notes_only"],
              stats["clean_errors"], len(failures)))

@@ -36,13 +36,14 @@ mkdir results
 n=0
 # run_one NAME EXPECT WHAT MODE: MODE is file, stdin (through a pipe) or valgrind.
 run_one() {
-	local name=$1 expect=$2 what=$3 mode=$4 r m rc
+	local name=$1 expect=$2 what=$3 mode=$4 r m rc t0
 	n=$((n + 1))
 	r=results/$(printf '%04d' "$n")-$mode-$name
 	m=mutants/$name
 	mkdir "$r"
 	printf '%s\n' "$expect" >"$r/expect"
 	printf '%s\n' "$what" >"$r/what"
+	t0=${EPOCHREALTIME//[.,]/}	# microseconds
 	case $mode in
 	file)
 		printf '%s\n' "$m" >"$r/target"
@@ -61,11 +62,16 @@ run_one() {
 		printf '%s\n' timeout -k 5 300 valgrind -q --error-exitcode=99 "$CRASHPIPE" analyze "$m" -o "$r/out.json" >"$r/cmd"
 		timeout -k 5 300 valgrind -q --error-exitcode=99 "$CRASHPIPE" analyze "$m" -o "$r/out.json" >"$r/stdout" 2>"$r/stderr" </dev/null
 		rc=$?
-		# 99 is valgrind's verdict, not crashpipe's: say so in the results.
+		# valgrind's own chatter ("--PID-- WARNING: unhandled syscall") is not
+		# crashpipe's stderr; 99 is valgrind's verdict: say so in the results.
+		mv "$r/stderr" "$r/stderr.valgrind"
+		grep -Ev '^--[0-9]+-- ' "$r/stderr.valgrind" >"$r/stderr"
 		[ "$rc" != 99 ] || echo "valgrind found memory errors (exit 99)" >>"$r/stderr"
 		;;
 	esac
 	echo "$rc" >"$r/rc"
+	t0=$((${EPOCHREALTIME//[.,]/} - t0))
+	printf '%d.%06d\n' $((t0 / 1000000)) $((t0 % 1000000)) >"$r/seconds"
 }
 
 start=$SECONDS
