@@ -30,10 +30,14 @@ else is the first frame whose "function" contains that text.
   --no-symbols SEL           that frame has function, file and line all null
   --truncated N              the crashed thread has "truncated": true and exactly N frames;
                              without it, no thread may say truncated
+  --show FILE                FILE (the output of `crashpipe show REPORT`) names the signal
+                             before any frame, and the first line naming a function of any
+                             thread names the crashed thread's frame #0 function
 Prints every failed check; exit 1 if any failed, 2 on unreadable input.
 """
 import argparse
 import json
+import re
 import sys
 
 
@@ -78,6 +82,33 @@ class Checker:
         return None
 
 
+def check_show(c, path):
+    """The text of `crashpipe show`: signal first, then the crashed thread's innermost frame."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    frames = c.crashed.get("frames") or []
+    top = frames[0].get("function") if frames else None
+    sig = c.proc.get("signal_name")
+    if not top or not sig:
+        c.fail("--show needs a report with a signal name and a named frame #0")
+        return
+    names = {fr.get("function") for t in c.threads for fr in t.get("frames") or []} - {None}
+    # a name stands alone: not part of a longer identifier (main in domain, park in parked)
+    pattern = re.compile(r"(?<![\w:.])(%s)(?![\w])" % "|".join(
+        re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    first = next((i for i, l in enumerate(lines) if pattern.search(l)), None)
+    sig_line = next((i for i, l in enumerate(lines) if sig in l), None)
+    if first is None:
+        c.fail("show: no line names any function of the report")
+        return
+    if pattern.search(lines[first]).group(1) != top:
+        c.fail("show: the first function named is not the crashed frame #0's %r: line %d: %r"
+               % (top, first + 1, lines[first]))
+    if sig_line is None or sig_line > first:
+        c.fail("show: %s is not named before the first frame (line %d: %r)"
+               % (sig, first + 1, lines[first]))
+
+
 def split_sel(arg, parts):
     """'SEL:A:B' -> [SEL, A, B]; SEL may itself contain '::' (C++ names), so split from the right."""
     fields = arg.rsplit(":", parts - 1)
@@ -97,6 +128,7 @@ def main():
     for opt in ("thread-name", "line", "module", "build-id", "in-symbol", "no-symbols"):
         ap.add_argument("--" + opt, action="append", default=[])
     ap.add_argument("--truncated", type=int)
+    ap.add_argument("--show")
     args = ap.parse_args()
 
     try:
@@ -209,6 +241,9 @@ def main():
         cut = [t.get("tid") for t in c.threads if t.get("truncated")]
         if cut:
             c.fail("threads marked truncated: %s" % cut)
+
+    if args.show:
+        check_show(c, args.show)
 
     for e in c.errors:
         print("check-report: %s" % e)

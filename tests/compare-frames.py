@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """compare-frames.py - compare a crashpipe report's native frames with gdb (and eu-stack).
 
-usage: compare-frames.py [--name NAME] [--threshold PCT] [--max-frames N]
+usage: compare-frames.py [--name NAME] [--threshold PCT] [--max-frames N] [--tid-map MAP]
                          [--eu-stack FILE] [--eu-threshold PCT] REPORT GDB_JSON
 
 REPORT    a crashpipe report (schema crashpipe/1, plain JSON), or for a self-test of the
           oracles another gdb-frames.py output.
 GDB_JSON  the output of tests/gdb-frames.py for the same core.
 FILE      the stdout of `eu-stack --core CORE -e PROG -n N` for the same core.
+MAP       OLD=NEW,...: rename the oracles' thread ids, for a core of another run of the same
+          program (with ASLR off, setarch -R, its frames have the same addresses, not tids).
 
 Threads are matched by tid.  In each thread the two ip lists are compared in order: a frame
 agrees when the same index has the same address in both.  Agreement is
@@ -132,17 +134,23 @@ def main():
     ap.add_argument("--max-frames", type=int, default=0)
     ap.add_argument("--eu-stack")
     ap.add_argument("--eu-threshold", type=float, default=0.0)
+    ap.add_argument("--tid-map", default="")
     args = ap.parse_args()
+    tid_map = dict(tuple(int(x) for x in pair.split("=")) for pair in args.tid_map.split(",") if pair)
+
+    def renamed(threads):
+        return {tid_map.get(tid, tid): frames for tid, frames in threads.items()}
 
     try:
         with open(args.report) as f:
             subject, s_crashed = report_threads(json.load(f))
         with open(args.gdb_json) as f:
             oracle, o_crashed = report_threads(json.load(f))
+        oracle, o_crashed = renamed(oracle), tid_map.get(o_crashed, o_crashed)
         eu = None
         if args.eu_stack:
             with open(args.eu_stack) as f:
-                eu = eu_stack_threads(f.read())
+                eu = renamed(eu_stack_threads(f.read()))
     except (OSError, ValueError, KeyError, TypeError) as e:
         print("compare-frames: %s: %s" % (args.name, e), file=sys.stderr)
         return 2

@@ -1,0 +1,163 @@
+#!/bin/bash
+# run-pipe.sh - crashpipe handle as the kernel runs it: core_pattern "|crashpipe handle ...".
+#
+# Crashes corpus programs (threads: 17 named threads; sighandler: SIGSEGV in a signal handler,
+# run as user nobody) with ASLR off (setarch -R), with core_pattern piping into
+# `crashpipe handle --spool DIR %P %i %u %g %s %t %c %h %F`, then checks the report the handler
+# wrote to DIR/<time>-<pid>-<comm>.json.zst: pid, crashed tid, uid/gid, signal, exe, cmdline,
+# thread names (read from /proc/PID/task/*/comm while the kernel holds the process), the
+# crashed thread's functions and file:line; and compares every thread's frames with gdb on a
+# core of a second run of the same program (ASLR off: same addresses; tids mapped by thread
+# name).  Then `crashpipe show` must print the signal and the crashing function first, and
+# `crashpipe list` one line per report.
+. "${srcdir:-.}/test-subr.sh"
+
+need_root
+need gdb
+need eu-stack
+need python3
+need zstd
+need setarch
+need setpriv
+[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+setarch x86_64 -R true 2>/dev/null || skip "setarch -R (ADDR_NO_RANDOMIZE) does not work here"
+
+take_core_pattern
+spool=$test_dir/spool
+mkdir -p "$spool"
+failed=()
+check() {
+	local what=$1
+	shift
+	"$@" || failed+=("$what")
+}
+
+# %F (a pidfd of the crashed process) exists since Linux 6.16.
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+pidfd=" %F"
+[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
+pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+# The kernel keeps at most 127 bytes of core_pattern.
+[ ${#pattern} -le 127 ] || skip "the build tree's path is too long for a core_pattern (${#pattern} bytes): $pattern"
+
+# Everything the crashers touch must be reachable by nobody (sighandler runs as nobody).
+bindir=$(mktemp -d /tmp/crashpipe-run-pipe.XXXXXX) || exit 99
+at_exit "rm -rf '$bindir'"
+chmod 755 "$bindir"
+cd "$bindir" || exit 99
+build_crasher threads $CORPUS_CFLAGS $CORPUS_PIE -fomit-frame-pointer
+build_crasher sighandler $CORPUS_CFLAGS $CORPUS_PIE
+cd "$test_dir" || exit 99
+
+NOBODY=65534
+# crash_norandom OUTVAR PROG ARGS...: run_crasher PROG with ASLR off; sighandler runs as
+# nobody.  PROG's output goes to PROG.out.
+crash_norandom() {
+	local __v=$1 prog=$2 pre=env
+	shift 2
+	[ "$prog" != sighandler ] || pre="setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups"
+	# shellcheck disable=SC2086 # pre is a command prefix, split on purpose
+	run_crasher "$__v" $pre setarch x86_64 -R "$bindir/$prog" "$@"
+	mv -f "${pre%% *}.out" "$prog.out"
+}
+
+# --- crash through the pipe --------------------------------------------------------------
+set_core_pattern "$pattern" 1
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
+	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+declare -A pid_of
+for prog in threads sighandler; do
+	crash_norandom pid "$prog" --pipe-test
+	pid_of[$prog]=$pid
+	if wait_for_file report "$spool/*-$pid-*.json.zst" 10; then
+		zstd -q -dc "$report" >"$prog.pipe.json" || failed+=("$prog: $report is not zstd")
+		cp "$report" "$prog.json.zst"
+	else
+		failed+=("$prog: no report $spool/*-$pid-*.json.zst within 10 s: $(ls -A "$spool")")
+	fi
+done
+leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$')
+[ -z "$leftover" ] || failed+=("files left in the spool beside the reports: $leftover")
+
+# --- a core of a second run of each, for gdb ----------------------------------------------
+# (as root: the kernel writes a file core as the crashed user; the code addresses with ASLR
+# off are the same for any user)
+declare -A core_of
+for prog in threads sighandler; do
+	make_core core setarch x86_64 -R "$bindir/$prog" --pipe-test
+	mv -f setarch.out "$prog.core.out"
+	core_of[$prog]=$core
+done
+
+# tid_map OUT_A OUT_B: "tidA=tidB,..." pairing the threads two runs printed with one name
+# ("worker TID NAME") and the crashed threads ("crash tid TID").
+tid_map() {
+	awk 'FNR == NR { if ($1 == "worker") a[$3] = $2; else if ($1 == "crash") a["crash"] = $3; next }
+	     $1 == "worker" && ($3 in a) { printf "%s%s=%s", sep, $2, a[$3]; sep = "," }
+	     $1 == "crash" && ("crash" in a) { printf "%s%s=%s", sep, $3, a["crash"]; sep = "," }' "$1" "$2"
+}
+
+for prog in threads sighandler; do
+	[ -s "$prog.pipe.json" ] || continue
+	pid=${pid_of[$prog]}
+	tid=$(crash_tid "$prog")
+	exe=$(readlink -f "$bindir/$prog")
+	if [ "$prog" = threads ]; then
+		uid=0 gid=0
+		names=()
+		while read -r _ wtid wname; do names+=(--thread-name "$wtid=$wname"); done \
+			< <(grep '^worker ' threads.out)
+		[ ${#names[@]} = 32 ] || fail "threads printed $((${#names[@]} / 2)) workers, not 16"
+		check "threads: pipe report facts" python3 "$abs_srcdir/check-report.py" threads.pipe.json \
+			--pid "$pid" --tid "$tid" --uid "$uid" --gid "$gid" --signal 11 \
+			--signal-name SIGSEGV --si-code-name SEGV_MAPERR --fault-address 0x0 \
+			--exe "$exe" --comm threads --cmdline "$bindir/threads --pipe-test" \
+			--threads 17 "${names[@]}" --thread-name "$pid=threads" \
+			--top crash_inner,crash_outer,main \
+			--line "crash_inner:threads.c:$(marker_line threads.c CRASH-LINE)" \
+			--line "crash_outer:threads.c:$(marker_line threads.c CALL-LINE)"
+	else
+		uid=$NOBODY gid=$NOBODY
+		check "sighandler: pipe report facts" python3 "$abs_srcdir/check-report.py" \
+			sighandler.pipe.json --pid "$pid" --tid "$tid" --uid "$uid" --gid "$gid" \
+			--signal 11 --signal-name SIGSEGV --fault-address 0x0 \
+			--exe "$exe" --comm sighandler --cmdline "$bindir/sighandler --pipe-test" \
+			--threads 1 --thread-name "$pid=sighandler" \
+			--top handler_crash,on_usr1,*,spin_here,spin_outer,main \
+			--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)"
+	fi
+
+	# frames against gdb on the second run's core: same addresses with ASLR off
+	core=${core_of[$prog]}
+	gdb_frames "$prog.gdb.json" "$bindir/$prog" "$core"
+	eu_stack_frames "$prog.eu-stack" "$bindir/$prog" "$core"
+	check "$prog: pipe report frames differ from gdb" python3 "$abs_srcdir/compare-frames.py" \
+		--name "$prog (pipe)" --threshold 99 --eu-stack "$prog.eu-stack" --eu-threshold 99 \
+		--tid-map "$(tid_map "$prog.out" "$prog.core.out")" "$prog.pipe.json" "$prog.gdb.json"
+
+	# crashpipe show: the signal, then the crashing function first
+	if "$CRASHPIPE" show "$prog.json.zst" >"$prog.show" 2>"$prog.show.err"; then
+		check "$prog: show" python3 "$abs_srcdir/check-report.py" "$prog.pipe.json" \
+			--show "$prog.show"
+	else
+		failed+=("$prog: crashpipe show failed: $(cat "$prog.show.err")")
+	fi
+done
+
+# crashpipe list: one line per report in the spool, naming its pid
+if "$CRASHPIPE" list --spool "$spool" >list.out 2>list.err; then
+	n=$(grep -c . list.out)
+	[ "$n" = 2 ] || failed+=("crashpipe list printed $n lines for 2 reports: $(cat list.out)")
+	for prog in threads sighandler; do
+		grep -qw "${pid_of[$prog]}" list.out ||
+			failed+=("crashpipe list does not name pid ${pid_of[$prog]} ($prog): $(cat list.out)")
+	done
+else
+	failed+=("crashpipe list failed: $(cat list.err)")
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+	printf 'FAILED: %s\n' "${failed[@]}" >&2
+	fail "${#failed[@]} check(s) failed"
+fi
+exit 0
