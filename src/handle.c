@@ -55,6 +55,7 @@ struct handle_args {
 	int64_t rlimit;
 	const char *hostname;
 	int pidfd;
+	int bad_args;		/* positional arguments missing or not numbers */
 };
 
 static void usage(FILE *f)
@@ -69,17 +70,6 @@ static void usage(FILE *f)
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES);
 }
 
-static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct handle_args *a)
 {
 	static const struct option opts[] = {
@@ -88,19 +78,15 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	/* PID TID UID GID SIGNAL TIME RLIMIT */
-	static const int64_t max[7] = { INT32_MAX, INT32_MAX, UINT32_MAX, UINT32_MAX, 128, INT64_MAX, INT64_MAX };
-	int64_t v[8];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a->spool = optarg;
 			break;
 		case 'm':
-			if (cp_parse_max_frames(optarg, &a->max_frames) < 0)
-				return -EINVAL;
+			(void) cp_parse_max_frames(optarg, &a->max_frames);
 			break;
 		case 'h':
 			usage(stdout);
@@ -109,30 +95,45 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 			return -EINVAL;
 		}
 	}
+	/* Best effort from here: a report with an unknown field beats no report. */
+	char **pos = argv + optind;
 	int n = argc - optind;
-	if (n != 8 && n != 9)
-		return -EINVAL;
-	/* %c is "unlimited" for RLIM_INFINITY on some kernels, a number on others. */
-	bool unlimited = strcmp(argv[optind + 6], "unlimited") == 0;
+	a->pid = a->tid = a->signal = 0;
+	a->time = a->rlimit = -1;
+	a->pidfd = -1;
+	a->hostname = n > 7 ? pos[7] : NULL;
 	for (int i = 0; i < 7; i++) {
-		if (i == 6 && unlimited) {
-			v[i] = INT64_MAX;
+		uint64_t u;
+		char *end;
+		if (i >= n) {
+			a->bad_args++;
 			continue;
 		}
-		if (parse_i64(argv[optind + i], 0, max[i], &v[i]) < 0)
-			return -EINVAL;
+		errno = 0;
+		u = strtoull(pos[i], &end, 10);
+		if (errno || end == pos[i] || *end || pos[i][0] == '-') {
+			a->bad_args++;
+			continue;
+		}
+		switch (i) {
+		case 0: a->pid = u <= INT32_MAX ? (pid_t)u : 0; break;
+		case 1: a->tid = u <= INT32_MAX ? (pid_t)u : 0; break;
+		case 2: a->uid = (uid_t)u; break;
+		case 3: a->gid = (gid_t)u; break;
+		case 4: a->signal = u < 128 ? (int)u : 0; break;
+		case 5: a->time = u <= INT64_MAX ? (int64_t)u : -1; break;
+		/* %c: RLIM_INFINITY arrives as 18446744073709551615. */
+		case 6: a->rlimit = u >= INT64_MAX ? INT64_MAX : (int64_t)u; break;
+		}
 	}
-	a->pid = v[0];
-	a->tid = v[1];
-	a->uid = v[2];
-	a->gid = v[3];
-	a->signal = v[4];
-	a->time = v[5];
-	a->rlimit = v[6];
-	a->hostname = argv[optind + 7];
-	a->pidfd = -1;
-	if (n == 9 && parse_i64(argv[optind + 8], 0, 1 << 20, &v[7]) == 0)
-		a->pidfd = v[7];
+	if (n > 9)
+		a->bad_args++;
+	if (n == 9) {
+		char *end;
+		long fd = strtol(pos[8], &end, 10);
+		if (*end == '\0' && end != pos[8] && fd >= 0 && fd < (1 << 20))
+			a->pidfd = fd;
+	}
 	return 0;
 }
 
@@ -165,7 +166,7 @@ static void fill_from_args(struct cp_report *r, const struct handle_args *a, str
 	p->gid = a->gid;
 	p->time = a->time;
 	p->rlimit_core = a->rlimit;
-	p->hostname = strdup(a->hostname);
+	p->hostname = a->hostname ? strdup(a->hostname) : NULL;
 	p->boot_id = boot_id();
 	/* What /proc said beats the core's truncated copies. */
 	p->exe = TAKE_PTR(proc->exe);
@@ -311,9 +312,12 @@ int cp_cmd_handle(int argc, char **argv)
 	sanitize_stdio();
 	cp_log_open(true, LOG_INFO);
 	if (parse_args(argc, argv, &a) < 0) {
-		cp_log(LOG_ERR, "handle: bad arguments; expected PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]");
-		return 2;
+		cp_log(LOG_ERR, "handle: bad options; collecting with the defaults");
+		a.bad_args++;
 	}
+	if (a.bad_args)
+		cp_log(LOG_WARNING, "handle: %d of the arguments PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME are missing or not numbers",
+		       a.bad_args);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* First, so that the crash is on record whatever happens next. */
@@ -323,7 +327,7 @@ int cp_cmd_handle(int argc, char **argv)
 	/* While the kernel holds the process, /proc/PID is the process that crashed; the pidfd
 	 * (%F) proves it: a PID can be reused once its process is gone. */
 	bool pid_ok = a.pidfd < 0 || cp_pidfd_is(a.pidfd, a.pid);
-	if (pid_ok && cp_proc_read(a.pid, &proc) < 0)
+	if (pid_ok && a.pid > 0 && cp_proc_read(a.pid, &proc) < 0)
 		cp_log(LOG_WARNING, "pid %d: /proc/%d is unreadable; report without it", (int)a.pid, (int)a.pid);
 	if (a.pidfd >= 0 && !cp_pidfd_is(a.pidfd, a.pid)) {
 		cp_log(LOG_WARNING, "pid %d: the pidfd does not match; /proc facts dropped", (int)a.pid);

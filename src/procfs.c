@@ -64,6 +64,13 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 		p->cmdline = NULL;
 	}
 	p->cgroup = cp_read_small_file(dfd, "cgroup");
+	/* The unified hierarchy's line ("0::/system.slice/foo.service") names the service or
+	 * container; on a v1-only machine keep the whole file. */
+	char *unified = p->cgroup ? strstr(p->cgroup, "0::") : NULL;
+	if (unified && (unified == p->cgroup || unified[-1] == '\n')) {
+		memmove(p->cgroup, unified + 3, strcspn(unified + 3, "\n"));
+		p->cgroup[strcspn(unified + 3, "\n")] = '\0';
+	}
 	char exe[4096];
 	ssize_t n = readlinkat(dfd, "exe", exe, sizeof(exe) - 1);
 	if (n > 0) {

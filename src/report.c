@@ -286,7 +286,8 @@ static cJSON *process_to_json(const struct cp_process *p)
 		ok = cJSON_AddNullToObject(o, "fault_address") != NULL;
 	ok = ok && add_num_or_null(o, "time", p->time >= 0, p->time) && add_str(o, "hostname", p->hostname) &&
 	     add_str(o, "boot_id", p->boot_id) && add_str(o, "cgroup", p->cgroup) &&
-	     add_num_or_null(o, "rlimit_core", p->rlimit_core >= 0, p->rlimit_core);
+	     add_num_or_null(o, "rlimit_core", p->rlimit_core >= 0,
+			     p->rlimit_core == INT64_MAX ? -1 : (double)p->rlimit_core);
 	return ok ? TAKE_PTR(o) : NULL;
 }
 
@@ -498,7 +499,7 @@ static int report_from_json(const cJSON *root, struct cp_report *r)
 		pr->boot_id = get_str(p, "boot_id");
 		pr->cgroup = get_str(p, "cgroup");
 		if (get_num(p, "rlimit_core", &d))
-			pr->rlimit_core = d;
+			pr->rlimit_core = d < 0 ? INT64_MAX : d;
 	}
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "threads")) {
 		struct cp_thread *t = cp_report_add_thread(r, get_num(item, "tid", &d) ? d : 0);

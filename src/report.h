@@ -55,7 +55,7 @@ struct cp_process {
 	uint64_t fault_address;
 	int64_t time;			/* -1: unknown */
 	char *hostname, *boot_id, *cgroup;
-	int64_t rlimit_core;		/* -1: unknown */
+	int64_t rlimit_core;		/* -1: unknown, INT64_MAX: unlimited (-1 in JSON) */
 };
 
 struct cp_report {
