@@ -68,8 +68,9 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 	 * container; on a v1-only machine keep the whole file. */
 	char *unified = p->cgroup ? strstr(p->cgroup, "0::") : NULL;
 	if (unified && (unified == p->cgroup || unified[-1] == '\n')) {
-		memmove(p->cgroup, unified + 3, strcspn(unified + 3, "\n"));
-		p->cgroup[strcspn(unified + 3, "\n")] = '\0';
+		size_t len = strcspn(unified + 3, "\n");
+		memmove(p->cgroup, unified + 3, len);
+		p->cgroup[len] = '\0';
 	}
 	char exe[4096];
 	ssize_t n = readlinkat(dfd, "exe", exe, sizeof(exe) - 1);
