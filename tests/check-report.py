@@ -16,6 +16,8 @@ else is the first frame whose "function" contains that text.
   --exe PATH                 process.exe
   --comm S                   process.comm
   --cmdline S                process.cmdline
+  --process KEY=JSON         process.KEY equals the JSON value (repeatable), e.g.
+                             --process rlimit_core=0 --process cgroup=null
   --threads N                number of threads
   --has-tids T1,T2,...       each tid is in threads
   --thread-name TID=NAME     that thread's "name" (repeatable)
@@ -125,7 +127,7 @@ def main():
     for opt in ("signal-name", "si-code-name", "fault-address", "exe", "comm", "cmdline",
                 "has-tids", "top"):
         ap.add_argument("--" + opt)
-    for opt in ("thread-name", "line", "module", "build-id", "in-symbol", "no-symbols"):
+    for opt in ("process", "thread-name", "line", "module", "build-id", "in-symbol", "no-symbols"):
         ap.add_argument("--" + opt, action="append", default=[])
     ap.add_argument("--truncated", type=int)
     ap.add_argument("--show")
@@ -157,6 +159,12 @@ def main():
         got = p.get("fault_address")
         if got is None or int(got, 16) != int(args.fault_address, 16):
             c.fail("process.fault_address: got %r, expected %s" % (got, args.fault_address))
+    for arg in args.process:
+        key, value = arg.split("=", 1)
+        if key not in p:
+            c.fail("process.%s is missing" % key)
+        else:
+            c.expect("process." + key, p[key], json.loads(value))
     if args.tid is not None:
         c.expect("process.tid", p.get("tid"), args.tid)
         c.expect("threads[0].tid (the crashed thread comes first)", c.crashed.get("tid"), args.tid)

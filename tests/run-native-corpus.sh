@@ -10,8 +10,9 @@
 #  - check the facts a developer reads first (check-report.py): signal, si_code, fault
 #    address, crashed tid, the crashed thread's function names and file:line, modules,
 #    build-id, module offsets, C++ demangled names, truncation at --max-frames.
-# Then the same core zstd-compressed and on stdin must give the same report, and a file that
-# is not a core must fail with exit 1 and one line on stderr.
+# Then the same core zstd-compressed and on stdin must give the same report; without its
+# executable, a partial report that says so; and a file that is not a core must fail with
+# exit 1 and one line on stderr.
 # Prints "agreement PROG: M/T (P%) gdb, M/T (P%) eu-stack" per program.
 . "${srcdir:-.}/test-subr.sh"
 
@@ -200,6 +201,40 @@ if [ -s threads.json ]; then
 	else
 		failed+=("analyze -o X.json.zst - <core.zst failed: $(cat stdin-zst.err)")
 	fi
+fi
+
+# --- the executable is gone (deleted or upgraded since the crash) --------------------------
+# Its code and unwind tables are not in a default core, so threads stop early: still a report
+# (exit 0), "partial": true, a note naming the file, frame #0 right, and every thread that
+# has fewer frames than gdb (which had the file) says why in "error".
+if [ -s threads.json ]; then
+	mv threads threads.moved
+	if "$CRASHPIPE" analyze --max-frames "$MAX_FRAMES" -o noexe.json threads.core 2>noexe.err; then
+		check "analyze without the executable" python3 - noexe.json threads.gdb.json \
+			"$test_dir/threads" <<'EOF'
+import json, sys
+rep, gdb, exe = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+bad = []
+if rep.get("partial") is not True:
+    bad.append('"partial" is %r, expected true' % rep.get("partial"))
+if not any(exe in n for n in rep.get("notes") or []):
+    bad.append("no note names %s: %r" % (exe, rep.get("notes")))
+g = {t["tid"]: t["frames"] for t in gdb["threads"]}
+for t in rep["threads"]:
+    frames = [f["ip"] for f in t["frames"]]
+    want = g.get(t["tid"], [])
+    if t.get("crashed") and frames[:1] != want[:1]:
+        bad.append("crashed thread %d: frame #0 %r, gdb %r" % (t["tid"], frames[:1], want[:1]))
+    if len(frames) < len(want) and not t.get("error"):
+        bad.append("thread %d: %d frames (gdb %d) and no error" % (t["tid"], len(frames), len(want)))
+for b in bad:
+    print("analyze without the executable: " + b)
+sys.exit(1 if bad else 0)
+EOF
+	else
+		failed+=("analyze without the executable failed: $(cat noexe.err)")
+	fi
+	mv threads.moved threads
 fi
 
 # --- not a core: exit 1, one line "crashpipe: FILE: ..." on stderr --------------------------

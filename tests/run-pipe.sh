@@ -9,7 +9,7 @@
 # crashed thread's functions and file:line; and compares every thread's frames with gdb on a
 # core of a second run of the same program (ASLR off: same addresses; tids mapped by thread
 # name).  Then `crashpipe show` must print the signal and the crashing function first, and
-# `crashpipe list` one line per report.
+# `crashpipe list` one line per report.  A crash with RLIMIT_CORE 0 must be reported too.
 . "${srcdir:-.}/test-subr.sh"
 
 need_root
@@ -23,8 +23,6 @@ need setpriv
 setarch x86_64 -R true 2>/dev/null || skip "setarch -R (ADDR_NO_RANDOMIZE) does not work here"
 
 take_core_pattern
-spool=$test_dir/spool
-mkdir -p "$spool"
 failed=()
 check() {
 	local what=$1
@@ -36,9 +34,17 @@ check() {
 IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
 pidfd=" %F"
 [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
+# The kernel keeps at most 127 bytes of core_pattern: if this test's directory is too deep
+# (make distcheck), the spool goes to /tmp.
+spool=$test_dir/spool
 pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
-# The kernel keeps at most 127 bytes of core_pattern.
-[ ${#pattern} -le 127 ] || skip "the build tree's path is too long for a core_pattern (${#pattern} bytes): $pattern"
+if [ ${#pattern} -gt 127 ]; then
+	spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
+	at_exit "rm -rf '$spool'"
+	pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+fi
+[ ${#pattern} -le 127 ] || skip "the path of crashpipe is too long for a core_pattern (${#pattern} bytes): $pattern"
+mkdir -p "$spool"
 
 # Everything the crashers touch must be reachable by nobody (sighandler runs as nobody).
 bindir=$(mktemp -d /tmp/crashpipe-run-pipe.XXXXXX) || exit 99
@@ -47,6 +53,7 @@ chmod 755 "$bindir"
 cd "$bindir" || exit 99
 build_crasher threads $CORPUS_CFLAGS $CORPUS_PIE -fomit-frame-pointer
 build_crasher sighandler $CORPUS_CFLAGS $CORPUS_PIE
+build_crasher callback $CORPUS_CFLAGS $CORPUS_PIE
 cd "$test_dir" || exit 99
 
 NOBODY=65534
@@ -76,6 +83,25 @@ for prog in threads sighandler; do
 		failed+=("$prog: no report $spool/*-$pid-*.json.zst within 10 s: $(ls -A "$spool")")
 	fi
 done
+# RLIMIT_CORE 0 (the usual default): the kernel still runs the handler, passing %c = 0
+(
+	ulimit -c 0
+	exec "$bindir/callback"
+) >callback.out 2>&1 &
+pid=$!
+wait "$pid"
+rc=$?
+[ "$rc" -gt 128 ] || fail "callback was expected to die on a signal, exit status $rc"
+if wait_for_file report "$spool/*-$pid-*.json.zst" 10; then
+	zstd -q -dc "$report" >callback.pipe.json || failed+=("callback: $report is not zstd")
+	check "callback (RLIMIT_CORE 0): pipe report facts" python3 "$abs_srcdir/check-report.py" \
+		callback.pipe.json --pid "$pid" --tid "$pid" --signal 11 --fault-address 0x0 \
+		--process rlimit_core=0 --exe "$bindir/callback" --top compare_records
+else
+	failed+=("callback: with RLIMIT_CORE 0, no report $spool/*-$pid-*.json.zst within 10 s")
+fi
+nreports=3
+
 leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$')
 [ -z "$leftover" ] || failed+=("files left in the spool beside the reports: $leftover")
 
@@ -147,7 +173,8 @@ done
 # crashpipe list: one line per report in the spool, naming its pid
 if "$CRASHPIPE" list --spool "$spool" >list.out 2>list.err; then
 	n=$(grep -c . list.out)
-	[ "$n" = 2 ] || failed+=("crashpipe list printed $n lines for 2 reports: $(cat list.out)")
+	[ "$n" = "$nreports" ] ||
+		failed+=("crashpipe list printed $n lines for $nreports reports: $(cat list.out)")
 	for prog in threads sighandler; do
 		grep -qw "${pid_of[$prog]}" list.out ||
 			failed+=("crashpipe list does not name pid ${pid_of[$prog]} ($prog): $(cat list.out)")
