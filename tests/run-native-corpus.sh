@@ -6,7 +6,7 @@
 # kernel core into a file (make_core), run `crashpipe analyze CORE -o report.json`, and
 #  - compare every thread's frame addresses with gdb (tests/gdb-frames.py): at least 99% of
 #    frames must agree per program (compare-frames.py); eu-stack is a second opinion whose
-#    agreement is printed, and must be 99% too (it agreed with gdb on every frame here);
+#    agreement is printed and must be at least 90% (it agreed with gdb on every frame here);
 #  - check the facts a developer reads first (check-report.py): signal, si_code, fault
 #    address, crashed tid, the crashed thread's function names and file:line, modules,
 #    build-id, module offsets, C++ demangled names, truncation at --max-frames.
@@ -20,6 +20,7 @@ need gdb
 need eu-stack
 need python3
 need zstd
+need jq
 need readelf
 need nm
 [ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
@@ -27,22 +28,15 @@ need nm
 MAX_FRAMES=256		# --max-frames for analyze and the oracles
 OVERFLOW_FRAMES=64	# the cap for the stack overflow (tens of thousands of frames deep)
 THRESHOLD=99		# % of frames that must agree with gdb, per program
-EU_THRESHOLD=99		# the same against eu-stack
-failed=()
-
-# check WHAT CMD...: run CMD, count a failure (and go on with the next program) if it fails.
-check() {
-	local what=$1
-	shift
-	"$@" || failed+=("$what")
-}
+EU_THRESHOLD=90		# against eu-stack, a second opinion (it agreed on 100% of frames with
+			# elfutils 0.188; lower, as other elfutils versions have their own quirks)
 
 # analyze_and_compare NAME PROG CORE MAXFRAMES: crashpipe and the two oracles on CORE; leaves
 # NAME.json (the report).
 analyze_and_compare() {
 	local name=$1 prog=$2 core=$3 max=$4 err
 	if ! "$CRASHPIPE" analyze --max-frames "$max" -o "$name.json" "$core" 2>"$name.err"; then
-		failed+=("$name: analyze failed: $(cat "$name.err")")
+		check_failed "$name: analyze failed: $(cat "$name.err")"
 		return 1
 	fi
 	err=$(cat "$name.err")
@@ -173,25 +167,24 @@ fi
 same_report() {
 	local name=$1
 	if ! jq -S '{process, threads, modules}' "$name.json" >"$name.cmp" 2>"$name.jq.err"; then
-		failed+=("$name: the report is not JSON: $(cat "$name.jq.err")")
+		check_failed "$name: the report is not JSON: $(cat "$name.jq.err")"
 	elif ! diff -u threads.cmp "$name.cmp" >"$name.diff"; then
-		failed+=("$name: the report differs from the one of the plain core file")
+		check_failed "$name: the report differs from the one of the plain core file"
 		head -40 "$name.diff"
 	fi
 }
 if [ -s threads.json ]; then
-	need jq
 	jq -S '{process, threads, modules}' threads.json >threads.cmp || fail "threads.json is not JSON"
 	zstd -q -o threads.core.zst threads.core || fail "zstd failed"
 	if "$CRASHPIPE" analyze --max-frames "$MAX_FRAMES" -o zstd.json threads.core.zst 2>zstd.err; then
 		same_report zstd
 	else
-		failed+=("analyze of a .zst core failed: $(cat zstd.err)")
+		check_failed "analyze of a .zst core failed: $(cat zstd.err)"
 	fi
 	if "$CRASHPIPE" analyze --max-frames "$MAX_FRAMES" - <threads.core >stdin.json 2>stdin.err; then
 		same_report stdin
 	else
-		failed+=("analyze - <core failed: $(cat stdin.err)")
+		check_failed "analyze - <core failed: $(cat stdin.err)"
 	fi
 	# a zstd core on stdin, and the report itself written zstd-compressed
 	if "$CRASHPIPE" analyze --max-frames "$MAX_FRAMES" -o stdin-zst.json.zst - \
@@ -199,7 +192,7 @@ if [ -s threads.json ]; then
 		zstd -q -dc stdin-zst.json.zst >stdin-zst.json; then
 		same_report stdin-zst
 	else
-		failed+=("analyze -o X.json.zst - <core.zst failed: $(cat stdin-zst.err)")
+		check_failed "analyze -o X.json.zst - <core.zst failed: $(cat stdin-zst.err)"
 	fi
 fi
 
@@ -232,7 +225,7 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 	else
-		failed+=("analyze without the executable failed: $(cat noexe.err)")
+		check_failed "analyze without the executable failed: $(cat noexe.err)"
 	fi
 	mv threads.moved threads
 fi
@@ -241,12 +234,8 @@ fi
 cp "$abs_srcdir/crashers/threads.c" not-a-core
 "$CRASHPIPE" analyze not-a-core >bad.out 2>bad.err
 rc=$?
-[ "$rc" = 1 ] || failed+=("analyze of a non-core exited $rc, expected 1")
+[ "$rc" = 1 ] || check_failed "analyze of a non-core exited $rc, expected 1"
 [ "$(wc -l <bad.err)" = 1 ] && grep -q '^crashpipe: not-a-core: ' bad.err ||
-	failed+=("analyze of a non-core: stderr is not one 'crashpipe: not-a-core: ...' line: $(cat bad.err)")
+	check_failed "analyze of a non-core: stderr is not one 'crashpipe: not-a-core: ...' line: $(cat bad.err)"
 
-if [ ${#failed[@]} -gt 0 ]; then
-	printf 'FAILED: %s\n' "${failed[@]}" >&2
-	fail "${#failed[@]} check(s) failed"
-fi
-exit 0
+checks_done

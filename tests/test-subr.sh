@@ -192,3 +192,21 @@ wait_for_file() {
 	done
 	return 1
 }
+
+# Tests that go on after a failed check, to report every failure at once: check WHAT CMD...
+# runs CMD and records WHAT if it fails; check_failed WHAT records a failure; checks_done
+# ends the test, failing it if anything was recorded.
+_failed_checks=()
+check() {
+	local what=$1
+	shift
+	"$@" || _failed_checks+=("$what")
+}
+check_failed() { _failed_checks+=("$*"); }
+checks_done() {
+	if [ ${#_failed_checks[@]} -gt 0 ]; then
+		printf 'FAILED: %s\n' "${_failed_checks[@]}" >&2
+		fail "${#_failed_checks[@]} check(s) failed"
+	fi
+	exit 0
+}
