@@ -59,8 +59,22 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 	}
 }
 
-int cp_analyze_core(struct cp_core *core, int rootfd, size_t max_frames, struct cp_report *r)
+void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t gid)
 {
+	memset(opts, 0, sizeof(*opts));
+	opts->max_frames = CP_DEFAULT_MAX_FRAMES;
+	opts->dac.max_frames = CP_DEFAULT_MAX_FRAMES;
+	opts->dac.timeout = CP_DEFAULT_DAC_TIMEOUT;
+	/* The DAC never runs as root: as the crashed user, or nobody for a root process. */
+	opts->dac.drop_privileges = true;
+	opts->dac.uid = uid ? uid : 65534;
+	opts->dac.gid = uid ? gid : 65534;
+}
+
+int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_options *opts,
+		    struct cp_report *r)
+{
+	size_t max_frames = opts->max_frames;
 	struct cp_target *t = NULL;
 	struct cp_modules *mods = NULL;
 	int ret;
@@ -96,6 +110,11 @@ int cp_analyze_core(struct cp_core *core, int rootfd, size_t max_frames, struct 
 			cp_report_note(r, false, "thread %d: more than %zu frames (a stack overflow?); the rest are left out",
 				       r->threads[i].tid, max_frames);
 	ret = cp_modules_to_report(mods, r);
+	if (ret == 0 && !opts->no_dac) {
+		struct cp_dac_options dac = opts->dac;
+		dac.max_frames = max_frames;
+		ret = cp_dac_annotate(core, t, mods, r, rootfd, &dac);
+	}
 out:
 	cp_modules_destroy(mods);
 	cp_target_destroy(t);
@@ -112,6 +131,9 @@ static void usage(FILE *f)
 		"      --sysroot=DIR      look up the files the process had mapped under DIR\n"
 		"                         (a core from another machine or a container)\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
+		"      --dac=PATH         the .NET DAC (libmscordaccore.so) to use\n"
+		"      --runtime-dir=DIR  look for the DAC in DIR (the crashed runtime's directory)\n"
+		"      --no-dac           native frames only\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES);
 }
 
@@ -132,11 +154,15 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "max-frames", required_argument, NULL, 'm' },
+		{ "dac", required_argument, NULL, 'd' },
+		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "no-dac", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *output = "-", *sysroot = "/";
+	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
+	bool no_dac = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -152,6 +178,15 @@ int cp_cmd_analyze(int argc, char **argv)
 				cp_log(LOG_ERR, "--max-frames: '%s' is not a number from 1 to 1000000", optarg);
 				return 2;
 			}
+			break;
+		case 'd':
+			dac = optarg;
+			break;
+		case 'r':
+			runtime_dir = optarg;
+			break;
+		case 'n':
+			no_dac = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -204,7 +239,13 @@ int cp_cmd_analyze(int argc, char **argv)
 		cp_log(LOG_ERR, "%s: out of memory", path);
 		r = -ENOMEM;
 	} else {
-		r = cp_analyze_core(core, rootfd, max_frames, report);
+		struct cp_analyze_options aopts;
+		cp_analyze_options_init(&aopts, core->has_psinfo ? core->uid : 0, core->has_psinfo ? core->gid : 0);
+		aopts.max_frames = max_frames;
+		aopts.no_dac = no_dac;
+		aopts.dac.dac_path = dac;
+		aopts.dac.runtime_dir = runtime_dir;
+		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
 		else if ((r = cp_report_write(report, output)) < 0)

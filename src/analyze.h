@@ -8,14 +8,27 @@
 
 #include <stddef.h>
 
+#include "dac.h"
+
 struct cp_core;
 struct cp_report;
 
 #define CP_DEFAULT_MAX_FRAMES 1024
+#define CP_DEFAULT_DAC_TIMEOUT 60
+
+struct cp_analyze_options {
+	size_t max_frames;
+	bool no_dac;			/* native frames only */
+	struct cp_dac_options dac;
+};
+
+/* Defaults, with the DAC run as @uid/@gid when we are root (nobody for a root process). */
+void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t gid);
 
 /* Fill @report from @core; files are opened inside @rootfd. Whatever fails is noted in the
  * report, which is then partial; returns -errno only when no report can be made at all. */
-int cp_analyze_core(struct cp_core *core, int rootfd, size_t max_frames, struct cp_report *report);
+int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_options *opts,
+		    struct cp_report *report);
 
 /* Parse a --max-frames argument (1 to 1000000). Returns 0 or -EINVAL. */
 int cp_parse_max_frames(const char *arg, size_t *ret);

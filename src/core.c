@@ -312,6 +312,17 @@ static int cmp_by_vaddr(const void *a, const void *b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
+bool cp_core_is_dotnet(const struct cp_core *core)
+{
+	for (size_t i = 0; i < core->n_maps; i++) {
+		const char *path = core->maps[i].path, *base = strrchr(path, '/');
+		/* W^X JIT code of .NET 7+ lives in this memfd; a single-file app has it too. */
+		if ((base && strcmp(base, "/libcoreclr.so") == 0) || strncmp(path, "/memfd:doublemapper", 19) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Widen [*lo, *hi) (relative to the segment) to hold [lo2, hi2). */
 static void keep_range(struct cp_segment *s, uint64_t lo, uint64_t hi)
 {
@@ -334,12 +345,17 @@ static void keep_range(struct cp_segment *s, uint64_t lo, uint64_t hi)
 static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
 {
 	uint64_t total = 0, v;
+	/* The DAC reads the runtime's data and the GC heap: all of it, within a budget. */
+	uint64_t keep_all = cp_core_is_dotnet(core) ? cfg->max_keep_dotnet : cfg->keep_all_below;
 
 	for (size_t i = 0; i < core->n_segs; i++)
-		total += core->segs[i].filesz > cfg->keep_all_below ? cfg->keep_all_below : core->segs[i].filesz;
+		total += core->segs[i].filesz > keep_all ? keep_all : core->segs[i].filesz;
+	if (total > keep_all && keep_all > cfg->keep_all_below)
+		cp_core_problem(core, "a .NET process with %llu bytes of memory, over the %llu kept: managed frames may be missing",
+				(unsigned long long)total, (unsigned long long)keep_all);
 	for (size_t i = 0; i < core->n_segs; i++) {
 		struct cp_segment *s = &core->segs[i];
-		if (total <= cfg->keep_all_below || s->filesz <= SMALL_SEGMENT) {
+		if (total <= keep_all || s->filesz <= SMALL_SEGMENT) {
 			keep_range(s, 0, s->filesz);
 			continue;
 		}

@@ -23,10 +23,12 @@ struct cp_core_config {
 	uint64_t max_stack;		/* bytes kept per thread stack, from its SP upwards */
 	uint64_t keep_all_below;	/* keep every segment when all of them fit in this */
 	uint64_t max_notes;		/* largest PT_NOTE segment accepted */
+	uint64_t max_keep_dotnet;	/* bytes kept of a .NET process's stream (the DAC reads its heap) */
 };
 
 #define CP_CORE_CONFIG_DEFAULT { \
-	.max_stack = 32ull << 20, .keep_all_below = 64ull << 20, .max_notes = 64ull << 20 }
+	.max_stack = 32ull << 20, .keep_all_below = 64ull << 20, .max_notes = 64ull << 20, \
+	.max_keep_dotnet = 4ull << 30 }
 
 struct cp_segment {
 	uint64_t vaddr, memsz, filesz, offset;
@@ -98,6 +100,10 @@ void cp_core_destroy(struct cp_core *core);
  * Returns the number of bytes copied from the start (0 when @addr is not in the core),
  * or -errno. File-backed memory the core left out is the target's business. */
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);
+
+/* Does the process run .NET (libcoreclr.so mapped, or the JIT's double-mapped memfd of a
+ * single-file app)? */
+bool cp_core_is_dotnet(const struct cp_core *core);
 
 /* The segment holding @addr, or NULL. */
 const struct cp_segment *cp_core_segment_at(const struct cp_core *core, uint64_t addr);

@@ -225,7 +225,10 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	if (!r)
 		_exit(4);
 	fill_from_args(r, a, proc);
-	if (cp_analyze_core(core, rootfd, a->max_frames, r) < 0)
+	struct cp_analyze_options opts;
+	cp_analyze_options_init(&opts, a->uid, a->gid);
+	opts.max_frames = a->max_frames;
+	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
 		_exit(5);
 	for (size_t i = 0; i < r->n_threads; i++) {
 		const char *name = cp_proc_thread_name(proc, r->threads[i].tid);

@@ -41,12 +41,30 @@ struct cp_report *cp_report_create(void)
 	return r;
 }
 
-static void frame_deinit(struct cp_frame *f)
+void cp_frame_deinit(struct cp_frame *f)
 {
 	free(f->module);
 	free(f->build_id);
 	free(f->function);
 	free(f->file);
+	free(f->assembly);
+}
+
+void cp_exception_destroy(struct cp_exception *e)
+{
+	while (e) {
+		struct cp_exception *inner = e->inner;
+		free(e->type);
+		free(e->message);
+		free(e);
+		e = inner;
+	}
+}
+
+const char *cp_frame_kind_name(enum cp_frame_kind kind)
+{
+	static const char *const names[] = { "native", "managed", "runtime" };
+	return kind < _CP_FRAME_KIND_MAX ? names[kind] : "native";
 }
 
 void cp_report_destroy(struct cp_report *r)
@@ -56,8 +74,9 @@ void cp_report_destroy(struct cp_report *r)
 	for (size_t i = 0; i < r->n_threads; i++) {
 		struct cp_thread *t = &r->threads[i];
 		for (size_t j = 0; j < t->n_frames; j++)
-			frame_deinit(&t->frames[j]);
+			cp_frame_deinit(&t->frames[j]);
 		free(t->frames);
+		cp_exception_destroy(t->exception);
 		free(t->name);
 		free(t->error);
 	}
@@ -71,6 +90,10 @@ void cp_report_destroy(struct cp_report *r)
 	for (size_t i = 0; i < r->n_notes; i++)
 		free(r->notes[i]);
 	free(r->notes);
+	free(r->runtime.version);
+	free(r->runtime.directory);
+	free(r->runtime.dac);
+	free(r->runtime.dac_error);
 	struct cp_process *p = &r->process;
 	free(p->exe);
 	free(p->comm);
@@ -217,9 +240,68 @@ static bool add_hex(cJSON *o, const char *key, uint64_t v)
 	return cJSON_AddStringToObject(o, key, buf) != NULL;
 }
 
+/* Length of the valid UTF-8 sequence at @s, or 0. Overlong forms and surrogates are invalid. */
+static size_t utf8_valid(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Strings from a core or /proc are whatever bytes the crashed user chose; JSON must be
+ * UTF-8, so every invalid byte becomes U+FFFD. NULL on ENOMEM. */
+static char *utf8_sanitize(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = malloc(len * 3 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_valid(p);
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 static bool add_str(cJSON *o, const char *key, const char *s)
 {
-	return (s ? cJSON_AddStringToObject(o, key, s) : cJSON_AddNullToObject(o, key)) != NULL;
+	if (!s)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	_cleanup_free_ char *clean = utf8_sanitize(s);
+	return clean && cJSON_AddStringToObject(o, key, clean) != NULL;
 }
 
 static bool add_num(cJSON *o, const char *key, double v)
@@ -236,7 +318,7 @@ static cJSON *frame_to_json(const struct cp_frame *f, size_t index)
 {
 	cJSON *o = cJSON_CreateObject();
 	bool ok = o && add_num(o, "index", index) && add_hex(o, "ip", f->ip) && add_hex(o, "sp", f->sp) &&
-		  add_str(o, "kind", "native") && add_str(o, "module", f->module) &&
+		  add_str(o, "kind", cp_frame_kind_name(f->kind)) && add_str(o, "module", f->module) &&
 		  add_str(o, "build_id", f->build_id);
 	if (ok && f->has_module_offset)
 		ok = add_hex(o, "module_offset", f->module_offset);
@@ -244,6 +326,12 @@ static cJSON *frame_to_json(const struct cp_frame *f, size_t index)
 		ok = cJSON_AddNullToObject(o, "module_offset");
 	ok = ok && add_str(o, "function", f->function) && add_num_or_null(o, "offset", f->has_offset, f->offset) &&
 	     add_str(o, "file", f->file) && add_num_or_null(o, "line", f->line > 0, f->line);
+	if (ok && f->kind != CP_FRAME_NATIVE) {
+		char tok[16];
+		snprintf(tok, sizeof(tok), "0x%08" PRIx32, f->token);
+		ok = add_str(o, "assembly", f->assembly) && add_str(o, "token", f->has_token ? tok : NULL) &&
+		     add_num_or_null(o, "il_offset", f->has_il_offset, f->il_offset);
+	}
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -251,12 +339,54 @@ static cJSON *frame_to_json(const struct cp_frame *f, size_t index)
 	return o;
 }
 
+static cJSON *exception_to_json(const struct cp_exception *e, pid_t tid, const struct cp_thread *frames_of)
+{
+	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
+	char hr[16];
+
+	snprintf(hr, sizeof(hr), "0x%08" PRIx32, (uint32_t)e->hresult);
+	if (!o || (tid && !add_num(o, "thread", tid)) || !add_str(o, "type", e->type) ||
+	    !add_str(o, "message", e->message) || !add_str(o, "hresult", e->has_hresult ? hr : NULL))
+		return NULL;
+	if (frames_of) {
+		/* The stack the exception was thrown on: the thread's managed frames. */
+		cJSON *frames = cJSON_AddArrayToObject(o, "frames");
+		if (!frames)
+			return NULL;
+		for (size_t i = 0, n = 0; i < frames_of->n_frames; i++) {
+			if (frames_of->frames[i].kind != CP_FRAME_MANAGED)
+				continue;
+			cJSON *f = frame_to_json(&frames_of->frames[i], n++);
+			if (!f || !cJSON_AddItemToArray(frames, f))
+				return NULL;
+		}
+	}
+	cJSON *inner = cJSON_AddArrayToObject(o, "inner");
+	if (!inner)
+		return NULL;
+	if (e->inner) {
+		cJSON *i = exception_to_json(e->inner, 0, NULL);
+		if (!i || !cJSON_AddItemToArray(inner, i))
+			return NULL;
+	}
+	return TAKE_PTR(o);
+}
+
+static bool add_exception(cJSON *o, const char *key, const struct cp_thread *t)
+{
+	if (!t || !t->exception)
+		return cJSON_AddNullToObject(o, key) != NULL;
+	cJSON *e = exception_to_json(t->exception, t->tid, t);
+	return e && cJSON_AddItemToObject(o, key, e);
+}
+
 static cJSON *thread_to_json(const struct cp_thread *t)
 {
 	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
 	if (!o || !add_num(o, "tid", t->tid) || !add_str(o, "name", t->name) ||
 	    !cJSON_AddBoolToObject(o, "crashed", t->crashed) ||
-	    !cJSON_AddBoolToObject(o, "truncated", t->truncated) || !add_str(o, "error", t->error))
+	    !cJSON_AddBoolToObject(o, "truncated", t->truncated) || !add_str(o, "error", t->error) ||
+	    !add_exception(o, "exception", t))
 		return NULL;
 	cJSON *frames = cJSON_AddArrayToObject(o, "frames");
 	if (!frames)
@@ -317,6 +447,22 @@ char *cp_report_to_json(const struct cp_report *r)
 		return NULL;
 	if (!(item = process_to_json(&r->process)) || !cJSON_AddItemToObject(root, "process", item))
 		return NULL;
+	if (!r->runtime.present) {
+		if (!cJSON_AddNullToObject(root, "runtime"))
+			return NULL;
+	} else {
+		const struct cp_runtime *rt = &r->runtime;
+		if (!(item = cJSON_AddObjectToObject(root, "runtime")) || !add_str(item, "kind", "dotnet") ||
+		    !add_str(item, "version", rt->version) || !add_str(item, "directory", rt->directory) ||
+		    !add_str(item, "dac", rt->dac) || !add_str(item, "dac_error", rt->dac_error))
+			return NULL;
+	}
+	const struct cp_thread *crashed = NULL;
+	for (size_t i = 0; i < r->n_threads && !crashed; i++)
+		if (r->threads[i].crashed)
+			crashed = &r->threads[i];
+	if (!add_exception(root, "exception", crashed))
+		return NULL;
 	if (!(arr = cJSON_AddArrayToObject(root, "threads")))
 		return NULL;
 	for (size_t i = 0; i < r->n_threads; i++)
@@ -329,9 +475,11 @@ char *cp_report_to_json(const struct cp_report *r)
 			return NULL;
 	if (!(arr = cJSON_AddArrayToObject(root, "notes")))
 		return NULL;
-	for (size_t i = 0; i < r->n_notes; i++)
-		if (!(item = cJSON_CreateString(r->notes[i])) || !cJSON_AddItemToArray(arr, item))
+	for (size_t i = 0; i < r->n_notes; i++) {
+		_cleanup_free_ char *clean = utf8_sanitize(r->notes[i]);
+		if (!clean || !(item = cJSON_CreateString(clean)) || !cJSON_AddItemToArray(arr, item))
 			return NULL;
+	}
 	return cJSON_Print(root);
 }
 
@@ -465,8 +613,33 @@ static bool get_bool(const cJSON *o, const char *key)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+static struct cp_exception *exception_from_json(const cJSON *o, int depth)
+{
+	if (!cJSON_IsObject(o) || depth > 16)
+		return NULL;
+	struct cp_exception *e = calloc(1, sizeof(*e));
+	uint64_t hr;
+	if (!e)
+		return NULL;
+	e->type = get_str(o, "type");
+	e->message = get_str(o, "message");
+	if ((e->has_hresult = get_hex(o, "hresult", &hr)))
+		e->hresult = (int32_t)hr;
+	e->inner = exception_from_json(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "inner"), 0), depth + 1);
+	return e;
+}
+
 static int report_from_json(const cJSON *root, struct cp_report *r)
 {
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(root, "runtime");
+	if (cJSON_IsObject(rt)) {
+		r->runtime.present = true;
+		r->runtime.version = get_str(rt, "version");
+		r->runtime.directory = get_str(rt, "directory");
+		r->runtime.dac = get_str(rt, "dac");
+		r->runtime.dac_error = get_str(rt, "dac_error");
+	}
+
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "process"), *item;
 	double d;
 
@@ -510,6 +683,7 @@ static int report_from_json(const cJSON *root, struct cp_report *r)
 		t->crashed = get_bool(item, "crashed");
 		t->truncated = get_bool(item, "truncated");
 		t->error = get_str(item, "error");
+		t->exception = exception_from_json(cJSON_GetObjectItemCaseSensitive(item, "exception"), 0);
 		cJSON_ArrayForEach(fr, cJSON_GetObjectItemCaseSensitive(item, "frames")) {
 			uint64_t ip = 0, sp = 0;
 			get_hex(fr, "ip", &ip);
@@ -526,6 +700,16 @@ static int report_from_json(const cJSON *root, struct cp_report *r)
 			f->file = get_str(fr, "file");
 			if (get_num(fr, "line", &d))
 				f->line = d;
+			_cleanup_free_ char *kind = get_str(fr, "kind");
+			for (int k = 0; kind && k < _CP_FRAME_KIND_MAX; k++)
+				if (strcmp(kind, cp_frame_kind_name(k)) == 0)
+					f->kind = k;
+			f->assembly = get_str(fr, "assembly");
+			uint64_t v;
+			if ((f->has_token = get_hex(fr, "token", &v)))
+				f->token = v;
+			if ((f->has_il_offset = get_num(fr, "il_offset", &d)))
+				f->il_offset = d;
 		}
 	}
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "modules")) {

@@ -14,8 +14,11 @@
 
 #define CP_SCHEMA "crashpipe/1"
 
+enum cp_frame_kind { CP_FRAME_NATIVE, CP_FRAME_MANAGED, CP_FRAME_RUNTIME, _CP_FRAME_KIND_MAX };
+
 struct cp_frame {
 	uint64_t ip, sp;
+	enum cp_frame_kind kind;
 	char *module;			/* path of the module holding ip, or NULL */
 	char *build_id;			/* hex, or NULL */
 	uint64_t module_offset;		/* ip in the module's own addresses (ip - load bias) */
@@ -24,6 +27,19 @@ struct cp_frame {
 	char *file;
 	int line;			/* 0: unknown */
 	bool has_module_offset, has_offset;
+	/* managed frames */
+	char *assembly;
+	uint32_t token;
+	uint32_t il_offset;
+	bool has_token, has_il_offset;
+};
+
+/* A managed exception, as the DAC found it on a thread. */
+struct cp_exception {
+	char *type, *message;
+	int32_t hresult;
+	bool has_hresult;
+	struct cp_exception *inner;	/* the InnerException chain, owned */
 };
 
 struct cp_thread {
@@ -34,6 +50,7 @@ struct cp_thread {
 	char *error;			/* why unwinding stopped early, or NULL */
 	struct cp_frame *frames;
 	size_t n_frames;
+	struct cp_exception *exception;	/* the thread's current managed exception, or NULL */
 };
 
 struct cp_module_info {
@@ -58,8 +75,14 @@ struct cp_process {
 	int64_t rlimit_core;		/* -1: unknown, INT64_MAX: unlimited (-1 in JSON) */
 };
 
+struct cp_runtime {
+	bool present;			/* a .NET runtime was found in the process */
+	char *version, *directory, *dac, *dac_error;
+};
+
 struct cp_report {
 	struct cp_process process;
+	struct cp_runtime runtime;
 	struct cp_thread *threads;
 	size_t n_threads;
 	struct cp_module_info *modules;
@@ -77,6 +100,9 @@ struct cp_thread *cp_report_add_thread(struct cp_report *report, pid_t tid);
 /* Append a frame (zeroed, ip/sp set) to @t; NULL on ENOMEM. */
 struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t sp);
 struct cp_module_info *cp_report_add_module(struct cp_report *report);
+void cp_frame_deinit(struct cp_frame *f);
+void cp_exception_destroy(struct cp_exception *e);
+const char *cp_frame_kind_name(enum cp_frame_kind kind);
 
 /* Add a note (printf-style) on what could not be resolved; @partial marks the report so. */
 void cp_report_note(struct cp_report *report, bool partial, const char *fmt, ...)

@@ -25,6 +25,45 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Report strings come from the crashed process: never let them drive the terminal. */
+static void defang(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+static void defang_exception(struct cp_exception *e)
+{
+	for (; e; e = e->inner) {
+		defang(e->type);
+		defang(e->message);
+	}
+}
+
+static void defang_report(struct cp_report *r)
+{
+	struct cp_process *p = &r->process;
+	char *strs[] = { p->exe, p->comm, p->cmdline, p->hostname, p->boot_id, p->cgroup,
+			 r->runtime.version, r->runtime.directory, r->runtime.dac, r->runtime.dac_error };
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		defang(strs[i]);
+	for (size_t i = 0; i < r->n_threads; i++) {
+		struct cp_thread *t = &r->threads[i];
+		defang(t->name);
+		defang(t->error);
+		defang_exception(t->exception);
+		for (size_t j = 0; j < t->n_frames; j++) {
+			defang(t->frames[j].function);
+			defang(t->frames[j].file);
+			defang(t->frames[j].module);
+			defang(t->frames[j].assembly);
+		}
+	}
+	for (size_t i = 0; i < r->n_notes; i++)
+		defang(r->notes[i]);
+}
+
 static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 {
 	fprintf(out, "  #%-3zu 0x%016" PRIx64 " ", i, f->ip);
@@ -37,6 +76,8 @@ static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 	}
 	if (f->file)
 		fprintf(out, " (%s:%d)", f->file, f->line);
+	if (f->kind != CP_FRAME_NATIVE && f->has_il_offset)
+		fprintf(out, " [IL_%04x]", f->il_offset);
 	if (f->module) {
 		fprintf(out, " in %s", base_name(f->module));
 		if (!f->function && f->has_module_offset)
@@ -84,6 +125,24 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 	const char *sig = cp_signal_name(p->signal);
 	const char *code = p->has_si_code ? cp_si_code_name(p->signal, p->si_code) : NULL;
 
+	const struct cp_thread *crashed = NULL;
+	for (size_t i = 0; i < r->n_threads && !crashed; i++)
+		if (r->threads[i].crashed)
+			crashed = &r->threads[i];
+
+	/* For .NET the exception is what the engineer looks for first. */
+	if (crashed && crashed->exception) {
+		const struct cp_exception *e = crashed->exception;
+		fprintf(out, "Unhandled exception: %s", e->type ? e->type : "?");
+		if (e->message)
+			fprintf(out, ": %s", e->message);
+		if (e->has_hresult)
+			fprintf(out, " (HResult 0x%08x)", (unsigned)e->hresult);
+		fputc('\n', out);
+		for (e = e->inner; e; e = e->inner)
+			fprintf(out, "  ---> %s%s%s\n", e->type ? e->type : "?", e->message ? ": " : "",
+				e->message ? e->message : "");
+	}
 	fprintf(out, "Process %d (%s) died on ", p->pid, p->comm ? p->comm : "?");
 	if (sig)
 		fputs(sig, out);
@@ -95,10 +154,6 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 		fprintf(out, " at address 0x%" PRIx64, p->fault_address);
 	fputc('\n', out);
 
-	const struct cp_thread *crashed = NULL;
-	for (size_t i = 0; i < r->n_threads && !crashed; i++)
-		if (r->threads[i].crashed)
-			crashed = &r->threads[i];
 	if (crashed && crashed->n_frames > 0 && crashed->frames[0].function) {
 		const struct cp_frame *f = &crashed->frames[0];
 		fprintf(out, "  in %s", f->function);
@@ -121,6 +176,12 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 	}
 	if (p->hostname)
 		fprintf(out, "  host: %s\n", p->hostname);
+	if (r->runtime.present) {
+		fprintf(out, "  runtime: .NET %s", r->runtime.version ? r->runtime.version : "(version unknown)");
+		if (r->runtime.dac_error)
+			fprintf(out, " (no managed frames: %s)", r->runtime.dac_error);
+		fputc('\n', out);
+	}
 	if (r->partial)
 		fprintf(out, "  (partial report: see the notes at the end)\n");
 
@@ -203,6 +264,7 @@ int cp_cmd_show(int argc, char **argv)
 			cp_log_errno(LOG_ERR, ret, "%s: %m", path);
 		return 1;
 	}
+	defang_report(r);
 	cp_show_report(stdout, r);
 	cp_report_destroy(r);
 	return 0;
@@ -267,6 +329,7 @@ int cp_cmd_list(int argc, char **argv)
 			free(names[i]);
 			continue;
 		}
+		defang_report(r);
 		char when[32] = "?";
 		if (r->process.time >= 0) {
 			time_t t = r->process.time;

@@ -39,9 +39,36 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 
 struct unwind_ctx {
 	struct UCD_info *ucd;
+	const struct user_regs_struct *regs;	/* instead of ucd: a context the DAC gave */
 	struct cp_target *t;
 	struct cp_modules *mods;
 };
+
+/* libunwind's x86_64 register numbers, in the order of <libunwind-x86_64.h>. */
+static int regs_get(const struct user_regs_struct *r, unw_regnum_t reg, unw_word_t *val)
+{
+	switch (reg) {
+	case UNW_X86_64_RAX: *val = r->rax; break;
+	case UNW_X86_64_RDX: *val = r->rdx; break;
+	case UNW_X86_64_RCX: *val = r->rcx; break;
+	case UNW_X86_64_RBX: *val = r->rbx; break;
+	case UNW_X86_64_RSI: *val = r->rsi; break;
+	case UNW_X86_64_RDI: *val = r->rdi; break;
+	case UNW_X86_64_RBP: *val = r->rbp; break;
+	case UNW_X86_64_RSP: *val = r->rsp; break;
+	case UNW_X86_64_R8: *val = r->r8; break;
+	case UNW_X86_64_R9: *val = r->r9; break;
+	case UNW_X86_64_R10: *val = r->r10; break;
+	case UNW_X86_64_R11: *val = r->r11; break;
+	case UNW_X86_64_R12: *val = r->r12; break;
+	case UNW_X86_64_R13: *val = r->r13; break;
+	case UNW_X86_64_R14: *val = r->r14; break;
+	case UNW_X86_64_R15: *val = r->r15; break;
+	case UNW_X86_64_RIP: *val = r->rip; break;
+	default: return -UNW_EBADREG;
+	}
+	return 0;
+}
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			  int need_unwind_info, void *arg)
@@ -89,12 +116,16 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
 {
 	struct unwind_ctx *ctx = arg;
+	if (ctx->regs)
+		return write ? -UNW_EREADONLYREG : regs_get(ctx->regs, reg, val);
 	return _UCD_access_reg(as, reg, val, write, ctx->ucd);
 }
 
 static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
 {
 	struct unwind_ctx *ctx = arg;
+	if (ctx->regs)
+		return -UNW_EBADREG;
 	return _UCD_access_fpreg(as, reg, val, write, ctx->ucd);
 }
 
@@ -130,9 +161,12 @@ static void thread_error(struct cp_thread *th, const char *what, int r)
 	th->error = strdup(buf);
 }
 
+/* With @stop_outside_modules, the walk ends at the first frame outside every ELF module,
+ * except frame 0 when @start_anywhere. */
 static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
-		       size_t max_frames)
+		       size_t max_frames, bool stop_outside_modules, bool start_anywhere)
 {
+	size_t first = th->n_frames;
 	unw_cursor_t c;
 	bool exact_ip = true;	/* frame 0, and a frame a signal interrupted */
 
@@ -145,9 +179,9 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 		unw_word_t ip, sp;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
 			break;
-		if (th->n_frames > 0 && ip == 0)
+		if (th->n_frames > first && ip == 0)
 			break;	/* the end of the chain in most ABIs' outermost frames */
-		if (th->n_frames > 0) {
+		if (th->n_frames > first) {
 			struct cp_frame *prev = &th->frames[th->n_frames - 1];
 			if (prev->ip == ip && prev->sp == sp) {
 				thread_error(th, "unwinding stopped, the stack repeats itself", -UNW_EBADFRAME);
@@ -158,6 +192,10 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			th->truncated = true;
 			break;
 		}
+		/* JIT code: the DAC's walk takes over there (createdump stops the same way). */
+		if (stop_outside_modules && !(start_anywhere && th->n_frames == first) &&
+		    !cp_modules_find(ctx->mods, exact_ip ? ip : ip - 1))
+			break;
 		struct cp_frame *f = cp_thread_add_frame(th, ip, sp);
 		if (!f)
 			break;
@@ -203,9 +241,22 @@ int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modul
 		cp_report_note(report, true, "libunwind-coredump sees %d threads, the core %zu", n, core->n_threads);
 	for (int i = 0; i < n && (size_t)i < report->n_threads; i++) {
 		_UCD_select_thread(ctx.ucd, i);
-		unwind_one(as, &ctx, &report->threads[i], max_frames);
+		unwind_one(as, &ctx, &report->threads[i], max_frames, false, false);
 	}
 	unw_destroy_addr_space(as);
 	_UCD_destroy(ctx.ucd);
+	return 0;
+}
+
+int cp_unwind_regs(struct cp_target *t, struct cp_modules *mods, const struct user_regs_struct *regs,
+		   size_t max_frames, bool start_anywhere, struct cp_thread *out)
+{
+	struct unwind_ctx ctx = { .regs = regs, .t = t, .mods = mods };
+	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+
+	if (!as)
+		return -ENOMEM;
+	unwind_one(as, &ctx, out, out->n_frames + max_frames, true, start_anywhere);
+	unw_destroy_addr_space(as);
 	return 0;
 }

@@ -1,0 +1,191 @@
+#ifndef CP_CLRDATA_H
+#define CP_CLRDATA_H
+
+/*
+ * clrdata.h - our own C declarations of the parts of the .NET DAC's COM interfaces that
+ * crashpipe uses (clrdata.idl, xclrdata.idl, sospriv.idl, dacprivate.h in dotnet/runtime
+ * and dotnet/diagnostics; facts gathered in shared/ref/dotnet-crash-and-dac.md).
+ *
+ * On Linux x86_64 the DAC's COM calls are plain System V calls with `this` first
+ * (STDMETHODCALLTYPE expands to nothing). WCHAR is UTF-16 (char16_t), LONG and HRESULT are
+ * 32-bit. An interface pointer points at a pointer to its vtable; slot 0-2 are IUnknown.
+ * We call DAC methods by slot number through typed function pointers (COM_FN below) rather
+ * than declaring all ~90 slots of each interface.
+ */
+
+#include <stdint.h>
+
+typedef int32_t HRESULT;
+typedef uint16_t WCHAR;
+typedef uint64_t CLRDATA_ADDRESS;
+typedef uint64_t CLRDATA_ENUM;
+typedef uint32_t ULONG32;
+
+typedef struct {
+	uint32_t data1;
+	uint16_t data2, data3;
+	uint8_t data4[8];
+} GUID;
+
+#define S_OK ((HRESULT)0)
+#define S_FALSE ((HRESULT)1)
+#define E_NOTIMPL ((HRESULT)0x80004001)
+#define E_NOINTERFACE ((HRESULT)0x80004002)
+#define E_POINTER ((HRESULT)0x80004003)
+#define E_FAIL ((HRESULT)0x80004005)
+#define E_INVALIDARG ((HRESULT)0x80070057)
+#define SUCCEEDED(hr) ((HRESULT)(hr) >= 0)
+#define FAILED(hr) ((HRESULT)(hr) < 0)
+
+#define IMAGE_FILE_MACHINE_AMD64 0x8664
+
+/* IIDs */
+#define CP_GUID(a, b, c, d0, d1, d2, d3, d4, d5, d6, d7) \
+	{ a, b, c, { d0, d1, d2, d3, d4, d5, d6, d7 } }
+static const GUID IID_IUnknown = CP_GUID(0x00000000, 0x0000, 0x0000, 0xc0, 0, 0, 0, 0, 0, 0, 0x46);
+static const GUID IID_ICLRDataTarget =
+	CP_GUID(0x3e11ccee, 0xd08b, 0x43e5, 0xaf, 0x01, 0x32, 0x71, 0x7a, 0x64, 0xda, 0x03);
+static const GUID IID_ICLRRuntimeLocator =
+	CP_GUID(0xb760bf44, 0x9377, 0x4597, 0x8b, 0xe7, 0x58, 0x08, 0x3b, 0xdc, 0x51, 0x46);
+static const GUID IID_IXCLRDataProcess =
+	CP_GUID(0x5c552ab6, 0xfc09, 0x4cb3, 0x8e, 0x36, 0x22, 0xfa, 0x03, 0xc7, 0x98, 0xb7);
+static const GUID IID_ISOSDacInterface =
+	CP_GUID(0x436f00f2, 0xb42a, 0x4b9f, 0x87, 0x0c, 0xe7, 0x3d, 0xb6, 0x6a, 0xe9, 0x30);
+static const GUID IID_ISOSDacInterface2 =
+	CP_GUID(0xa16026ec, 0x96f4, 0x40ba, 0x87, 0xfb, 0x55, 0x75, 0x98, 0x6f, 0xb7, 0xaf);
+
+/* ICLRDataTarget, implemented by us (slots 3-13). */
+struct cp_clrdata_target;
+struct cp_clrdata_target_vtbl {
+	HRESULT (*QueryInterface)(void *self, const GUID *iid, void **out);
+	uint32_t (*AddRef)(void *self);
+	uint32_t (*Release)(void *self);
+	HRESULT (*GetMachineType)(void *self, ULONG32 *machine);
+	HRESULT (*GetPointerSize)(void *self, ULONG32 *size);
+	HRESULT (*GetImageBase)(void *self, const WCHAR *name, CLRDATA_ADDRESS *base);
+	HRESULT (*ReadVirtual)(void *self, CLRDATA_ADDRESS addr, uint8_t *buf, ULONG32 len, ULONG32 *done);
+	HRESULT (*WriteVirtual)(void *self, CLRDATA_ADDRESS addr, uint8_t *buf, ULONG32 len, ULONG32 *done);
+	HRESULT (*GetTLSValue)(void *self, ULONG32 tid, ULONG32 index, CLRDATA_ADDRESS *value);
+	HRESULT (*SetTLSValue)(void *self, ULONG32 tid, ULONG32 index, CLRDATA_ADDRESS value);
+	HRESULT (*GetCurrentThreadID)(void *self, ULONG32 *tid);
+	HRESULT (*GetThreadContext)(void *self, ULONG32 tid, ULONG32 flags, ULONG32 size, uint8_t *ctx);
+	HRESULT (*SetThreadContext)(void *self, ULONG32 tid, ULONG32 size, uint8_t *ctx);
+	HRESULT (*Request)(void *self, ULONG32 code, ULONG32 in_size, uint8_t *in, ULONG32 out_size, uint8_t *out);
+};
+
+/* ICLRRuntimeLocator (slot 3), a sub-object of ours: its slot 3 differs from the target's. */
+struct cp_runtime_locator_vtbl {
+	HRESULT (*QueryInterface)(void *self, const GUID *iid, void **out);
+	uint32_t (*AddRef)(void *self);
+	uint32_t (*Release)(void *self);
+	HRESULT (*GetRuntimeBase)(void *self, CLRDATA_ADDRESS *base);
+};
+
+/* Calling a DAC object's method by slot: COM_FN(obj, slot, HRESULT (*)(void *, args...)) */
+#define COM_FN(obj, slot, type) ((type)((*(void *const *const *)(obj))[slot]))
+#define COM_RELEASE(obj) do { if (obj) COM_FN(obj, 2, uint32_t (*)(void *))(obj); } while (0)
+
+/* Slots of the DAC interfaces we call. */
+enum {
+	/* IXCLRDataProcess */
+	XCLRPROCESS_GET_TASK_BY_OS_THREAD_ID = 7,
+	/* IXCLRDataTask */
+	XCLRTASK_CREATE_STACK_WALK = 11,
+	XCLRTASK_GET_CURRENT_EXCEPTION_STATE = 15,
+	XCLRTASK_GET_LAST_EXCEPTION_STATE = 18,
+	/* IXCLRDataStackWalk */
+	XCLRWALK_GET_CONTEXT = 3,
+	XCLRWALK_NEXT = 5,
+	XCLRWALK_GET_FRAME_TYPE = 7,
+	XCLRWALK_GET_FRAME = 8,
+	XCLRWALK_REQUEST = 9,
+	/* IXCLRDataFrame */
+	XCLRFRAME_GET_METHOD_INSTANCE = 11,
+	/* IXCLRDataMethodInstance */
+	XCLRMETHOD_GET_TOKEN_AND_SCOPE = 5,
+	XCLRMETHOD_GET_NAME = 6,
+	XCLRMETHOD_GET_IL_OFFSETS_BY_ADDRESS = 12,
+	/* IXCLRDataModule */
+	XCLRMODULE_GET_FILE_NAME = 30,
+	/* IXCLRDataExceptionState */
+	XCLREXC_GET_MANAGED_OBJECT = 5,
+	/* IXCLRDataValue */
+	XCLRVALUE_GET_ADDRESS = 4,
+	/* ISOSDacInterface */
+	SOS_GET_THREAD_STORE_DATA = 3,
+	SOS_GET_THREAD_DATA = 17,
+	SOS_GET_OBJECT_DATA = 33,
+	SOS_GET_OBJECT_STRING_DATA = 34,
+	SOS_GET_METHOD_TABLE_NAME = 36,
+	SOS_GET_FRAME_NAME = 43,
+	SOS_GET_NESTED_EXCEPTION_DATA = 65,
+	/* ISOSDacInterface2 */
+	SOS2_GET_OBJECT_EXCEPTION_DATA = 3,
+};
+
+enum {
+	CLRDATA_SIMPFRAME_UNRECOGNIZED = 0x1,
+	CLRDATA_SIMPFRAME_MANAGED_METHOD = 0x2,
+	CLRDATA_SIMPFRAME_RUNTIME_MANAGED_CODE = 0x4,
+	CLRDATA_SIMPFRAME_RUNTIME_UNMANAGED_CODE = 0x8,
+};
+
+#define DACSTACKPRIV_REQUEST_FRAME_DATA 0xf0000000u
+#define CLRDATA_IL_OFFSET_NO_MAPPING 0xffffffffu
+
+/* AMD64 CONTEXT as exchanged with the DAC (Windows layout, 0x4d0 bytes). */
+#define CONTEXT_AMD64 0x00100000u
+#define CONTEXT_CONTROL (CONTEXT_AMD64 | 0x1)
+#define CONTEXT_INTEGER (CONTEXT_AMD64 | 0x2)
+#define CONTEXT_SEGMENTS (CONTEXT_AMD64 | 0x4)
+#define CONTEXT_FLOATING_POINT (CONTEXT_AMD64 | 0x8)
+#define CONTEXT_ALL (CONTEXT_AMD64 | 0x1f)
+#define AMD64_CONTEXT_SIZE 0x4d0
+enum {
+	CTX_FLAGS = 0x30, CTX_MXCSR = 0x34, CTX_SEGCS = 0x38, CTX_SEGDS = 0x3a, CTX_SEGES = 0x3c,
+	CTX_SEGFS = 0x3e, CTX_SEGGS = 0x40, CTX_SEGSS = 0x42, CTX_EFLAGS = 0x44,
+	CTX_RAX = 0x78, CTX_RCX = 0x80, CTX_RDX = 0x88, CTX_RBX = 0x90, CTX_RSP = 0x98, CTX_RBP = 0xa0,
+	CTX_RSI = 0xa8, CTX_RDI = 0xb0, CTX_R8 = 0xb8, CTX_R9 = 0xc0, CTX_R10 = 0xc8, CTX_R11 = 0xd0,
+	CTX_R12 = 0xd8, CTX_R13 = 0xe0, CTX_R14 = 0xe8, CTX_R15 = 0xf0, CTX_RIP = 0xf8,
+	CTX_FLTSAVE = 0x100,
+};
+
+/* dacprivate.h structs, by offset (x86_64). */
+struct dacp_thread_store_data {		/* 56 bytes */
+	int32_t thread_count, unstarted, background, pending, dead;
+	CLRDATA_ADDRESS first_thread, finalizer_thread, gc_thread;
+	uint32_t host_config;
+};
+
+struct dacp_thread_data {		/* 104 bytes */
+	uint32_t cor_thread_id, os_thread_id;
+	int32_t state;
+	uint32_t preemptive_gc_disabled;
+	CLRDATA_ADDRESS alloc_context_ptr, alloc_context_limit, context, domain, frame;
+	uint32_t lock_count;
+	CLRDATA_ADDRESS first_nested_exception, teb, fiber_data, last_thrown_object_handle, next_thread;
+};
+
+struct dacp_exception_object_data {	/* 56 bytes */
+	CLRDATA_ADDRESS message, inner_exception, stack_trace, watson_buckets, stack_trace_string,
+		remote_stack_trace_string;
+	int32_t hresult, xcode;
+};
+
+struct dacp_object_data {		/* 96 bytes */
+	CLRDATA_ADDRESS method_table;
+	int32_t object_type;
+	uint64_t size;
+	CLRDATA_ADDRESS element_type_handle;
+	uint32_t element_type, rank;
+	uint64_t num_components, component_size;
+	CLRDATA_ADDRESS array_data_ptr, element_type_handle2, element_count, ccw_rcw_data;
+	uint64_t pad;
+};
+
+_Static_assert(sizeof(struct dacp_thread_store_data) == 56, "DacpThreadStoreData");
+_Static_assert(sizeof(struct dacp_thread_data) == 104, "DacpThreadData");
+_Static_assert(sizeof(struct dacp_exception_object_data) == 56, "DacpExceptionObjectData");
+_Static_assert(sizeof(struct dacp_object_data) == 96, "DacpObjectData");
+
+#endif
