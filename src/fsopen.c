@@ -48,3 +48,16 @@ int cp_open_in_root(int rootfd, const char *path, bool follow)
 		return -errno;
 	return TAKE_FD(fd);
 }
+
+int cp_open_dir_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+
+	while (*path == '/')
+		path++;
+	int fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}

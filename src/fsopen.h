@@ -17,6 +17,9 @@
  * an fd or -errno (-ELOOP: a link where none may be; -EINVAL: not a regular file). */
 int cp_open_in_root(int rootfd, const char *path, bool follow);
 
+/* Open the directory @path inside @rootfd, with the same rules. Returns an fd or -errno. */
+int cp_open_dir_in_root(int rootfd, const char *path);
+
 /* Open a directory to serve as the root for cp_open_in_root(). Returns an fd or -errno. */
 int cp_open_root(const char *dir);
 

@@ -36,6 +36,8 @@
 #include "core.h"
 #include "fsopen.h"
 #include "handle.h"
+#include "hint.h"
+#include "stub/hint.h"
 #include "log.h"
 #include "procfs.h"
 #include "report.h"
@@ -54,6 +56,7 @@ struct handle_args {
 	int64_t time;
 	int64_t rlimit;
 	const char *hostname;
+	const char *hint_dir;
 	int pidfd;
 	int bad_args;		/* positional arguments missing or not numbers */
 };
@@ -67,7 +70,10 @@ static void usage(FILE *f)
 		"Writes DIR/TIME-PID-COMM.json.zst (default DIR %s) and one syslog line per crash.\n\n"
 		"      --spool=DIR        where reports go\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
-		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES);
+		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
+		"                         (default %s, inside the process's root)\n"
+		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
+		CP_HINT_DIR_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv, struct handle_args *a)
@@ -75,6 +81,7 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "max-frames", required_argument, NULL, 'm' },
+		{ "hint-dir", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -87,6 +94,9 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 			break;
 		case 'm':
 			(void) cp_parse_max_frames(optarg, &a->max_frames);
+			break;
+		case 'H':
+			a->hint_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -207,9 +217,23 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* What the .NET runtime told createdump, where it adds to the core. */
+static void apply_hint(struct cp_report *r, const struct cp_hint *h)
+{
+	for (size_t i = 0; i < r->n_threads; i++)
+		r->threads[i].crashed = r->threads[i].tid == h->tid;
+	r->process.tid = h->tid;
+	if (h->signal != r->process.signal) {
+		const char *name = cp_signal_name(h->signal);
+		cp_report_note(r, false, "the .NET runtime reported %s (signal %d) on thread %d; the kernel's core says signal %d",
+			       name ? name : "a signal", h->signal, (int)h->tid, r->process.signal);
+	}
+}
+
 /* The child: lose privileges, analyse, send the JSON to @out. Never returns. */
 static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *core, int rootfd,
-						     const struct handle_args *a, struct cp_proc *proc)
+						     const struct handle_args *a, struct cp_proc *proc,
+						     const struct cp_hint *hint)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(ANALYSIS_TIMEOUT);
@@ -230,6 +254,8 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	opts.max_frames = a->max_frames;
 	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
 		_exit(5);
+	if (hint)
+		apply_hint(r, hint);
 	for (size_t i = 0; i < r->n_threads; i++) {
 		const char *name = cp_proc_thread_name(proc, r->threads[i].tid);
 		if (name) {
@@ -368,13 +394,20 @@ int cp_cmd_handle(int argc, char **argv)
 		report->process.tid = a.tid;
 		cp_report_note(report, true, "core: %s", why ? why : strerror(-r));
 	} else {
+		struct cp_hint hint;
+		const char *hint_why = NULL;
+		bool have_hint = cp_core_is_dotnet(core) &&
+				 cp_hint_read(rootfd, a.hint_dir ? a.hint_dir : CP_HINT_DIR_DEFAULT,
+					      core->has_psinfo ? core->pid : a.pid, a.uid, core, &hint, &hint_why) == 0;
+		if (hint_why)
+			cp_log(LOG_WARNING, "pid %d: hint ignored: %s", (int)a.pid, hint_why);
 		int pfd[2];
 		pid_t child = -1;
 		if (pipe2(pfd, O_CLOEXEC) == 0) {
 			child = fork();
 			if (child == 0) {
 				close(pfd[0]);
-				analysis_child(pfd[1], core, rootfd, &a, &proc);
+				analysis_child(pfd[1], core, rootfd, &a, &proc, have_hint ? &hint : NULL);
 			}
 			close(pfd[1]);
 			if (child > 0)

@@ -1,0 +1,118 @@
+/*
+ * hint.c - the crash context crashpipe-createdump left for us (src/stub/hint.h): the
+ * thread the .NET runtime says crashed, and its signal, code and address. Written by the
+ * crashed user, so it is opened inside the process's root without following links, must
+ * be a small regular file owned by that user, is parsed strictly, and is used only when it
+ * agrees with the core: the pid must be the process's, the thread one of its threads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "core.h"
+#include "fsopen.h"
+#include "hint.h"
+#include "stub/hint.h"
+
+static bool parse_i64(const char *s, int64_t *ret)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*ret = v;
+	return true;
+}
+
+int cp_hint_read(int rootfd, const char *dir, pid_t pid, uid_t uid, const struct cp_core *core,
+		 struct cp_hint *ret, const char **why)
+{
+	char name[16], buf[CP_HINT_MAX + 1];
+	struct stat st;
+	struct cp_hint h = { .has_code = false };
+
+	*why = NULL;
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	_cleanup_close_ int dirfd = cp_open_dir_in_root(rootfd, dir);
+	if (dirfd < 0)
+		return dirfd;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -EINVAL;
+	}
+	if (st.st_uid != uid) {
+		*why = "owned by another user";
+		return -EPERM;
+	}
+	if (st.st_size > CP_HINT_MAX) {
+		*why = "too large";
+		return -EFBIG;
+	}
+	ssize_t n = read(fd, buf, CP_HINT_MAX);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+
+	char *save, *line = strtok_r(buf, "\n", &save);
+	if (!line || strcmp(line, CP_HINT_MAGIC) != 0) {
+		*why = "not a crashpipe hint";
+		return -EINVAL;
+	}
+	bool have_pid = false, have_tid = false, have_signal = false;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *val = strchr(line, ' ');
+		int64_t v;
+		if (!val || !parse_i64(val + 1, &v)) {
+			*why = "a line is not \"key number\"";
+			return -EINVAL;
+		}
+		*val = '\0';
+		if (strcmp(line, "pid") == 0 && v > 0 && v <= INT32_MAX) {
+			have_pid = v == pid;
+		} else if (strcmp(line, "tid") == 0 && v > 0 && v <= INT32_MAX) {
+			h.tid = v;
+			have_tid = true;
+		} else if (strcmp(line, "signal") == 0 && v > 0 && v < 65) {
+			h.signal = v;
+			have_signal = true;
+		} else if (strcmp(line, "code") == 0 && v >= INT32_MIN && v <= INT32_MAX) {
+			h.code = v;
+			h.has_code = true;
+		} else if (strcmp(line, "errno") == 0) {
+			/* not reported */
+		} else if (strcmp(line, "address") == 0) {
+			h.address = (uint64_t)v;
+			h.has_address = true;
+		} else if (strcmp(line, "user_dumps") == 0) {
+			h.user_dumps = v == 1;
+		}
+	}
+	if (!have_pid || !have_tid || !have_signal) {
+		*why = "pid, tid or signal missing, or the pid is not the crashed process's";
+		return -EINVAL;
+	}
+	bool known = false;
+	for (size_t i = 0; i < core->n_threads; i++)
+		known |= core->threads[i].tid == h.tid;
+	if (!known) {
+		*why = "its thread is not one of the core's";
+		return -EINVAL;
+	}
+	/* Used once: a later crash of a process with the same pid must not find it. */
+	(void) unlinkat(dirfd, name, 0);
+	*ret = h;
+	return 0;
+}
