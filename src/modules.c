@@ -212,7 +212,7 @@ static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, s
 		if (!m->match) {
 			_cleanup_free_ char *a = hex(m->mem_id, m->mem_id_len);
 			_cleanup_free_ char *b = hex(bits, n);
-			cp_report_note(report, false,
+			cp_report_note(report, true,
 				       "%s: build-id %s on disk, %s in the crashed process: the file was replaced; not used for symbols or unwinding",
 				       m->path, b ? b : "?", a ? a : "?");
 			cp_target_block_file(mods->t, m->path);
@@ -289,7 +289,8 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_repor
 		mods->n++;
 		int fd = cp_target_file_fd(t, m->path);
 		if (fd < 0) {
-			cp_report_note(report, false, "%s: cannot open: %s", m->path, strerror(-fd));
+			/* Without the file: no symbols, no unwind tables for its frames. */
+			cp_report_note(report, true, "%s: cannot open: %s", m->path, strerror(-fd));
 			if (m->mem_id_len)
 				m->build_id = hex(m->mem_id, m->mem_id_len);
 			continue;

@@ -152,6 +152,16 @@ static unw_accessors_t accessors = {
 	.get_proc_name = get_proc_name,
 };
 
+/* Is @ip the kernel's signal return trampoline (glibc's __restore_rt: mov $15,%rax;
+ * syscall)? The frame it returns to was interrupted, not called: its ip is exact. */
+static bool is_sigreturn(struct cp_target *t, uint64_t ip)
+{
+	static const unsigned char code[] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+	unsigned char buf[sizeof(code)];
+
+	return cp_target_read(t, ip, buf, sizeof(buf)) == 0 && memcmp(buf, code, sizeof(code)) == 0;
+}
+
 static void thread_error(struct cp_thread *th, const char *what, int r)
 {
 	char buf[160];
@@ -201,7 +211,7 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			break;
 		cp_modules_symbolize(ctx->mods, exact_ip ? ip : ip - 1, f);
 
-		exact_ip = unw_is_signal_frame(&c) > 0;
+		exact_ip = unw_is_signal_frame(&c) > 0 || is_sigreturn(ctx->t, ip);
 		r = unw_step(&c);
 		if (r == 0)
 			break;

@@ -166,8 +166,7 @@ static int cp_exec_stub(const char *path, char *const argv[], char *const envp[]
 			 */
 			if (cp_user_dumps)
 				return cp_execve_next(path, argv, envp);
-			r = cp_execve_next(cp_stub, argv, envp);
-			return r;
+			return cp_execve_next(cp_stub, argv, envp);
 		}
 		env = p;
 		mapped = true;

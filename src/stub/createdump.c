@@ -30,7 +30,7 @@
 
 struct cp_crash {
 	long long pid, tid, signo, code, err, address;
-	bool has_pid, has_tid, has_signo, has_code, has_err, has_address;
+	bool saw_pid, has_pid, has_tid, has_signo, has_code, has_err, has_address;
 };
 
 /* A whole decimal number in [min, max], nothing else around it. */
@@ -75,8 +75,9 @@ static void cp_parse_args(int argc, char **argv, struct cp_crash *c)
 
 		if (a[0] != '-') {
 			/* The target pid (gone in .NET 11, which dumps getppid()). */
-			if (!c->has_pid)
+			if (!c->saw_pid)
 				c->has_pid = cp_parse_ll(a, 1, INT_MAX, &c->pid);
+			c->saw_pid = true;
 			continue;
 		}
 		if (!cp_takes_value(a))
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 	long long parent = (long long)getppid();
 
 	cp_parse_args(argc, argv, &c);
-	if (!c.has_pid) {
+	if (!c.saw_pid) {
 		c.pid = parent;
 		c.has_pid = true;
 	}
@@ -241,7 +242,7 @@ int main(int argc, char **argv)
 	 * The runtime forks us and waits: our parent is the crashed process. Anything else is
 	 * someone running us by hand, and we touch no other process's files for them.
 	 */
-	if (c.pid == parent) {
+	if (c.has_pid && c.pid == parent) {
 		if (c.has_signo && c.has_tid)
 			cp_write_hint(&c, user_dumps);
 		cp_ready_coredump_filter(c.pid);
