@@ -24,6 +24,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "show.h"
+#include "stub/hint.h"
 
 #define CORE_PATTERN "/proc/sys/kernel/core_pattern"
 #define CORE_PIPE_LIMIT "/proc/sys/kernel/core_pipe_limit"
@@ -155,6 +156,11 @@ int cp_cmd_install(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* Where crashpipe-createdump, running as any crashed user, leaves its hints: a sticky
+	 * directory everyone may write to, like /tmp (tmpfiles.d makes it at boot). */
+	if ((mkdir("/run/crashpipe", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(CP_HINT_DIR_DEFAULT, 01733) < 0 && errno != EEXIST) || chmod(CP_HINT_DIR_DEFAULT, 01733) < 0)
+		cp_log_errno(LOG_WARNING, -errno, "%s: %m; .NET crash hints will be missing", CP_HINT_DIR_DEFAULT);
 	r = write_string(CORE_PATTERN, pattern);
 	if (r < 0) {
 		cp_log_errno(LOG_ERR, r, "%s: %m", CORE_PATTERN);
