@@ -19,6 +19,8 @@ or whole threads only one side has count as disagreements.  With --max-frames N 
 first N frames of each thread are compared (the stack overflow case, where gdb would unwind
 tens of thousands).  Only native frames of the report are compared ("kind": "native", or no
 kind).  The crashed thread must also be the same (report process.tid / gdb's selected thread).
+Where the ips agree, the report's "sp" must also be gdb's $sp in that frame (the same
+threshold applies to those frames; eu-stack prints no sp).
 
 What the three tools print as a frame's address (measured with gdb 13.1, elfutils 0.188):
 gdb's frame.pc(), eu-stack's "#N 0xADDR" and the report's "ip" are the same number: the PC
@@ -26,8 +28,8 @@ for frame 0 and for the frame a signal interrupted, the return address for other
 eu-stack looks the symbol up at ADDR-1 for caller frames but prints ADDR unadjusted, so no
 normalisation is needed.  Without -i it prints physical frames only, as gdb-frames.py does.
 
-Prints one line "agreement NAME: M/T (P%) gdb[, M2/T2 (P2%) eu-stack]", then every thread
-that differs, frame by frame.  Exit 1 when gdb agreement is below --threshold (default 99) or
+Prints one line "agreement NAME: M/T (P%) gdb[, M2/T2 (P2%) eu-stack]; sp S/N", then every
+thread that differs, frame by frame.  Exit 1 when gdb agreement is below --threshold (default 99) or
 eu-stack agreement below --eu-threshold (default 0: informational), or the crashed thread
 differs; 2 on bad input.
 """
@@ -38,21 +40,27 @@ import sys
 
 
 def report_threads(doc):
-    """{tid: [(ip, name)]} and the crashed tid, from a report or a gdb-frames.py output."""
+    """{tid: [(ip, name, sp)]} and the crashed tid, from a report or a gdb-frames.py output."""
     threads = {}
     if doc.get("schema", "").startswith("crashpipe/"):
         for t in doc.get("threads") or []:
             frames = [
-                (int(f["ip"], 16), f.get("function"))
+                (int(f["ip"], 16), f.get("function"), hexnum(f.get("sp")))
                 for f in t.get("frames") or []
                 if f.get("kind", "native") == "native"
             ]
             threads[t["tid"]] = frames
         return threads, (doc.get("process") or {}).get("tid")
     for t in doc["threads"]:
-        names = t.get("names") or [None] * len(t["frames"])
-        threads[t["tid"]] = [(int(a, 16), n) for a, n in zip(t["frames"], names)]
+        n = len(t["frames"])
+        names = t.get("names") or [None] * n
+        sps = t.get("sps") or [None] * n
+        threads[t["tid"]] = [(int(a, 16), nm, hexnum(sp)) for a, nm, sp in zip(t["frames"], names, sps)]
     return threads, doc.get("crashed")
+
+
+def hexnum(s):
+    return int(s, 16) if s is not None else None
 
 
 FRAME_RE = re.compile(r"^#(\d+)\s+0x([0-9a-fA-F]+)(?:\s+(.*))?$")
@@ -70,13 +78,14 @@ def eu_stack_threads(text):
         if m and cur is not None:
             if int(m.group(1)) != len(cur):
                 raise ValueError("eu-stack frame numbers out of order: %r" % line)
-            cur.append((int(m.group(2), 16), m.group(3)))
+            cur.append((int(m.group(2), 16), m.group(3), None))
     return threads
 
 
 def compare(subject, oracle, max_frames):
-    """(agreeing, total, diffs) where diffs is a list of (tid, rows) for differing threads."""
-    agree = total = 0
+    """(agreeing, total, diffs, sp_agreeing, sp_total): diffs lists the differing threads;
+    the sp counts are over the frames whose ips agree and for which the oracle has an sp."""
+    agree = total = sp_agree = sp_total = 0
     diffs = []
     for tid in list(oracle) + [t for t in subject if t not in oracle]:
         o = oracle.get(tid)
@@ -84,20 +93,27 @@ def compare(subject, oracle, max_frames):
         o_frames = (o or [])[:max_frames] if max_frames else (o or [])
         s_frames = (s or [])[:max_frames] if max_frames else (s or [])
         n = max(len(o_frames), len(s_frames))
-        same = sum(1 for a, b in zip(o_frames, s_frames) if a[0] == b[0])
-        agree += same
+        same = [(a, b) for a, b in zip(o_frames, s_frames) if a[0] == b[0]]
+        with_sp = [(a, b) for a, b in same if a[2] is not None]
+        sp_same = sum(1 for a, b in with_sp if a[2] == b[2])
+        agree += len(same)
         total += n
-        if same != n or o is None or s is None:
+        sp_agree += sp_same
+        sp_total += len(with_sp)
+        if len(same) != n or sp_same != len(with_sp) or o is None or s is None:
             diffs.append((tid, o is None, s is None, s_frames, o_frames))
-    return agree, total, diffs
+    return agree, total, diffs, sp_agree, sp_total
 
 
-def fmt(frame):
+def fmt(frame, with_sp):
     if frame is None:
         return "-"
     name = frame[1] or "??"
     if len(name) > 40:
         name = name[:37] + "..."
+    if with_sp:
+        sp = "0x%x" % frame[2] if frame[2] is not None else "null"
+        return "0x%x sp %s %s" % (frame[0], sp, name)
     return "0x%x %s" % (frame[0], name)
 
 
@@ -115,8 +131,9 @@ def print_diffs(what, diffs, crashed, limit=8):
         for i in range(max(len(s_frames), len(o_frames))):
             s = s_frames[i] if i < len(s_frames) else None
             o = o_frames[i] if i < len(o_frames) else None
-            mark = "  " if s and o and s[0] == o[0] else "!="
-            print("    %3d  %-54s %s %s" % (i, fmt(s), mark, fmt(o)))
+            sp_differs = bool(s and o and s[0] == o[0] and o[2] is not None and s[2] != o[2])
+            mark = "  " if s and o and s[0] == o[0] and not sp_differs else "!="
+            print("    %3d  %-54s %s %s" % (i, fmt(s, sp_differs), mark, fmt(o, sp_differs)))
     if len(diffs) > limit:
         print("  ... and %d more differing threads" % (len(diffs) - limit))
 
@@ -159,12 +176,13 @@ def main():
         return 2
 
     ok = True
-    agree, total, diffs = compare(subject, oracle, args.max_frames)
+    agree, total, diffs, sp_agree, sp_total = compare(subject, oracle, args.max_frames)
     line = "agreement %s: %d/%d (%.1f%%) gdb" % (args.name, agree, total, pct(agree, total))
     eu_res = None
     if eu is not None:
         eu_res = compare(subject, eu, args.max_frames)
         line += ", %d/%d (%.1f%%) eu-stack" % (eu_res[0], eu_res[1], pct(*eu_res[:2]))
+    line += "; sp %d/%d" % (sp_agree, sp_total)
     print(line)
 
     if s_crashed != o_crashed:
@@ -172,6 +190,9 @@ def main():
         ok = False
     if pct(agree, total) < args.threshold:
         print("  below the %.1f%% threshold against gdb:" % args.threshold)
+        ok = False
+    if sp_total and pct(sp_agree, sp_total) < args.threshold:
+        print("  sp of frames with the right ip below the %.1f%% threshold against gdb:" % args.threshold)
         ok = False
     if diffs:
         print_diffs("gdb", diffs, o_crashed)

@@ -2,10 +2,11 @@
 #
 # Loads a core in gdb and writes, per thread, the physical frames' PCs as JSON:
 #   {"crashed": TID, "signal": N|null,
-#    "threads": [{"tid": TID, "frames": ["0x...", ...], "names": [NAME|null, ...],
-#                 "stop": "why gdb stopped unwinding"}]}
-# "frames" is what tests/compare-frames.py compares with a report's "ip" lists; "names" (gdb's
-# name for each physical frame) and "stop" are there to make differences readable.
+#    "threads": [{"tid": TID, "frames": ["0x...", ...], "sps": ["0x...", ...],
+#                 "names": [NAME|null, ...], "stop": "why gdb stopped unwinding"}]}
+# "frames" is what tests/compare-frames.py compares with a report's "ip" lists, "sps" (each
+# frame's $sp, the stack pointer in that frame once its callee has returned) with the
+# "sp"s; "names" (gdb's name for each physical frame) and "stop" make differences readable.
 #
 # Physical frames only: gdb's synthetic frames are skipped, i.e. INLINE_FRAME (a function
 # inlined into the next frame out, which has the same PC) and TAILCALL_FRAME (a caller
@@ -43,11 +44,12 @@ SKIP = (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME)
 
 def thread_frames(thread):
     thread.switch()
-    frames, names, stop = [], [], None
+    frames, sps, names, stop = [], [], [], None
     frame = gdb.newest_frame()
     while frame is not None and len(frames) < max_frames:
         if frame.type() not in SKIP:
             frames.append("0x%x" % frame.pc())
+            sps.append("0x%x" % (int(frame.read_register("sp")) & 0xFFFFFFFFFFFFFFFF))
             names.append(frame.name())
         older = frame.older()
         if older is None:
@@ -56,7 +58,7 @@ def thread_frames(thread):
         frame = older
     if frame is not None:
         stop = "max_frames (%d) reached" % max_frames
-    return {"tid": thread.ptid[1], "frames": frames, "names": names, "stop": stop}
+    return {"tid": thread.ptid[1], "frames": frames, "sps": sps, "names": names, "stop": stop}
 
 
 def main():

@@ -77,15 +77,19 @@ build_crasher sighandler $CORPUS_CFLAGS $CORPUS_PIE
 make_core core ./sighandler
 tid=$(crash_tid sighandler)
 if analyze_and_compare sighandler ./sighandler "$core" "$MAX_FRAMES"; then
-	# frame 2 is the signal trampoline (libc's __restore_rt: named only with libc's symbols);
-	# frame 3 is the interrupted PC in spin_here, not a return address.
+	# frame 2 is the signal trampoline, libc's __restore_rt (named where libc's symbols are:
+	# required when gdb found the name); frame 3 the interrupted PC, spin_here's first byte.
+	# Neither is a return address: looked up at ip-1 they would get the wrong names and line.
+	restore=$(jq -r '.threads[0].names[2] // "*"' sighandler.gdb.json)
+	[ "$restore" = __restore_rt ] || restore='*'
 	facts sighandler --pid "$tid" --tid "$tid" --signal 11 --signal-name SIGSEGV \
 		--fault-address 0x0 --threads 1 \
-		--top handler_crash,on_usr1,*,spin_here,spin_outer,main \
+		--top "handler_crash,on_usr1,$restore,spin_here,spin_outer,main" \
 		--module 2:libc.so.6 \
 		--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)" \
 		--line "on_usr1:sighandler.c:$(marker_line sighandler.c CALL-LINE)" \
-		--in-symbol "spin_here:$(symbol_range sighandler spin_here)"
+		--line "3:sighandler.c:$(marker_line sighandler.c SPIN-LINE)" \
+		--in-symbol "3:$(symbol_range sighandler spin_here)"
 fi
 
 # --- callback: crash in a qsort comparison function, called from libc ----------------------

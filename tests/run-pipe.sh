@@ -51,15 +51,23 @@ build_crasher callback $CORPUS_CFLAGS $CORPUS_PIE
 cd "$test_dir" || exit 99
 
 NOBODY=65534
-# crash_norandom OUTVAR PROG ARGS...: run_crasher PROG with ASLR off; sighandler runs as
-# nobody.  PROG's output goes to PROG.out.
+# crash_cmd PROG: the command that runs PROG for this test, with ASLR off; sighandler runs as
+# nobody.  The pipe run and the core run use the same command, so that even their stacks
+# (environment, auxv) are the same, and with them the frames' sp: bash passes the last
+# command it ran as $_, which env -u drops.
+crash_cmd() {
+	printf 'env -u _ '
+	[ "$1" != sighandler ] || printf 'setpriv --reuid=%s --regid=%s --clear-groups ' "$NOBODY" "$NOBODY"
+	printf 'setarch x86_64 -R %s --pipe-test\n' "$bindir/$1"
+}
+
+# crash_norandom OUTVAR PROG: run_crasher "crash_cmd PROG"; PROG's output goes to PROG.out.
 crash_norandom() {
-	local __v=$1 prog=$2 pre=env
-	shift 2
-	[ "$prog" != sighandler ] || pre="setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups"
-	# shellcheck disable=SC2086 # pre is a command prefix, split on purpose
-	run_crasher "$__v" $pre setarch x86_64 -R "$bindir/$prog" "$@"
-	mv -f "${pre%% *}.out" "$prog.out"
+	local cmd
+	cmd=$(crash_cmd "$2")
+	# shellcheck disable=SC2086 # a command line, split on purpose
+	run_crasher "$1" $cmd
+	mv -f "${cmd%% *}.out" "$2.out"
 }
 
 # --- crash through the pipe --------------------------------------------------------------
@@ -68,7 +76,7 @@ set_core_pattern "$pattern" 1
 	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
 declare -A pid_of
 for prog in threads sighandler; do
-	crash_norandom pid "$prog" --pipe-test
+	crash_norandom pid "$prog"
 	pid_of[$prog]=$pid
 	if wait_for_file report "$spool/*-$pid-*.json.zst" 10; then
 		zstd -q -dc "$report" >"$prog.pipe.json" || check_failed "$prog: $report is not zstd"
@@ -100,12 +108,15 @@ leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$
 [ -z "$leftover" ] || check_failed "files left in the spool beside the reports: $leftover"
 
 # --- a core of a second run of each, for gdb ----------------------------------------------
-# (as root: the kernel writes a file core as the crashed user; the code addresses with ASLR
-# off are the same for any user)
+# (the kernel writes a file core as the crashed user: nobody must be able to write there)
+mkdir -p "$test_dir/cores"
+chmod 1777 "$test_dir/cores"
 declare -A core_of
 for prog in threads sighandler; do
-	make_core core setarch x86_64 -R "$bindir/$prog" --pipe-test
-	mv -f setarch.out "$prog.core.out"
+	cmd=$(crash_cmd "$prog")
+	# shellcheck disable=SC2086
+	make_core core $cmd
+	mv -f "${cmd%% *}.out" "$prog.core.out"
 	core_of[$prog]=$core
 done
 
@@ -144,7 +155,8 @@ for prog in threads sighandler; do
 			--exe "$exe" --comm sighandler --cmdline "$bindir/sighandler --pipe-test" \
 			--threads 1 --thread-name "$pid=sighandler" \
 			--top handler_crash,on_usr1,*,spin_here,spin_outer,main \
-			--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)"
+			--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)" \
+			--line "3:sighandler.c:$(marker_line sighandler.c SPIN-LINE)"
 	fi
 
 	# frames against gdb on the second run's core: same addresses with ASLR off
