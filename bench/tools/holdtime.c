@@ -2,9 +2,11 @@
  * holdtime.c - how long does the kernel hold a crashing process while the
  * core_pattern handler runs?
  *
- *   holdtime [--spool DIR] [--timeout SECONDS] -- CRASHER ARGS...
+ *   holdtime [--spool DIR] [--timeout S] [--report-timeout S]
+ *            [--rlimit-core N|unlimited] -- CRASHER ARGS...
  *
- * Forks CRASHER (RLIMIT_CORE unlimited) with BENCH_TS_FD pointing at a pipe; the
+ * Forks CRASHER (RLIMIT_CORE unlimited unless --rlimit-core says otherwise; the kernel
+ * passes it to the handler as %c) with BENCH_TS_FD pointing at a pipe; the
  * crasher writes CLOCK_MONOTONIC just before it faults (bench/crashers/crasher.c).
  * We take CLOCK_MONOTONIC when waitpid() returns. With core_pipe_limit > 0 the
  * kernel does not let the process finish dying until the handler has closed the
@@ -16,7 +18,8 @@
  *
  * With --spool DIR, a thread watches DIR (inotify) for the report of this pid,
  * a file "*-PID-*.json.zst" that is renamed/linked into place or closed after
- * writing, and prints the time from the fault until it appeared.
+ * writing, and prints the time from the fault until it appeared (waiting at most
+ * --report-timeout seconds, default 20, after the fault).
  *
  * Prints one line:  hold=<s> report=<s|-> status=<signal>[+core] file=<name|->
  * If the crasher is still held after --timeout seconds it is SIGKILLed (that ends the
@@ -42,7 +45,8 @@
 static int ino_fd = -1;
 static const char *spool;
 static pid_t child;
-static double timeout_s = 30;
+static double timeout_s = 60;
+static double report_timeout_s = 20;
 static volatile sig_atomic_t timed_out;
 
 /* The handler never let go: kill the crasher (a fatal signal ends the kernel's
@@ -77,7 +81,7 @@ static int is_our_report(const char *name)
 static void *watch(void *arg)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	double deadline = now() + timeout_s;
+	double deadline = now() + report_timeout_s;
 
 	(void)arg;
 	while (now() < deadline) {
@@ -116,7 +120,7 @@ static void *watch(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	struct rlimit core_limit = { RLIM_INFINITY, RLIM_INFINITY };	/* or --rlimit-core */
 	struct timespec fault;
 	pthread_t watcher;
 	int i, pfd[2], status;
@@ -127,11 +131,20 @@ int main(int argc, char **argv)
 			spool = argv[++i];
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			timeout_s = atof(argv[++i]);
+		else if (strcmp(argv[i], "--report-timeout") == 0 && i + 1 < argc)
+			report_timeout_s = atof(argv[++i]);
+		else if (strcmp(argv[i], "--rlimit-core") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "unlimited") == 0)
+				core_limit.rlim_cur = core_limit.rlim_max = RLIM_INFINITY;
+			else
+				core_limit.rlim_cur = core_limit.rlim_max = strtoull(argv[i], NULL, 0);
+		}
 		else
 			break;
 	}
 	if (i >= argc - 1 || strcmp(argv[i], "--") != 0) {
-		fprintf(stderr, "usage: holdtime [--spool DIR] [--timeout S] -- CRASHER ARGS...\n");
+		fprintf(stderr, "usage: holdtime [--spool DIR] [--timeout S] [--report-timeout S] [--rlimit-core N|unlimited] -- CRASHER ARGS...\n");
 		return 64;
 	}
 	argv += i + 1;
@@ -162,7 +175,7 @@ int main(int argc, char **argv)
 			dup2(pfd[1], 3);	/* dup2 clears O_CLOEXEC on the copy */
 		snprintf(fdstr, sizeof(fdstr), "3");
 		setenv("BENCH_TS_FD", fdstr, 1);
-		setrlimit(RLIMIT_CORE, &unlimited);
+		setrlimit(RLIMIT_CORE, &core_limit);
 		execv(argv[0], argv);
 		_exit(127);
 	}
