@@ -1,0 +1,405 @@
+// Crasher - crashpipe's .NET crash test app.  One scenario per run:
+//
+//   Crasher SCENARIO      main | worker | async | generic | nullref | pinvoke | failfast |
+//                         stackoverflow | threads100
+//
+// Before it crashes it prints, one fact a line, what a test needs to check the report:
+//   crasher scenario S runtime V pid P     (V = Environment.Version, e.g. 10.0.12)
+//   crash tid T                            the OS thread id of the thread that will crash
+//                                          (async: the thread of the continuation that throws;
+//                                          the runtime rethrows on a thread pool thread, which
+//                                          may be another one: see NOTES.md)
+//   expect type T / expect message M       the managed exception as thrown (none for failfast,
+//   expect inner T: M                      pinvoke and stackoverflow)
+//   expect failfast M                      failfast only
+//   parked tid T name N                    threads100: every parked thread
+//   expect frames F1,F2,...                innermost first: method names the crashed thread must
+//                                          show in this order (a subsequence), as the DAC names them
+//
+// Every method a test names is [MethodImpl(NoInlining)] and calls its callee in a non-tail
+// position (the result is used afterwards), so the JIT neither inlines nor tail-calls it away.
+// The messages are constants here; tests/run-dotnet.sh also reads them from this file.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Crasher
+{
+    public static class Messages
+    {
+        public const string Main = "crashpipe-test: main thread gave up at level 3 (\"quoted\" \\ backslash)";
+        public const string MainInner = "crashpipe-test: inner cause of the main crash";
+        public const string Worker = "crashpipe-test: worker thread gave up";
+        public const string Async = "crashpipe-test: async continuation gave up";
+        public const string Generic = "crashpipe-test: generic recursion bottomed out";
+        public const string FailFast = "crashpipe-test: failfast requested";
+    }
+
+    internal sealed class Holder
+    {
+        public int Value;
+        public Holder Next;
+    }
+
+    // Generic frames: Outer<string>.Inner<int> runs shared (canonical) code for T and exact code
+    // for U; the DAC's names for them are what the comparison is about.
+    public static class Outer<T>
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Inner<U>(int depth, T t, U u)
+        {
+            if (depth == 0)
+            {
+                return Bottom<U>(t, u);
+            }
+            int r = Inner<U>(depth - 1, t, u);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Bottom<U>(T t, U u)
+        {
+            throw new FormatException(Messages.Generic);
+        }
+    }
+
+    public static class Program
+    {
+        [DllImport("libc.so.6", EntryPoint = "gettid")]
+        private static extern int gettid();
+
+        [DllImport("crashlib", EntryPoint = "crashlib_crash")]
+        private static extern int crashlib_crash(int depth);
+
+        private static void Say(string line)
+        {
+            Console.Out.WriteLine(line);
+            Console.Out.Flush();
+        }
+
+        private static void SayCrashTid()
+        {
+            Say("crash tid " + gettid());
+        }
+
+        private static void Expect(Exception e)
+        {
+            Say("expect type " + e.GetType().FullName);
+            Say("expect message " + e.Message);
+            for (Exception i = e.InnerException; i != null; i = i.InnerException)
+            {
+                Say("expect inner " + i.GetType().FullName + ": " + i.Message);
+            }
+        }
+
+        private static void ExpectFrames(params string[] names)
+        {
+            Say("expect frames " + string.Join(",", names));
+        }
+
+        public static int Main(string[] args)
+        {
+            string scenario = args.Length > 0 ? args[0] : "";
+            Say("crasher scenario " + scenario + " runtime " + Environment.Version + " pid " + Environment.ProcessId);
+            int r;
+            switch (scenario)
+            {
+                case "main": r = MainLevel1(7); break;
+                case "worker": r = RunWorker(); break;
+                case "async": r = RunAsync(); break;
+                case "generic": r = RunGeneric(); break;
+                case "nullref": r = NullRefLevel1(null); break;
+                case "pinvoke": r = PInvokeLevel1(3); break;
+                case "failfast": r = FailFastLevel1(); break;
+                case "stackoverflow": r = RunStackOverflow(); break;
+                case "threads100": r = RunThreads100(); break;
+                default:
+                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100");
+                    return 2;
+            }
+            Say("crasher did not crash: " + r);
+            return 3;
+        }
+
+        // ---- main: InvalidOperationException (with an inner IOException) three calls deep ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int MainLevel1(int x)
+        {
+            int r = MainLevel2(x + 1);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int MainLevel2(int x)
+        {
+            int r = MainLevel3(x + 1);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int MainLevel3(int x)
+        {
+            var e = new InvalidOperationException(Messages.Main, new IOException(Messages.MainInner));
+            SayCrashTid();
+            Expect(e);
+            ExpectFrames("Crasher.Program.MainLevel3", "Crasher.Program.MainLevel2", "Crasher.Program.MainLevel1", "Crasher.Program.Main");
+            if (x > 0)
+            {
+                throw e;
+            }
+            return x;
+        }
+
+        // ---- worker: ApplicationException on a new named thread; main waits in Join ----
+        private static int RunWorker()
+        {
+            var t = new Thread(WorkerEntry) { Name = "crash-worker" };
+            t.Start();
+            t.Join();
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void WorkerEntry()
+        {
+            int r = WorkerLevel1(1);
+            GC.KeepAlive(r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int WorkerLevel1(int x)
+        {
+            int r = WorkerLevel2(x + 1);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int WorkerLevel2(int x)
+        {
+            var e = new ApplicationException(Messages.Worker);
+            SayCrashTid();
+            Expect(e);
+            ExpectFrames("Crasher.Program.WorkerLevel2", "Crasher.Program.WorkerLevel1", "Crasher.Program.WorkerEntry");
+            if (x > 0)
+            {
+                throw e;
+            }
+            return x;
+        }
+
+        // ---- async: an async void method throws in a continuation after await Task.Delay and
+        // Task.Yield; with no SynchronizationContext the runtime rethrows it on the thread pool.
+        private static int RunAsync()
+        {
+            AsyncEntry();
+            Thread.Sleep(Timeout.Infinite);
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static async void AsyncEntry()
+        {
+            await Task.Delay(10);
+            int r = await AsyncLevel1(1);
+            GC.KeepAlive(r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static async Task<int> AsyncLevel1(int x)
+        {
+            await Task.Yield();
+            int r = await AsyncLevel2(x + 1);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static async Task<int> AsyncLevel2(int x)
+        {
+            await Task.Delay(1);
+            var e = new TimeoutException(Messages.Async);
+            SayCrashTid();
+            Expect(e);
+            // the crashed thread is the thread pool's rethrow, not this method (see NOTES.md)
+            ExpectFrames("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw", "System.Threading.ThreadPoolWorkQueue.Dispatch");
+            if (x > 0)
+            {
+                throw e;
+            }
+            return x;
+        }
+
+        // ---- generic: Outer<string>.Inner<int> recursion 10 deep, then a FormatException ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int RunGeneric()
+        {
+            SayCrashTid();
+            Expect(new FormatException(Messages.Generic));
+            ExpectFrames("Crasher.Outer`1.Bottom", "Crasher.Outer`1.Inner", "Crasher.Program.RunGeneric", "Crasher.Program.Main");
+            int r = Outer<string>.Inner<int>(10, "t", 42);
+            return r + 1;
+        }
+
+        // ---- nullref: a null dereference in managed code -> NullReferenceException ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int NullRefLevel1(Holder h)
+        {
+            SayCrashTid();
+            Say("expect type System.NullReferenceException");
+            Say("expect message Object reference not set to an instance of an object.");
+            ExpectFrames("Crasher.Program.NullRefLevel3", "Crasher.Program.NullRefLevel2", "Crasher.Program.NullRefLevel1", "Crasher.Program.Main");
+            int r = NullRefLevel2(h);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int NullRefLevel2(Holder h)
+        {
+            int r = NullRefLevel3(h);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int NullRefLevel3(Holder h)
+        {
+            int r = h.Value;
+            return r + 1;
+        }
+
+        // ---- pinvoke: managed frames call into libcrashlib.so, which dereferences NULL ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int PInvokeLevel1(int depth)
+        {
+            SayCrashTid();
+            ExpectFrames("Crasher.Program.PInvokeLevel2", "Crasher.Program.PInvokeLevel1", "Crasher.Program.Main");
+            Say("expect native crashlib_deref,crashlib_level,crashlib_level,crashlib_level,crashlib_level,crashlib_crash");
+            int r = PInvokeLevel2(depth);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int PInvokeLevel2(int depth)
+        {
+            int r = crashlib_crash(depth);
+            return r + 1;
+        }
+
+        // ---- failfast: Environment.FailFast a few frames deep ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int FailFastLevel1()
+        {
+            int r = FailFastLevel2();
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int FailFastLevel2()
+        {
+            SayCrashTid();
+            Say("expect failfast " + Messages.FailFast);
+            ExpectFrames("Crasher.Program.FailFastLevel2", "Crasher.Program.FailFastLevel1", "Crasher.Program.Main");
+            Environment.FailFast(Messages.FailFast);
+            return 0;
+        }
+
+        // ---- stackoverflow: infinite recursion on a thread with a 1 MiB stack ----
+        private static int RunStackOverflow()
+        {
+            var t = new Thread(StackOverflowEntry, 1024 * 1024) { Name = "overflow" };
+            t.Start();
+            t.Join();
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void StackOverflowEntry()
+        {
+            SayCrashTid();
+            Say("expect type System.StackOverflowException");
+            ExpectFrames("Crasher.Program.Recurse", "Crasher.Program.Recurse", "Crasher.Program.Recurse");
+            int r = Recurse(0);
+            GC.KeepAlive(r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int Recurse(int n)
+        {
+            int r = Recurse(n + 1);
+            return r + n;
+        }
+
+        // ---- threads100: 100 threads parked a few frames deep (50 in Monitor.Wait, 50 in a
+        // Barrier that never completes), then main throws ----
+        private static readonly object Gate = new object();
+        private static Barrier ParkBarrier;
+
+        private static int RunThreads100()
+        {
+            const int n = 100;
+            ParkBarrier = new Barrier(n / 2 + 1); // main never arrives
+            var parked = new CountdownEvent(n);
+            var threads = new List<Thread>();
+            for (int i = 0; i < n; i++)
+            {
+                int k = i;
+                var t = new Thread(() => ParkLevel1(k, parked)) { Name = "parked-" + k.ToString("D3"), IsBackground = true };
+                threads.Add(t);
+                t.Start();
+            }
+            parked.Wait();
+            // Monitor parkers signal while holding Gate and release it only in Monitor.Wait:
+            // once main holds Gate, all of them are waiting.  Barrier parkers: poll their state.
+            lock (Gate)
+            {
+            }
+            foreach (var t in threads)
+            {
+                while ((t.ThreadState & ThreadState.WaitSleepJoin) == 0)
+                {
+                    Thread.Sleep(1);
+                }
+            }
+            Thread.Sleep(50);
+            int r = MainLevel1(1);
+            return r;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int ParkLevel1(int k, CountdownEvent parked)
+        {
+            int r = ParkLevel2(k, parked);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int ParkLevel2(int k, CountdownEvent parked)
+        {
+            int r = (k % 2 == 0) ? ParkInMonitor(k, parked) : ParkInBarrier(k, parked);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int ParkInMonitor(int k, CountdownEvent parked)
+        {
+            lock (Gate)
+            {
+                Say("parked tid " + gettid() + " name parked-" + k.ToString("D3"));
+                parked.Signal();
+                Monitor.Wait(Gate);
+            }
+            return k;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int ParkInBarrier(int k, CountdownEvent parked)
+        {
+            Say("parked tid " + gettid() + " name parked-" + k.ToString("D3"));
+            parked.Signal();
+            ParkBarrier.SignalAndWait();
+            return k;
+        }
+    }
+}

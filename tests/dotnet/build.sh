@@ -1,0 +1,149 @@
+#!/bin/bash
+# build.sh - build the .NET crash test app (tests/dotnet/Crasher) for both runtimes the tests
+# use, and its native P/Invoke target (tests/dotnet/native/crashlib.c).
+#
+# usage: tests/dotnet/build.sh [OUTDIR]
+#
+#   OUTDIR/dotnet10/Crasher   .NET 10, framework-dependent (dotnet build -c Release -f net10.0):
+#                             runs on the machine's shared runtime (libcoreclr.so, createdump and
+#                             libmscordaccore.so in /usr/share/dotnet/shared/Microsoft.NETCore.App/V)
+#   OUTDIR/dotnet8/Crasher    .NET 8, self-contained (dotnet publish -f net8.0 -r linux-x64
+#                             --self-contained): libcoreclr.so, libmscordaccore.so and createdump
+#                             from the NuGet runtime pack, beside the app
+#   OUTDIR/libcrashlib.so     also copied beside each app (DllImport("crashlib") finds it there)
+#
+# Prints one line per runtime, "dotnet10 PATH" and "dotnet8 PATH" (PATH = the apphost), or
+# "dotnetN FAILED: why" (then exits 1; the build log is OUTDIR/build-dotnetN.log).
+#
+# Cached by content: the key is a hash of the sources, this script, the SDK version, the
+# installed runtimes and the C compiler. A complete build for a key is kept in
+# $CRASHPIPE_DOTNET_CACHE/build/KEY (default /var/tmp/crashpipe-dotnet-cache) and copied to
+# OUTDIR; OUTDIR itself is reused when it already holds that key. Without OUTDIR the cache
+# directory itself is the output. The SDK runs with a private DOTNET_CLI_HOME and
+# NUGET_PACKAGES under the cache, no telemetry, no build servers left running, and never
+# writes into the source tree (the sources are copied to the cache first).
+set -u
+set -o pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${CRASHPIPE_DOTNET_CACHE:-/var/tmp/crashpipe-dotnet-cache}
+
+die() { echo "build.sh: $*" >&2; exit 2; }
+command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH"
+CC=${CC:-cc}
+command -v "$CC" >/dev/null 2>&1 || die "no C compiler ($CC)"
+
+mkdir -p "$cache" || die "cannot create $cache"
+[ -O "$cache" ] || die "$cache is not owned by $(id -un): refusing to build in it"
+chmod 755 "$cache"
+cache=$(cd "$cache" && pwd)
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_CLI_HOME="$cache/home" NUGET_PACKAGES="$cache/nuget"
+export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
+export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_ADD_GLOBAL_TOOLS_TO_PATH=0
+# the build must not pick up the crash settings of the test that runs it
+unset DOTNET_DbgEnableMiniDump DOTNET_EnableCrashReport DOTNET_EnableCrashReportOnly \
+	DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType LD_PRELOAD
+mkdir -p "$DOTNET_CLI_HOME" "$NUGET_PACKAGES"
+
+sources=(Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c build.sh)
+key=$(
+	cd "$here" && {
+		for f in "${sources[@]}"; do
+			echo "== $f"
+			cat "$f"
+		done
+		echo "== sdk"
+		dotnet --version
+		dotnet --list-runtimes
+		"$CC" --version | head -1
+		uname -m
+	} | sha256sum | cut -c1-16
+) || die "cannot hash the sources"
+
+outdir=${1:-$cache/build/$key}
+mkdir -p "$outdir" || die "cannot create $outdir"
+outdir=$(cd "$outdir" && pwd)
+
+report() {
+	local ok=0 v
+	for v in dotnet10 dotnet8; do
+		if [ -x "$outdir/$v/Crasher" ]; then
+			echo "$v $outdir/$v/Crasher"
+		else
+			echo "$v FAILED: $(cat "$outdir/$v.failed" 2>/dev/null || echo "not built") (log: $outdir/build-$v.log)"
+			ok=1
+		fi
+	done
+	return $ok
+}
+
+# OUTDIR already holds this key
+if [ "$(cat "$outdir/.key" 2>/dev/null)" = "$key" ]; then
+	report
+	exit $?
+fi
+
+exec 8>"$cache/.lock" || die "cannot open $cache/.lock"
+flock 8 || die "cannot lock $cache/.lock"
+
+built=$cache/build/$key
+if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
+	start=$(date +%s.%N)
+	rm -rf "$built" "$built.tmp"
+	mkdir -p "$built.tmp/src" || die "cannot create $built.tmp"
+	b=$built.tmp
+	(cd "$here" && cp -r --parents Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c "$b/src/") ||
+		die "cannot copy the sources"
+
+	# native P/Invoke target: every call a real frame
+	if ! "$CC" -shared -fPIC -O0 -g -fno-omit-frame-pointer -Wl,--build-id -o "$b/libcrashlib.so" \
+		"$b/src/native/crashlib.c" >"$b/build-crashlib.log" 2>&1; then
+		cat "$b/build-crashlib.log" >&2
+		die "cannot build libcrashlib.so"
+	fi
+
+	common=(-c Release -nologo --disable-build-servers -p:UseSharedCompilation=false
+		-p:RestoreIgnoreFailedSources=false -p:GenerateFullPaths=true)
+	proj=$b/src/Crasher/Crasher.csproj
+
+	# .NET 10, framework-dependent
+	if dotnet build "$proj" -f net10.0 "${common[@]}" -o "$b/dotnet10" >"$b/build-dotnet10.log" 2>&1 &&
+		[ -x "$b/dotnet10/Crasher" ]; then
+		cp "$b/libcrashlib.so" "$b/dotnet10/"
+	else
+		echo "dotnet build -f net10.0 failed: $(grep -m1 -E 'error|rror ' "$b/build-dotnet10.log")" >"$b/dotnet10.failed"
+		rm -rf "$b/dotnet10"
+	fi
+
+	# .NET 8, self-contained: the runtime pack brings libcoreclr.so, libmscordaccore.so, createdump
+	if dotnet publish "$proj" -f net8.0 -r linux-x64 --self-contained "${common[@]}" \
+		-o "$b/dotnet8" >"$b/build-dotnet8.log" 2>&1 &&
+		[ -x "$b/dotnet8/Crasher" ] && [ -e "$b/dotnet8/libcoreclr.so" ]; then
+		cp "$b/libcrashlib.so" "$b/dotnet8/"
+		for f in libmscordaccore.so createdump; do
+			[ -e "$b/dotnet8/$f" ] || echo "build.sh: warning: the .NET 8 runtime pack has no $f" >&2
+		done
+	else
+		echo "dotnet publish -f net8.0 --self-contained failed: $(grep -m1 -E 'error|rror ' "$b/build-dotnet8.log")" >"$b/dotnet8.failed"
+		rm -rf "$b/dotnet8"
+	fi
+	rm -rf "$b/src/Crasher/bin" "$b/src/Crasher/obj"
+	end=$(date +%s.%N)
+	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
+	# a failed build is not cached: the next run tries again
+	[ -e "$b/dotnet10.failed" ] || [ -e "$b/dotnet8.failed" ] || echo "$key" >"$b/.key"
+	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
+	# keep the cache small: the three newest builds
+	ls -dt "$cache"/build/*/ 2>/dev/null | tail -n +4 | while read -r old; do
+		[ "${old%/}" = "$built" ] || rm -rf "$old"
+	done
+fi
+
+if [ "$outdir" != "$built" ]; then
+	rm -rf "$outdir"/dotnet10 "$outdir"/dotnet8 "$outdir"/.key "$outdir"/*.failed "$outdir"/build-* \
+		"$outdir"/src "$outdir"/libcrashlib.so
+	cp -a "$built/." "$outdir/" || die "cannot copy $built to $outdir"
+fi
+report

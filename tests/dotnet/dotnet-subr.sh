@@ -1,0 +1,170 @@
+# dotnet-subr.sh - shell helpers for the .NET tests (tests/run-dotnet*.sh), sourced after
+# tests/test-subr.sh. The app is tests/dotnet/Crasher (one scenario per run, see its
+# Program.cs); the oracles are in tests/dotnet-oracle.py; what was observed is in
+# tests/dotnet/NOTES.md.
+
+DOTNET_SCENARIOS=(main worker async generic nullref pinvoke failfast stackoverflow threads100)
+DOTNET_RUNTIMES=(dotnet10 dotnet8)
+DOTNET_CACHE=${CRASHPIPE_DOTNET_CACHE:-/var/tmp/crashpipe-dotnet-cache}
+DOTNET_DUMP_VERSION=10.0.750501
+ORACLE="$abs_srcdir/dotnet-oracle.py"
+
+# The SDK and the tools run quietly, with their state in the cache, whatever the caller set.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_CLI_HOME="$DOTNET_CACHE/home" NUGET_PACKAGES="$DOTNET_CACHE/nuget"
+# Crash settings come only from the test, per run.
+unset DOTNET_DbgEnableMiniDump COMPlus_DbgEnableMiniDump DOTNET_EnableCrashReport \
+	DOTNET_EnableCrashReportOnly DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType \
+	DOTNET_CreateDumpDiagnostics DOTNET_CreateDumpVerboseDiagnostics DOTNET_ENABLE_CDAC \
+	COMPlus_ENABLE_CDAC CRASHPIPE_USER_DUMPS CRASHPIPE_REAL_CREATEDUMP
+
+# dotnet_build: build the app for both runtimes (tests/dotnet/build.sh, cached by content) and
+# set APP[dotnet10] / APP[dotnet8]; a runtime that did not build is left out of RUNTIMES with a
+# note. Skips the test when dotnet is missing or nothing built.
+declare -A APP
+RUNTIMES=()
+dotnet_build() {
+	local line rt path
+	need dotnet
+	bash "$abs_srcdir/dotnet/build.sh" >build.out 2>build.err
+	while read -r rt path; do
+		case $path in
+		/*) APP[$rt]=$path RUNTIMES+=("$rt") ;;
+		*) echo "NOTE: $test_name: $rt not built: $path" >&2 ;;
+		esac
+	done <build.out
+	[ ${#RUNTIMES[@]} -gt 0 ] || skip "the .NET test app did not build: $(cat build.out build.err | head -5)"
+	# an explicit subset, e.g. CRASHPIPE_DOTNET_RUNTIMES=dotnet10
+	if [ -n "${CRASHPIPE_DOTNET_RUNTIMES:-}" ]; then
+		local keep=()
+		for rt in "${RUNTIMES[@]}"; do
+			case " $CRASHPIPE_DOTNET_RUNTIMES " in *" $rt "*) keep+=("$rt") ;; esac
+		done
+		RUNTIMES=("${keep[@]}")
+	fi
+}
+
+# dotnet_scenarios: the scenarios to run (all, or $CRASHPIPE_DOTNET_SCENARIOS).
+dotnet_scenarios() {
+	if [ -n "${CRASHPIPE_DOTNET_SCENARIOS:-}" ]; then
+		echo "$CRASHPIPE_DOTNET_SCENARIOS"
+	else
+		echo "${DOTNET_SCENARIOS[*]}"
+	fi
+}
+
+# scenario_signal SCENARIO: the signal the process dies of: SIGSEGV for the native fault,
+# SIGABRT (the runtime's abort after createdump) for everything else.
+scenario_signal() {
+	case $1 in
+	pinvoke) echo 11 ;;
+	*) echo 6 ;;
+	esac
+}
+
+# run_app OUTVAR RT SCENARIO OUTFILE [VAR=VALUE...]: run the app for runtime RT with the
+# given environment (core dumps allowed, like run_crasher); sets OUTVAR to its pid. Its stdout
+# and stderr go to OUTFILE. Fails the test unless it dies of scenario_signal.
+run_app() {
+	local __var=$1 rt=$2 sc=$3 out=$4 __pid rc want
+	shift 4
+	(
+		ulimit -c unlimited
+		exec env "$@" "${APP[$rt]}" "$sc"
+	) >"$out" 2>&1 &
+	__pid=$!
+	wait "$__pid" 2>/dev/null
+	rc=$?
+	want=$(scenario_signal "$sc")
+	[ "$rc" = $((128 + want)) ] || {
+		check_failed "$rt $sc: exit status $rc, expected $((128 + want)) (signal $want): $(tail -3 "$out")"
+		printf -v "$__var" '%s' "$__pid"
+		return 1
+	}
+	printf -v "$__var" '%s' "$__pid"
+}
+
+# app_fact OUTFILE KEY: what the app printed as "KEY value" (first line), e.g.
+# app_fact x.out "expect type"; app_facts prints every such line's value.
+app_fact() { sed -n "s/^$2 //p" "$1" | head -1; }
+app_facts() { sed -n "s/^$2 //p" "$1"; }
+
+# app_runtime_version OUTFILE: Environment.Version as the app printed it ("10.0.12").
+app_runtime_version() { sed -n 's/^crasher scenario [^ ]* runtime \([^ ]*\) pid .*/\1/p' "$1"; }
+
+# source_message NAME: the string constant Messages.NAME in Program.cs, C# escapes undone.
+source_message() {
+	python3 - "$abs_srcdir/dotnet/Crasher/Program.cs" "$1" <<'EOF'
+import re, sys
+src = open(sys.argv[1]).read()
+m = re.search(r'public const string %s = "((?:[^"\\]|\\.)*)";' % re.escape(sys.argv[2]), src)
+if not m:
+    sys.exit("no Messages.%s in %s" % (sys.argv[2], sys.argv[1]))
+print(re.sub(r'\\(.)', lambda x: {"n": "\n", "t": "\t"}.get(x.group(1), x.group(1)), m.group(1)))
+EOF
+}
+
+# scenario_message SCENARIO: the Messages constant the scenario throws with (empty if none).
+scenario_message() {
+	case $1 in
+	main | threads100) source_message Main ;;
+	worker) source_message Worker ;;
+	async) source_message Async ;;
+	generic) source_message Generic ;;
+	failfast) source_message FailFast ;;
+	nullref) echo "Object reference not set to an instance of an object." ;;
+	esac
+}
+
+# check_app_output RT SCENARIO OUTFILE: the app printed what its source says, and the
+# runtime printed the unhandled exception (or FailFast / stack overflow) as expected.
+check_app_output() {
+	local rt=$1 sc=$2 out=$3 type msg want
+	type=$(app_fact "$out" "expect type")
+	msg=$(app_fact "$out" "expect message")
+	want=$(scenario_message "$sc")
+	case $sc in
+	pinvoke)
+		grep -q '^expect native crashlib_deref' "$out" ||
+			check_failed "$rt $sc: the app printed no 'expect native' line"
+		;;
+	failfast)
+		[ "$(app_fact "$out" "expect failfast")" = "$want" ] ||
+			check_failed "$rt $sc: the app printed failfast message '$(app_fact "$out" "expect failfast")', the source says '$want'"
+		grep -qF "$want" "$out" || check_failed "$rt $sc: the runtime did not print the FailFast message"
+		;;
+	stackoverflow)
+		grep -q '^Stack overflow\.' "$out" || check_failed "$rt $sc: the runtime did not print 'Stack overflow.'"
+		;;
+	*)
+		[ "$msg" = "$want" ] ||
+			check_failed "$rt $sc: the app printed message '$msg', the source says '$want'"
+		grep -qxF "Unhandled exception. $type: $want" "$out" ||
+			check_failed "$rt $sc: the runtime did not print 'Unhandled exception. $type: $want'"
+		;;
+	esac
+	[ -n "$(app_fact "$out" "crash tid")" ] || check_failed "$rt $sc: the app printed no crash tid"
+}
+
+# dotnet_dump: the path of dotnet-dump (installed into the cache as a tool on first use, from
+# NuGet); returns 1 when it cannot be had.
+dotnet_dump() {
+	local tool=$DOTNET_CACHE/tools/dotnet-dump
+	if [ ! -x "$tool" ]; then
+		mkdir -p "$DOTNET_CACHE/tools"
+		(
+			exec 8>"$DOTNET_CACHE/.lock" && flock 8 &&
+				{ [ -x "$tool" ] || dotnet tool install --tool-path "$DOTNET_CACHE/tools" dotnet-dump \
+					--version "$DOTNET_DUMP_VERSION"; }
+		) >dotnet-dump-install.log 2>&1 || return 1
+	fi
+	[ -x "$tool" ] && echo "$tool"
+}
+
+# clrstack DUMP OUT: dotnet-dump's "clrstack -all" of a createdump dump into OUT.
+clrstack() {
+	local tool
+	tool=$(dotnet_dump) || return 1
+	env -u LD_PRELOAD "$tool" analyze "$1" -c "clrstack -all" -c exit >"$2" 2>&1 &&
+		grep -q '^OS Thread Id:' "$2"
+}
