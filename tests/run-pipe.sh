@@ -19,6 +19,7 @@ need python3
 need zstd
 need setarch
 need setpriv
+need jq
 [ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 setarch x86_64 -R true 2>/dev/null || skip "setarch -R (ADDR_NO_RANDOMIZE) does not work here"
 
@@ -133,6 +134,15 @@ for prog in threads sighandler; do
 	pid=${pid_of[$prog]}
 	tid=$(crash_tid "$prog")
 	exe=$(readlink -f "$bindir/$prog")
+
+	# frames against gdb on the second run's core: same addresses with ASLR off
+	core=${core_of[$prog]}
+	gdb_frames "$prog.gdb.json" "$bindir/$prog" "$core"
+	eu_stack_frames "$prog.eu-stack" "$bindir/$prog" "$core"
+	check "$prog: pipe report frames differ from gdb" python3 "$abs_srcdir/compare-frames.py" \
+		--name "$prog (pipe)" --threshold 99 --eu-stack "$prog.eu-stack" --eu-threshold 90 \
+		--tid-map "$(tid_map "$prog.out" "$prog.core.out")" "$prog.pipe.json" "$prog.gdb.json"
+
 	if [ "$prog" = threads ]; then
 		uid=0 gid=0
 		names=()
@@ -149,23 +159,19 @@ for prog in threads sighandler; do
 			--line "crash_outer:threads.c:$(marker_line threads.c CALL-LINE)"
 	else
 		uid=$NOBODY gid=$NOBODY
+		# frame #2 is libc's __restore_rt: required by name where gdb could name it
+		restore=$(jq -r '.threads[0].names[2] // "*"' sighandler.gdb.json)
+		[ "$restore" = __restore_rt ] || restore='*'
 		check "sighandler: pipe report facts" python3 "$abs_srcdir/check-report.py" \
 			sighandler.pipe.json --pid "$pid" --tid "$tid" --uid "$uid" --gid "$gid" \
 			--signal 11 --signal-name SIGSEGV --fault-address 0x0 \
 			--exe "$exe" --comm sighandler --cmdline "$bindir/sighandler --pipe-test" \
 			--threads 1 --thread-name "$pid=sighandler" \
-			--top handler_crash,on_usr1,*,spin_here,spin_outer,main \
+			--top "handler_crash,on_usr1,$restore,spin_here,spin_outer,main" \
 			--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)" \
 			--line "3:sighandler.c:$(marker_line sighandler.c SPIN-LINE)"
 	fi
 
-	# frames against gdb on the second run's core: same addresses with ASLR off
-	core=${core_of[$prog]}
-	gdb_frames "$prog.gdb.json" "$bindir/$prog" "$core"
-	eu_stack_frames "$prog.eu-stack" "$bindir/$prog" "$core"
-	check "$prog: pipe report frames differ from gdb" python3 "$abs_srcdir/compare-frames.py" \
-		--name "$prog (pipe)" --threshold 99 --eu-stack "$prog.eu-stack" --eu-threshold 90 \
-		--tid-map "$(tid_map "$prog.out" "$prog.core.out")" "$prog.pipe.json" "$prog.gdb.json"
 
 	# crashpipe show: the signal, then the crashing function first
 	if "$CRASHPIPE" show "$prog.json.zst" >"$prog.show" 2>"$prog.show.err"; then

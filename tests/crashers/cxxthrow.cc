@@ -7,10 +7,15 @@
 //   __pthread_kill_implementation <- raise <- abort <- __gnu_cxx::__verbose_terminate_handler
 //   <- __cxxabiv1::__terminate <- std::terminate <- ... <- __cxa_throw <- cxxthrow::check_value
 //   <- cxxthrow::parse_config <- cxxthrow::worker_body <- std::thread glue <- start_thread
-// Main waits in join().  The worker prints "crash tid TID" before throwing.
+// Main waits in join(): the worker throws only once main sleeps there (state S in
+// /proc/self/task/PID/stat), not while it is still on its way out of pthread_create, where
+// it can be right after clone3's syscall, code no CFI describes.  The worker prints
+// "crash tid TID" before throwing.
 //
 // Build: c++ -g -O2 -o cxxthrow cxxthrow.cc -lpthread
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -37,8 +42,29 @@ NOINLINE void parse_config(int depth)
 	KEEP_FRAME();
 }
 
+// Wait until the main thread sleeps (in join), so its stack no longer moves.
+static void wait_main_asleep()
+{
+	char path[64], buf[512];
+	std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+	for (int tries = 0; tries < 2000; tries++) {
+		if (FILE *f = std::fopen(path, "r")) {
+			size_t len = std::fread(buf, 1, sizeof buf - 1, f);
+			std::fclose(f);
+			buf[len] = '\0';
+			const char *p = std::strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'S')
+				return;
+		}
+		usleep(1000);
+	}
+	std::fprintf(stderr, "the main thread never went to sleep\n");
+	std::exit(2);
+}
+
 NOINLINE void worker_body()
 {
+	wait_main_asleep();
 	std::printf("crash tid %ld\n", (long)syscall(SYS_gettid));
 	std::fflush(stdout);
 	parse_config(7);
