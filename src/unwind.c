@@ -209,9 +209,11 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 		struct cp_frame *f = cp_thread_add_frame(th, ip, sp);
 		if (!f)
 			break;
-		cp_modules_symbolize(ctx->mods, exact_ip ? ip : ip - 1, f);
+		/* The trampoline itself is entered by a "return" to its first byte. */
+		bool sigreturn = is_sigreturn(ctx->t, ip);
+		cp_modules_symbolize(ctx->mods, exact_ip || sigreturn ? ip : ip - 1, f);
 
-		exact_ip = unw_is_signal_frame(&c) > 0 || is_sigreturn(ctx->t, ip);
+		exact_ip = sigreturn || unw_is_signal_frame(&c) > 0;
 		r = unw_step(&c);
 		if (r == 0)
 			break;
