@@ -87,14 +87,9 @@ for prog in threads sighandler; do
 	fi
 done
 # RLIMIT_CORE 0 (the usual default): the kernel still runs the handler, passing %c = 0
-(
-	ulimit -c 0
-	exec "$bindir/callback"
-) >callback.out 2>&1 &
-pid=$!
-wait "$pid"
-rc=$?
-[ "$rc" -gt 128 ] || fail "callback was expected to die on a signal, exit status $rc"
+# shellcheck disable=SC2016 # $0 is sh's
+run_crasher pid sh -c 'ulimit -c 0 && exec "$0"' "$bindir/callback"
+mv -f sh.out callback.out
 if wait_for_file report "$spool/*-$pid-*.json.zst" 10; then
 	zstd -q -dc "$report" >callback.pipe.json || check_failed "callback: $report is not zstd"
 	check "callback (RLIMIT_CORE 0): pipe report facts" python3 "$abs_srcdir/check-report.py" \
@@ -171,7 +166,6 @@ for prog in threads sighandler; do
 			--line "handler_crash:sighandler.c:$(marker_line sighandler.c CRASH-LINE)" \
 			--line "3:sighandler.c:$(marker_line sighandler.c SPIN-LINE)"
 	fi
-
 
 	# crashpipe show: the signal, then the crashing function first
 	if "$CRASHPIPE" show "$prog.json.zst" >"$prog.show" 2>"$prog.show.err"; then
