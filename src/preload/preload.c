@@ -15,6 +15,8 @@
  *
  * So: the constructor turns the switch on when the user had not, and remembers which it was
  * (CRASHPIPE_USER_DUMPS) for the stub; execve swaps in the stub on the crash path only.
+ * Single-file apps run a createdump linked into them, with no exec: nothing to do there.
+ * Checked against .NET 10.0.12 with strace and tests/run-preload.sh.
  */
 #include "config.h"
 
@@ -74,12 +76,36 @@ static bool cp_minidump_enabled(const char *v)
 	return n != 0;
 }
 
+/*
+ * A single-file app (the runtime linked into the program) runs the createdump linked in
+ * with it in the forked child, without an exec (PAL_SetCreateDumpCallback, .NET 8+): there
+ * is nothing to redirect, and turning dumps on would only make that createdump run (for
+ * single-file it refuses all but full dumps, after a quarter of a second, on stderr). Such
+ * a program exports the runtime's DotNetRuntimeInfo itself; a host's libcoreclr.so is not
+ * loaded yet while preloaded constructors run, except where a host links it in directly.
+ */
+static bool cp_runtime_linked_in(void)
+{
+	void *sym = dlsym(RTLD_DEFAULT, "DotNetRuntimeInfo");
+	const char *base;
+	Dl_info info;
+
+	if (!sym)
+		return false;
+	if (!dladdr(sym, &info) || !info.dli_fname)
+		return true;
+	base = strrchr(info.dli_fname, '/');
+	base = base ? base + 1 : info.dli_fname;
+	return strcmp(base, "libcoreclr.so") != 0;
+}
+
 __attribute__((constructor)) static void cp_preload_init(void)
 {
 	const char *dotnet = getenv(CP_ENV_DOTNET_MINIDUMP);
 	const char *complus = getenv(CP_ENV_COMPLUS_MINIDUMP);
 	const char *inherited = getenv(CP_ENV_USER_DUMPS);
 	const char *stub = getenv(CP_ENV_STUB);
+	bool ours;
 
 	cp_next_execve = (cp_execve_fn)dlsym(RTLD_NEXT, "execve");
 
@@ -94,13 +120,16 @@ __attribute__((constructor)) static void cp_preload_init(void)
 	 * CRASHPIPE_USER_DUMPS=0: that 1 is ours, not the user's. Otherwise the runtime's
 	 * lookup order decides: DOTNET_ when set at all, else COMPlus_.
 	 */
-	if (dotnet && inherited && !strcmp(inherited, "0") && !strcmp(dotnet, "1"))
-		cp_user_dumps = false;
-	else
-		cp_user_dumps = cp_minidump_enabled(dotnet ? dotnet : complus);
+	ours = dotnet && inherited && !strcmp(inherited, "0") && !strcmp(dotnet, "1");
+	cp_user_dumps = !ours && cp_minidump_enabled(dotnet ? dotnet : complus);
 
-	if (!cp_user_dumps)
-		(void)setenv(CP_ENV_DOTNET_MINIDUMP, "1", 1);
+	if (!cp_user_dumps) {
+		if (!cp_runtime_linked_in())
+			(void)setenv(CP_ENV_DOTNET_MINIDUMP, "1", 1);
+		else if (ours)
+			/* An ancestor's 1: back to off, which is what the user had. */
+			(void)setenv(CP_ENV_DOTNET_MINIDUMP, "0", 1);
+	}
 	(void)setenv(CP_ENV_USER_DUMPS, cp_user_dumps ? "1" : "0", 1);
 	cp_user_dumps_entry = cp_user_dumps ? CP_ENV_USER_DUMPS "=1" : CP_ENV_USER_DUMPS "=0";
 }
