@@ -58,6 +58,13 @@ compare ORACLE REPORT: each side is a raw file of any kind above or an already n
   agreement is below --min, the crashed thread's below --crashed-min (default: --min), the two
   name different crashed threads, or the oracle names an exception type for the crashed thread
   that the report does not (with -v every thread is listed).
+  --stable PREFIX (repeatable): count only the crashed thread and the oracle's threads with a
+  method starting with PREFIX (e.g. "Crasher."): when ORACLE and REPORT are two snapshots of
+  the process taken at different moments (createdump runs, the threads go on, then the kernel
+  dumps), the runtime's own threads (thread pool workers spinning in LowLevelLifoSemaphore,
+  the timer thread) may have moved; the app's parked threads and the crashed thread cannot.
+  The others are still compared and shown ("; all threads M/N"). --per-thread: every counted
+  thread must reach --min by itself.
 
 Exit status: 0 ok, 1 a check failed, 2 unreadable input.
 """
@@ -424,11 +431,16 @@ def managed_names(thread):
     return [f.get("method") for f in thread.get("frames") or [] if f.get("kind") == "managed"]
 
 
-def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=False, out=sys.stdout):
+def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=False, out=sys.stdout,
+            stable=None, per_thread=False):
+    """See the module doc. stable: name prefixes; when given, only the crashed thread and the
+    oracle threads with a managed frame starting with one of them count for --min (the others
+    are still compared and shown, as "all threads"). per_thread: every counted thread must
+    reach min_ratio on its own."""
     if crashed_min is None:
         crashed_min = min_ratio
     rep_by_tid = {t.get("tid"): t for t in report.get("threads") or []}
-    total = matched = 0
+    total = matched = all_total = all_matched = 0
     problems, lines = [], []
     o_crashed = [t.get("tid") for t in oracle.get("threads") or [] if t.get("crashed")]
     r_crashed = [t.get("tid") for t in report.get("threads") or [] if t.get("crashed")]
@@ -442,6 +454,8 @@ def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=F
         if not a:
             continue
         tid = ot.get("tid")
+        crashed = bool(ot.get("crashed"))
+        counted = (not stable or crashed or any(x.startswith(p) for x in a for p in stable))
         rt = rep_by_tid.get(tid)
         b = managed_names(rt) if rt else []
         note = ""
@@ -451,17 +465,24 @@ def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=F
             note = "truncated: first %d of %d" % (len(b), len(a))
             a = a[:len(b)]
         k = lcs_len(a, b)
-        total += len(a)
-        matched += k
+        all_total += len(a)
+        all_matched += k
+        if counted:
+            total += len(a)
+            matched += k
         ratio = k / len(a) if a else 1.0
         if k < len(a) and rt is not None:
             kl = lcs_len([loose_name(x) for x in a], [loose_name(x) for x in b])
             if kl > k:
                 note += ("; " if note else "") + "format differs: %d/%d without arguments/instantiations" % (kl, len(a))
-        crashed = bool(ot.get("crashed"))
+        if not counted:
+            note += ("; " if note else "") + "not counted: a runtime thread, may move between the two snapshots"
         if crashed and ratio < crashed_min:
             problems.append("crashed thread %s: %d/%d managed frames in order (%.1f%%, below %.1f%%)" % (
                 tid, k, len(a), 100.0 * ratio, 100.0 * crashed_min))
+        elif per_thread and counted and ratio < min_ratio:
+            problems.append("thread %s: %d/%d managed frames in order (%.1f%%, below %.1f%%)" % (
+                tid, k, len(a), 100.0 * ratio, 100.0 * min_ratio))
         if crashed and ot.get("exception_type") and rt is not None and report.get("source") != "dotnet-dump":
             if rt.get("exception_type") != ot.get("exception_type"):
                 problems.append("crashed thread %s: exception type %r, %s says %r" % (
@@ -473,8 +494,11 @@ def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=F
                 lines.append("    oracle (%s): %s" % (oracle.get("source"), " | ".join(a)))
                 lines.append("    report (%s): %s" % (report.get("source"), " | ".join(str(x) for x in b)))
     pct = 100.0 * matched / total if total else 100.0
-    print("agreement %s: %d/%d (%.1f%%)" % (name or "%s vs %s" % (report.get("source"), oracle.get("source")),
-                                            matched, total, pct), file=out)
+    line = "agreement %s: %d/%d (%.1f%%)" % (name or "%s vs %s" % (report.get("source"), oracle.get("source")),
+                                            matched, total, pct)
+    if all_total != total:
+        line += "; all threads %d/%d (%.1f%%)" % (all_matched, all_total, 100.0 * all_matched / all_total)
+    print(line, file=out)
     for ln in lines:
         print(ln, file=out)
     if total == 0:
@@ -676,6 +700,9 @@ def main(argv):
     p.add_argument("--crashed-min", type=float)
     p.add_argument("--name", default="")
     p.add_argument("--crashed-tid", type=lambda s: int(s, 0), help="for clrstack input")
+    p.add_argument("--stable", action="append", default=[],
+                   help="count only the crashed thread and threads with a frame starting with this")
+    p.add_argument("--per-thread", action="store_true", help="--min applies to each counted thread")
     p.add_argument("-v", "--verbose", action="store_true")
     p = sub.add_parser("check-createdump")
     p.add_argument("report")
@@ -706,7 +733,8 @@ def main(argv):
         if args.cmd == "compare":
             a = load_any(args.oracle, args.crashed_tid)
             b = load_any(args.report, args.crashed_tid)
-            return compare(a, b, args.name, args.min, args.crashed_min, args.verbose)
+            return compare(a, b, args.name, args.min, args.crashed_min, args.verbose,
+                           stable=args.stable, per_thread=args.per_thread)
         if args.cmd == "check-crashpipe":
             return check_main(args)
         if args.cmd == "check-createdump":

@@ -84,7 +84,7 @@ EOF
 				check "$rt $sc: dotnet-dump clrstack parse" \
 					python3 "$ORACLE" dotnet-dump-clrstack "$d/clrstack.txt" -o "$d/clrstack.json"
 				check "$rt $sc: createdump vs dotnet-dump clrstack" python3 "$ORACLE" compare \
-					"$report" "$d/clrstack.txt" --min 0.99 --name "sos-vs-createdump $rt $sc"
+					"$report" "$d/clrstack.txt" --min 0.99 --name "$rt $sc (dotnet-dump vs createdump)"
 			else
 				echo "NOTE: dotnet-dump is not available or failed: $(tail -2 dotnet-dump-install.log "$d/clrstack.txt" 2>/dev/null)" >&2
 			fi

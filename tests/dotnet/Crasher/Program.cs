@@ -331,15 +331,17 @@ namespace Crasher
             return r + n;
         }
 
-        // ---- threads100: 100 threads parked a few frames deep (50 in Monitor.Wait, 50 in a
-        // Barrier that never completes), then main throws ----
+        // ---- threads100: 100 threads parked a few frames deep (50 in Monitor.Wait, 50 in
+        // ManualResetEvent.WaitOne that is never set), then main throws.  Both wait without a
+        // timeout, so a parked thread does not move between createdump's snapshot and the
+        // kernel core seconds later (a System.Threading.Barrier would: it waits in growing
+        // timeouts and spins in between; see NOTES.md) ----
         private static readonly object Gate = new object();
-        private static Barrier ParkBarrier;
+        private static readonly ManualResetEvent Never = new ManualResetEvent(false);
 
         private static int RunThreads100()
         {
             const int n = 100;
-            ParkBarrier = new Barrier(n / 2 + 1); // main never arrives
             var parked = new CountdownEvent(n);
             var threads = new List<Thread>();
             for (int i = 0; i < n; i++)
@@ -351,7 +353,7 @@ namespace Crasher
             }
             parked.Wait();
             // Monitor parkers signal while holding Gate and release it only in Monitor.Wait:
-            // once main holds Gate, all of them are waiting.  Barrier parkers: poll their state.
+            // once main holds Gate, all of them are waiting.  WaitHandle parkers: poll their state.
             lock (Gate)
             {
             }
@@ -377,7 +379,7 @@ namespace Crasher
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static int ParkLevel2(int k, CountdownEvent parked)
         {
-            int r = (k % 2 == 0) ? ParkInMonitor(k, parked) : ParkInBarrier(k, parked);
+            int r = (k % 2 == 0) ? ParkInMonitor(k, parked) : ParkInWaitHandle(k, parked);
             return r + 1;
         }
 
@@ -394,11 +396,11 @@ namespace Crasher
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static int ParkInBarrier(int k, CountdownEvent parked)
+        private static int ParkInWaitHandle(int k, CountdownEvent parked)
         {
             Say("parked tid " + gettid() + " name parked-" + k.ToString("D3"));
             parked.Signal();
-            ParkBarrier.SignalAndWait();
+            Never.WaitOne();
             return k;
         }
     }
