@@ -5,26 +5,44 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static bool log_syslog;
+static int log_kmsg = -1;	/* the kernel log, where no syslog daemon listens */
 static int log_max = LOG_INFO;
 
 void cp_log_open(bool to_syslog, int max_level)
 {
 	log_syslog = to_syslog;
 	log_max = max_level;
-	if (to_syslog)
+	if (!to_syslog)
+		return;
+	/* Like systemd-coredump: the journal when there is one, else the kernel's log. */
+	if (access("/dev/log", W_OK) == 0)
 		openlog("crashpipe", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		log_kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 }
 
 static void log_va(int level, const char *fmt, va_list ap)
 {
 	if (level > log_max)
 		return;
+	if (log_syslog && log_kmsg >= 0) {
+		char msg[1024];
+		int n = snprintf(msg, sizeof(msg), "<%d>crashpipe[%d]: ", LOG_DAEMON | level, (int)getpid());
+		if (n > 0 && n < (int)sizeof(msg)) {
+			vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+			(void) !write(log_kmsg, msg, strnlen(msg, sizeof(msg)));
+		}
+		return;
+	}
 	if (log_syslog) {
 		vsyslog(level, fmt, ap);
 		return;
