@@ -660,7 +660,7 @@ static char *runtime_version(const char *dir, int fd)
 	}
 }
 
-int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
 		    struct cp_report *report, int rootfd, const struct cp_dac_options *opts)
 {
 	struct cp_runtime *rt = &report->runtime;
@@ -688,6 +688,10 @@ int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 			rt->dac_error = strdup(RUNTIME_NAME " on disk is not the one the process ran (its build-id differs)");
 			return 0;
 		}
+	if (opts->disabled) {
+		rt->dac_error = strdup("not used (--no-dac)");
+		return 0;
+	}
 	if (opts->dac_path) {
 		dac_path = strdup(opts->dac_path);
 		dac_fd = open(dac_path, O_RDONLY | O_CLOEXEC);
@@ -742,4 +746,15 @@ int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 				merge_thread(t, mods, &report->threads[j], &res.threads[i], opts->max_frames);
 	result_deinit(&res);
 	return 0;
+}
+
+int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+		    struct cp_report *report, int rootfd, const struct cp_dac_options *opts)
+{
+	int r = annotate(core, t, mods, report, rootfd, opts);
+
+	/* Managed frames that should be there and are not make the report partial. */
+	if (report->runtime.dac_error && !opts->disabled)
+		cp_report_note(report, true, "managed frames: %s", report->runtime.dac_error);
+	return r;
 }

@@ -25,6 +25,7 @@ struct cp_report;
 struct cp_dac_options {
 	const char *dac_path;		/* --dac: use this DAC */
 	const char *runtime_dir;	/* --runtime-dir: look for the DAC here */
+	bool disabled;			/* --no-dac: report the runtime, skip the DAC */
 	size_t max_frames;
 	unsigned timeout;		/* seconds for the DAC child */
 	bool drop_privileges;		/* run the DAC as @uid/@gid (when root) */

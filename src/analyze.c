@@ -110,9 +110,10 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 			cp_report_note(r, false, "thread %d: more than %zu frames (a stack overflow?); the rest are left out",
 				       r->threads[i].tid, max_frames);
 	ret = cp_modules_to_report(mods, r);
-	if (ret == 0 && !opts->no_dac) {
+	if (ret == 0) {
 		struct cp_dac_options dac = opts->dac;
 		dac.max_frames = max_frames;
+		dac.disabled = opts->no_dac;
 		ret = cp_dac_annotate(core, t, mods, r, rootfd, &dac);
 	}
 out:

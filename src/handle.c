@@ -44,7 +44,9 @@
 #include "show.h"
 #include "zio.h"
 
-#define ANALYSIS_TIMEOUT 60	/* seconds for the child before the parent gives up on it */
+/* Seconds for the analysis child before the parent gives up on it; the DAC's own process
+ * gets less (CP_DEFAULT_DAC_TIMEOUT), so a hung DAC costs managed frames, not the report. */
+#define ANALYSIS_TIMEOUT (CP_DEFAULT_DAC_TIMEOUT + 60)
 
 struct handle_args {
 	const char *spool;
@@ -220,8 +222,15 @@ static int write_all(int fd, const char *buf, size_t len)
 /* What the .NET runtime told createdump, where it adds to the core. */
 static void apply_hint(struct cp_report *r, const struct cp_hint *h)
 {
-	for (size_t i = 0; i < r->n_threads; i++)
+	for (size_t i = 0; i < r->n_threads; i++) {
 		r->threads[i].crashed = r->threads[i].tid == h->tid;
+		if (r->threads[i].crashed && i > 0) {
+			/* The crashed thread comes first. */
+			struct cp_thread t = r->threads[i];
+			memmove(&r->threads[1], &r->threads[0], i * sizeof(t));
+			r->threads[0] = t;
+		}
+	}
 	r->process.tid = h->tid;
 	if (h->signal != r->process.signal) {
 		const char *name = cp_signal_name(h->signal);
