@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cleanup.h"
 #include "clrdata.h"
 #include "core.h"
@@ -494,44 +495,15 @@ static void parse_line(struct dac_result *r, char *line)
 	}
 }
 
-/* Read the child's lines until it ends or the deadline passes. */
+/* Parse the child's lines, once it has ended or run out of time. */
 static void read_child(int fd, pid_t child, unsigned timeout, struct dac_result *r, int *status)
 {
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap + 1);
-	time_t deadline = time(NULL) + timeout + 2;
-	bool timed_out = false;
+	char *buf;
+	size_t len;
 
-	while (buf) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int ms = (int)(deadline - time(NULL)) * 1000;
-		if (ms <= 0 || poll(&pfd, 1, ms) == 0) {
-			timed_out = true;
-			break;
-		}
-		if (len == cap) {
-			if (cap >= MAX_CHILD_OUTPUT)
-				break;
-			char *p = realloc(buf, cap * 2 + 1);
-			if (!p)
-				break;
-			buf = p;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	if (timed_out)
-		kill(child, SIGKILL);
-	while (waitpid(child, status, 0) < 0 && errno == EINTR)
-		;
+	cp_child_collect(fd, child, timeout + 2, MAX_CHILD_OUTPUT, &buf, &len, status);
 	if (!buf)
 		return;
-	buf[len] = '\0';
 	/* For debugging crashpipe itself: what the DAC's process said, as it said it. */
 	if (getenv("CRASHPIPE_DAC_TRACE"))
 		fputs(buf, stderr);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "child.h"
 #include "cleanup.h"
 #include "core.h"
 #include "fsopen.h"
@@ -278,45 +279,6 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	_exit(0);
 }
 
-/* Read everything from @fd until EOF (at most 256 MiB) or until @deadline passes. */
-static int read_child(int fd, pid_t child, char **buf_ret, size_t *len_ret, int *status_ret)
-{
-	size_t cap = 1 << 16, len = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	time_t deadline = time(NULL) + ANALYSIS_TIMEOUT + 5;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int timeout = (int)(deadline - time(NULL)) * 1000;
-		if (timeout <= 0 || poll(&pfd, 1, timeout) == 0) {
-			kill(child, SIGKILL);
-			break;
-		}
-		if (len == cap) {
-			if (cap >= (256u << 20))
-				break;
-			char *p = realloc(buf, cap * 2);
-			if (!p)
-				break;
-			buf = p;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	while (waitpid(child, status_ret, 0) < 0 && errno == EINTR)
-		;
-	*buf_ret = TAKE_PTR(buf);
-	*len_ret = len;
-	return 0;
-}
-
 static int make_spool(const char *dir)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -420,7 +382,7 @@ int cp_cmd_handle(int argc, char **argv)
 			}
 			close(pfd[1]);
 			if (child > 0)
-				read_child(pfd[0], child, &json, &json_len, &status);
+				cp_child_collect(pfd[0], child, ANALYSIS_TIMEOUT + 5, 256u << 20, &json, &json_len, &status);
 			close(pfd[0]);
 		}
 		bool ok = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && json && json_len > 0;
