@@ -118,7 +118,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 	fi
 
 	# .NET 8, self-contained: the runtime pack brings libcoreclr.so, libmscordaccore.so, createdump
-	if dotnet publish "$proj" -f net8.0 -r linux-x64 --self-contained "${common[@]}" \
+	# (TargetFrameworks=net8.0: restore for linux-x64 only what this publish needs)
+	if dotnet publish "$proj" -f net8.0 -p:TargetFrameworks=net8.0 -r linux-x64 --self-contained "${common[@]}" \
 		-o "$b/dotnet8" >"$b/build-dotnet8.log" 2>&1 &&
 		[ -x "$b/dotnet8/Crasher" ] && [ -e "$b/dotnet8/libcoreclr.so" ]; then
 		cp "$b/libcrashlib.so" "$b/dotnet8/"
