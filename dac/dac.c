@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -599,6 +600,41 @@ static const struct cp_mapping *find_runtime(const struct cp_core *core)
 	return NULL;
 }
 
+struct runtime_info {
+	unsigned char dac_id[20];	/* the build-id of the DAC the runtime needs */
+	size_t dac_id_len;
+	char version[32];
+};
+
+/*
+ * A single-file app exports DotNetRuntimeInfo (runtime's debugger headers; read the way
+ * ClrMD's RuntimeInfo does): "DotNetRuntimeInfo\0" (18 bytes), int version at 20, then
+ * three module indexes of 24 bytes (length byte, build-id) for the runtime, the DAC and the
+ * DBI from 24; version 2 and later add the runtime's file version (major, minor, build)
+ * at 96, whose build number is the product's patch number times 100.
+ */
+static int find_single_file(struct cp_target *t, struct cp_modules *mods, uint64_t entry,
+			    const char **path_ret, uint64_t *base_ret, struct runtime_info *info)
+{
+	unsigned char b[112];
+	uint64_t addr;
+	int32_t version, v[3];
+
+	if (cp_modules_lookup(mods, entry, "DotNetRuntimeInfo", &addr, path_ret, base_ret) < 0 ||
+	    cp_target_read(t, addr, b, sizeof(b)) < 0 || memcmp(b, "DotNetRuntimeInfo", 18) != 0)
+		return -ENOENT;
+	memcpy(&version, b + 20, 4);
+	if (b[48] > 0 && b[48] <= sizeof(info->dac_id)) {
+		info->dac_id_len = b[48];
+		memcpy(info->dac_id, b + 49, b[48]);
+	}
+	if (version >= 2) {
+		memcpy(v, b + 96, sizeof(v));
+		snprintf(info->version, sizeof(info->version), "%d.%d.%d", v[0], v[1], v[2] / 100);
+	}
+	return 0;
+}
+
 /* "10.0.12" from the shared framework's directory name, else from libcoreclr.so's
  * "@(#)Version 10.0.1226.42308" (the product's patch number is the build number / 100). */
 static char *runtime_version(const char *dir, int fd)
@@ -639,25 +675,36 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 	const struct cp_mapping *runtime = find_runtime(core);
 	_cleanup_free_ char *dir = NULL, *dac_path = NULL;
 	_cleanup_close_ int dac_fd = -1;
+	struct runtime_info info = { 0 };
+	const char *runtime_path;
+	uint64_t runtime_base, entry;
 
 	if (!cp_core_is_dotnet(core))
 		return 0;
 	rt->present = true;
-	if (!runtime) {
-		rt->dac_error = strdup("no " RUNTIME_NAME " is mapped (a single-file app?); managed frames need it");
+	if (runtime) {
+		runtime_path = runtime->path;
+		runtime_base = runtime->start;
+	} else if (cp_core_auxv(core, AT_ENTRY, &entry) &&
+		   find_single_file(t, mods, entry, &runtime_path, &runtime_base, &info) == 0) {
+		/* A single-file app: the runtime is the executable; the DAC is not in it. */
+	} else {
+		rt->dac_error = strdup("neither " RUNTIME_NAME " nor a single-file app's DotNetRuntimeInfo was found");
 		return 0;
 	}
-	_cleanup_free_ char *copy = strdup(runtime->path);
+	_cleanup_free_ char *copy = strdup(runtime_path);
 	if (!copy)
 		return -ENOMEM;
 	dir = strdup(dirname(copy));
 	rt->directory = strdup(dir);
-	rt->version = runtime_version(dir, cp_target_file_fd(t, runtime->path));
+	rt->version = info.version[0] ? strdup(info.version) : runtime_version(dir, cp_target_file_fd(t, runtime_path));
 
 	/* The DAC does not check that it matches the runtime; we do, by build-id. */
 	for (size_t i = 0; i < report->n_modules; i++)
-		if (strcmp(report->modules[i].path, runtime->path) == 0 && report->modules[i].build_id_match == 0) {
-			rt->dac_error = strdup(RUNTIME_NAME " on disk is not the one the process ran (its build-id differs)");
+		if (strcmp(report->modules[i].path, runtime_path) == 0 && report->modules[i].build_id_match == 0) {
+			if (asprintf(&rt->dac_error, "%s on disk is not the one the process ran (its build-id differs)",
+				     runtime_path) < 0)
+				rt->dac_error = NULL;
 			return 0;
 		}
 	if (opts->disabled) {
@@ -677,9 +724,20 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 	}
 	if (dac_fd < 0) {
 		int err = dac_fd == -1 ? errno : -dac_fd;
-		if (asprintf(&rt->dac_error, "%s: %s", dac_path, strerror(err)) < 0)
+		if (asprintf(&rt->dac_error, "%s: %s%s", dac_path, strerror(err),
+			     info.dac_id_len ? " (a single-file app: give its DAC with --dac or --runtime-dir)" : "") < 0)
 			rt->dac_error = NULL;
 		return 0;
+	}
+	/* A single-file app names the build-id of the DAC it needs. */
+	if (info.dac_id_len) {
+		unsigned char id[64];
+		int n = cp_elf_build_id(dac_fd, id, sizeof(id));
+		if (n != (int)info.dac_id_len || memcmp(id, info.dac_id, n) != 0) {
+			if (asprintf(&rt->dac_error, "%s is not the DAC of this runtime (build-id differs)", dac_path) < 0)
+				rt->dac_error = NULL;
+			return 0;
+		}
 	}
 	rt->dac = strdup(dac_path);
 
@@ -691,7 +749,7 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 	if (child == 0) {
 		close(pfd[0]);
 		/* dlopen goes through /proc/self/fd: keep the DAC's fd across nothing else. */
-		run_child(pfd[1], dac_fd, core, t, runtime->start, opts);
+		run_child(pfd[1], dac_fd, core, t, runtime_base, opts);
 	}
 	close(pfd[1]);
 	if (child < 0) {

@@ -491,3 +491,42 @@ int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
 	}
 	return 0;
 }
+
+int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *name, uint64_t *addr_ret,
+		      const char **path_ret, uint64_t *start_ret)
+{
+	const struct cp_module *m = cp_modules_find(mods, in_module);
+	if (!m || !m->dw || m->match == 0)
+		return -ENOENT;
+	int n = dwfl_module_getsymtab(m->dw);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(m->dw, i, &sym, &addr, NULL, NULL, NULL);
+		if (s && sym.st_shndx != SHN_UNDEF && strncmp(s, name, strlen(name)) == 0 &&
+		    (s[strlen(name)] == '\0' || s[strlen(name)] == '@')) {
+			*addr_ret = addr;
+			*path_ret = m->path;
+			*start_ret = m->start;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cp_elf_build_id(int fd, unsigned char *buf, size_t cap)
+{
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -EINVAL;
+	const void *id;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+	int r = -ENOENT;
+	if (n > 0 && (size_t)n <= cap) {
+		memcpy(buf, id, n);
+		r = n;
+	}
+	elf_end(elf);
+	return r;
+}

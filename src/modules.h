@@ -37,6 +37,14 @@ int cp_module_eh_frame_table(const struct cp_module *m, uint64_t *hdr_ret, uint6
  * looking symbols up at @lookup (ip - 1 for a return address). */
 void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_frame *f);
 
+/* The address of the symbol @name (unversioned) defined by the module mapped at
+ * @in_module; its path and load address. Returns 0 or -ENOENT. */
+int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *name, uint64_t *addr_ret,
+		      const char **path_ret, uint64_t *start_ret);
+
+/* The GNU build-id of the ELF file open at @fd, into @buf. Returns its length or -errno. */
+int cp_elf_build_id(int fd, unsigned char *buf, size_t cap);
+
 /* Add every module to @report->modules. */
 int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report);
 
