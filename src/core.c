@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,7 +68,8 @@ void cp_core_destroy(struct cp_core *core)
 	if (!core)
 		return;
 	for (size_t i = 0; i < core->n_segs; i++)
-		free(core->segs[i].data);
+		if (core->segs[i].data)
+			munmap(core->segs[i].data, core->segs[i].data_len);
 	for (size_t i = 0; i < core->n_problems; i++)
 		free(core->problems[i]);
 	free(core->problems);
@@ -377,9 +379,14 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 {
 	uint64_t len = s->keep_hi - s->keep_lo;
 
-	s->data = malloc(len);
-	if (!s->data)
+	/* Page-aligned (see zio.c) and faulted in before the copy, not during it: the kernel
+	 * holds the pipe while it copies, and the dying process waits. */
+	s->data_len = (len + 4095) & ~(uint64_t)4095;
+	s->data = mmap(NULL, s->data_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (s->data == MAP_FAILED) {
+		s->data = NULL;
 		return -ENOMEM;
+	}
 	ssize_t n = cp_input_read_at(core->in, s->offset + s->keep_lo, s->data, len);
 	if (n == -ESPIPE) {
 		cp_core_problem(core, "segment at 0x%llx overlaps an earlier one in the stream; its memory is lost",
@@ -393,7 +400,7 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 				(unsigned long long)s->vaddr, (unsigned long long)cp_input_pos(core->in));
 		s->keep_hi = s->keep_lo + n;
 		if (n == 0) {
-			free(s->data);
+			munmap(s->data, s->data_len);
 			s->data = NULL;
 			s->keep_hi = s->keep_lo = 0;
 			s->lost = true;

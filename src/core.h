@@ -35,7 +35,8 @@ struct cp_segment {
 	uint32_t flags;			/* PF_R | PF_W | PF_X */
 	/* Bytes kept in memory (streams only): [vaddr + keep_lo, vaddr + keep_hi). */
 	uint64_t keep_lo, keep_hi;
-	unsigned char *data;
+	unsigned char *data;		/* mmap()ed, data_len bytes */
+	uint64_t data_len;
 	bool lost;			/* a stream passed it before it could be read */
 };
 

@@ -55,7 +55,19 @@ struct cp_module {
 	uint64_t eh_hdr, eh_table, eh_count;
 };
 
+/* A symbol lookup already made: threads of one process share most return addresses, and
+ * libdw searches a large symbol table (libc's with its debuginfo) linearly. */
+struct sym_cache {
+	uint64_t lookup;	/* 0: empty */
+	char *function, *file;	/* owned */
+	uint64_t start;		/* the function's start, when function is set */
+	int line;
+};
+
+#define SYM_CACHE_SIZE 1024u
+
 struct cp_modules {
+	struct sym_cache cache[SYM_CACHE_SIZE];
 	Dwfl *dwfl;
 	struct cp_module *mods;		/* sorted by start */
 	size_t n;
@@ -323,6 +335,10 @@ void cp_modules_destroy(struct cp_modules *mods)
 		return;
 	for (size_t i = 0; i < mods->n; i++)
 		free(mods->mods[i].build_id);
+	for (size_t i = 0; i < SYM_CACHE_SIZE; i++) {
+		free(mods->cache[i].function);
+		free(mods->cache[i].file);
+	}
 	free(mods->mods);
 	dwfl_end(mods->dwfl);
 	free(mods);
@@ -451,22 +467,33 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 	if (!m->dw || m->match == 0)
 		return;
 
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
-	if (name) {
-		f->function = demangle(name);
-		f->offset = f->ip - (lookup - off);
+	struct sym_cache *c = &mods->cache[(lookup ^ (lookup >> 12)) % SYM_CACHE_SIZE];
+	if (c->lookup != lookup) {
+		free(c->function);
+		free(c->file);
+		memset(c, 0, sizeof(*c));
+		c->lookup = lookup;
+
+		GElf_Off off;
+		GElf_Sym sym;
+		const char *name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
+		if (name) {
+			c->function = demangle(name);
+			c->start = lookup - off;
+		}
+		Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
+		const char *file = line ? dwfl_lineinfo(line, NULL, &c->line, NULL, NULL, NULL) : NULL;
+		if (file)
+			c->file = strdup(file);
+	}
+	if (c->function) {
+		f->function = strdup(c->function);
+		f->offset = f->ip - c->start;
 		f->has_offset = true;
 	}
-	Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
-	if (line) {
-		int lineno = 0;
-		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		if (file) {
-			f->file = strdup(file);
-			f->line = lineno;
-		}
+	if (c->file) {
+		f->file = strdup(c->file);
+		f->line = c->line;
 	}
 }
 
