@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +26,107 @@ int cp_open_root(const char *dir)
 	return fd < 0 ? -errno : fd;
 }
 
-int cp_open_in_root(int rootfd, const char *path, bool follow)
+/*
+ * The same rules without openat2 (kernels before 5.6, valgrind): walk the path one
+ * component at a time from @rootfd with O_NOFOLLOW. ".." stops at the root; with @follow a
+ * symbolic link is read and its target walked the same way (absolute ones from the root),
+ * at most 16 of them; without it a link fails with ELOOP.
+ */
+static int walk_in_root(int rootfd, const char *path, bool follow, int final_flags)
+{
+	char work[PATH_MAX * 2];
+	static char stack[64][NAME_MAX + 1];	/* the directories we are in, from the root */
+	size_t depth = 0;
+	int hops = 0, dir = -1, ret;
+
+	if (strlen(path) >= sizeof(work) / 2)
+		return -ENAMETOOLONG;
+	strcpy(work, path);
+	char *rest = work;
+restart:
+	if (dir >= 0)
+		close(dir);
+	dir = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (dir < 0)
+		return -errno;
+	/* Re-open the directories we are in, from the root. */
+	for (size_t i = 0; i < depth; i++) {
+		int d = openat(dir, stack[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d < 0) {
+			ret = -errno;
+			goto out;
+		}
+		close(dir);
+		dir = d;
+	}
+	for (;;) {
+		while (*rest == '/')
+			rest++;
+		if (!*rest) {
+			ret = -EISDIR;
+			goto out;
+		}
+		char *comp = rest, *slash = strchr(rest, '/');
+		bool last = !slash;
+		if (slash) {
+			*slash = '\0';
+			rest = slash + 1;
+			while (*rest == '/')
+				rest++;
+			last = !*rest;
+		} else {
+			rest += strlen(rest);
+		}
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (depth > 0)
+				depth--;
+			goto restart;
+		}
+		int fd = openat(dir, comp, (last ? final_flags : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && follow) {
+			char target[PATH_MAX], tail[PATH_MAX];
+			ssize_t n = readlinkat(dir, comp, target, sizeof(target) - 1);
+			if (n < 0 || ++hops > 16) {
+				ret = -ELOOP;
+				goto out;
+			}
+			target[n] = '\0';
+			/* The link's target, then whatever was left of the path. */
+			snprintf(tail, sizeof(tail), "%s", rest);
+			if (snprintf(work, sizeof(work), "%s%s%s", target, *tail ? "/" : "", tail) >= (int)sizeof(work)) {
+				ret = -ENAMETOOLONG;
+				goto out;
+			}
+			rest = work;
+			if (target[0] == '/')
+				depth = 0;
+			goto restart;
+		}
+		if (fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (last) {
+			ret = fd;
+			goto out;
+		}
+		if (depth == ARRAY_SIZE(stack)) {
+			close(fd);
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		snprintf(stack[depth++], sizeof(stack[0]), "%s", comp);
+		close(dir);
+		dir = fd;
+	}
+out:
+	close(dir);
+	return ret;
+}
+
+static int open_in_root(int rootfd, const char *path, bool follow, bool walk)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW),
@@ -36,9 +138,13 @@ int cp_open_in_root(int rootfd, const char *path, bool follow)
 		path++;
 	if (!*path)
 		return -EINVAL;
-	_cleanup_close_ int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	_cleanup_close_ int fd = walk ? -1 : syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (walk || (fd < 0 && errno == ENOSYS))
+		fd = walk_in_root(rootfd, path, follow, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	else if (fd < 0)
+		fd = -errno;
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -47,6 +153,16 @@ int cp_open_in_root(int rootfd, const char *path, bool follow)
 	if (fcntl(fd, F_SETFL, 0) < 0)
 		return -errno;
 	return TAKE_FD(fd);
+}
+
+int cp_open_in_root(int rootfd, const char *path, bool follow)
+{
+	return open_in_root(rootfd, path, follow, false);
+}
+
+int cp_open_in_root_walk(int rootfd, const char *path, bool follow)
+{
+	return open_in_root(rootfd, path, follow, true);
 }
 
 int cp_open_dir_in_root(int rootfd, const char *path)
@@ -59,5 +175,7 @@ int cp_open_dir_in_root(int rootfd, const char *path)
 	while (*path == '/')
 		path++;
 	int fd = syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS && *path)
+		return walk_in_root(rootfd, path, false, O_RDONLY | O_DIRECTORY);
 	return fd < 0 ? -errno : fd;
 }

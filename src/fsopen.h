@@ -17,6 +17,10 @@
  * an fd or -errno (-ELOOP: a link where none may be; -EINVAL: not a regular file). */
 int cp_open_in_root(int rootfd, const char *path, bool follow);
 
+/* The same without openat2(2), as on kernels before 5.6 and under valgrind: used when
+ * openat2 is missing, and by the tests. */
+int cp_open_in_root_walk(int rootfd, const char *path, bool follow);
+
 /* Open the directory @path inside @rootfd, with the same rules. Returns an fd or -errno. */
 int cp_open_dir_in_root(int rootfd, const char *path);
 
