@@ -27,7 +27,7 @@ struct cp_core_config {
 };
 
 #define CP_CORE_CONFIG_DEFAULT { \
-	.max_stack = 32ull << 20, .keep_all_below = 64ull << 20, .max_notes = 64ull << 20, \
+	.max_stack = 32ull << 20, .keep_all_below = 4ull << 20, .max_notes = 64ull << 20, \
 	.max_keep_dotnet = 4ull << 30 }
 
 struct cp_segment {

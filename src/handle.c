@@ -309,6 +309,9 @@ int cp_cmd_handle(int argc, char **argv)
 	struct cp_proc proc = { .rootfd = -1 };
 	int r;
 
+	/* First of all: a 1 MiB pipe lets the kernel go on writing the core (on another CPU)
+	 * while we start up and read /proc, instead of stalling after 64 KiB. */
+	(void) fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
 	sanitize_stdio();
 	cp_log_open(true, LOG_INFO);
 	if (parse_args(argc, argv, &a) < 0) {
