@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "core.h"
+#include "strv.h"
 #include "zio.h"
 
 #ifndef NT_FILE
@@ -40,22 +41,11 @@
 void cp_core_problem(struct cp_core *core, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	core->partial = true;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	cp_strv_append_va(&core->problems, &core->n_problems, fmt, ap);
 	va_end(ap);
-	if (!s)
-		return;
-	char **p = realloc(core->problems, (core->n_problems + 1) * sizeof(*p));
-	if (!p) {
-		free(s);
-		return;
-	}
-	core->problems = p;
-	p[core->n_problems++] = s;
 }
 
 static void cp_core_destroyp(struct cp_core **core)

@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "report.h"
+#include "strv.h"
 #include "zio.h"
 
 #define MAX_REPORT (256u << 20)
@@ -151,22 +152,12 @@ struct cp_module_info *cp_report_add_module(struct cp_report *r)
 void cp_report_note(struct cp_report *r, bool partial, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	if (partial)
 		r->partial = true;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	cp_strv_append_va(&r->notes, &r->n_notes, fmt, ap);
 	va_end(ap);
-	if (!s)
-		return;
-	char **slot = grow(&r->notes, &r->n_notes, sizeof(*slot));
-	if (!slot) {
-		free(s);
-		return;
-	}
-	*slot = s;
 }
 
 const char *cp_signal_name(int sig)

@@ -39,12 +39,15 @@ struct cp_input {
 	unsigned char *scratch;		/* for skipping forward */
 };
 
-static ssize_t read_full(int fd, void *buf, size_t len)
+/* Read @len bytes, fewer only at the end of the file: at @off with pread(), or from the
+ * current position with read() when @off is negative. */
+static ssize_t read_full_at(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done) :
+			    pread(fd, (char *)buf + done, len - done, off + done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -71,7 +74,7 @@ static ssize_t raw_read(struct cp_input *in, void *buf, size_t len)
 		if (done == len)
 			return done;
 	}
-	ssize_t n = read_full(in->fd, (char *)buf + done, len - done);
+	ssize_t n = read_full_at(in->fd, (char *)buf + done, len - done, -1);
 	if (n < 0)
 		return n;
 	return done + n;
@@ -100,7 +103,7 @@ int cp_input_open(int fd, struct cp_input **ret)
 		in->seekable = true;
 		in->size = st.st_size;
 	} else {
-		ssize_t n = read_full(fd, in->peek, sizeof(in->peek));
+		ssize_t n = read_full_at(fd, in->peek, sizeof(in->peek), -1);
 		if (n < 0)
 			return n;
 		in->peek_len = n;
@@ -193,21 +196,8 @@ static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
 
 ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t len)
 {
-	if (in->seekable) {
-		size_t done = 0;
-		while (done < len) {
-			ssize_t n = pread(in->fd, (char *)buf + done, len - done, off + done);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return -errno;
-			}
-			if (n == 0)
-				break;
-			done += n;
-		}
-		return done;
-	}
+	if (in->seekable)
+		return off > INT64_MAX ? 0 : read_full_at(in->fd, buf, len, off);
 
 	if (off < in->pos)
 		return -ESPIPE;
