@@ -37,6 +37,8 @@
 #define MAX_PHNUM 65535u		/* PN_XNUM cores (more segments) are refused */
 #define SMALL_SEGMENT (64u * 1024)	/* ELF header pages, the vDSO, small data */
 #define RED_ZONE 256u			/* below SP: the x86_64 red zone, rounded up */
+#define SPARSE_FROM (1u << 20)		/* ranges this large skip their zero pages */
+#define BOUNCE_SIZE (1u << 20)
 
 void cp_core_problem(struct cp_core *core, const char *fmt, ...)
 {
@@ -69,6 +71,7 @@ void cp_core_destroy(struct cp_core *core)
 	free(core->auxv);
 	free(core->notes);
 	free(core->file_strings);
+	free(core->bounce);
 	free(core);
 }
 
@@ -272,24 +275,47 @@ bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret)
 	return false;
 }
 
+/* Binary searches: both arrays are sorted by address once read (memory reads of the
+ * unwinders and the DAC come here, millions of times on a large .NET process). Segments
+ * that overlap (only a hostile core has them) are found by their start. */
 const struct cp_segment *cp_core_segment_at(const struct cp_core *core, uint64_t addr)
 {
-	for (size_t i = 0; i < core->n_segs; i++) {
-		const struct cp_segment *s = &core->segs[i];
-		if (addr >= s->vaddr && addr - s->vaddr < s->memsz)
-			return s;
+	size_t lo = 0, hi = core->n_segs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (core->segs[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	const struct cp_segment *s = &core->segs[lo - 1];
+	return addr - s->vaddr < s->memsz ? s : NULL;
 }
 
 const struct cp_mapping *cp_core_mapping_at(const struct cp_core *core, uint64_t addr)
 {
-	for (size_t i = 0; i < core->n_maps; i++) {
-		const struct cp_mapping *m = &core->maps[i];
-		if (addr >= m->start && addr < m->end)
-			return m;
+	size_t lo = 0, hi = core->n_maps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (core->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	const struct cp_mapping *m = &core->maps[lo - 1];
+	return addr < m->end ? m : NULL;
+}
+
+static int cmp_map_start(const void *a, const void *b)
+{
+	const struct cp_mapping *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -365,19 +391,55 @@ static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
 	}
 }
 
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/*
+ * Copy a large range through a bounce buffer, leaving out pages of zeros: the kernel
+ * sends every untouched page of a thread stack or a heap as zeros (an 871 MB core of a
+ * .NET service held 13 MB of data), and a page never written costs no memory.
+ */
+static ssize_t read_sparse(struct cp_core *core, uint64_t off, unsigned char *dst, uint64_t len)
+{
+	uint64_t done = 0;
+
+	if (!core->bounce && !(core->bounce = aligned_alloc(4096, BOUNCE_SIZE)))
+		return -ENOMEM;
+	while (done < len) {
+		size_t chunk = len - done < BOUNCE_SIZE ? len - done : BOUNCE_SIZE;
+		ssize_t n = cp_input_read_at(core->in, off + done, core->bounce, chunk);
+		if (n < 0)
+			return done ? (ssize_t)done : n;
+		for (size_t p = 0; p < (size_t)n; p += 4096) {
+			size_t l = (size_t)n - p < 4096 ? (size_t)n - p : 4096;
+			if (!all_zero(core->bounce + p, l))
+				memcpy(dst + done + p, core->bounce + p, l);
+		}
+		done += n;
+		if ((size_t)n < chunk)
+			break;
+	}
+	return done;
+}
+
 static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 {
 	uint64_t len = s->keep_hi - s->keep_lo;
+	bool sparse = len >= SPARSE_FROM;
 
-	/* Page-aligned (see zio.c) and faulted in before the copy, not during it: the kernel
-	 * holds the pipe while it copies, and the dying process waits. */
+	/* Page-aligned (see zio.c). A small range is faulted in before the copy, not during
+	 * it: the kernel holds the pipe while it copies, and the dying process waits. */
 	s->data_len = (len + 4095) & ~(uint64_t)4095;
-	s->data = mmap(NULL, s->data_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	s->data = mmap(NULL, s->data_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (sparse ? 0 : MAP_POPULATE), -1, 0);
 	if (s->data == MAP_FAILED) {
 		s->data = NULL;
 		return -ENOMEM;
 	}
-	ssize_t n = cp_input_read_at(core->in, s->offset + s->keep_lo, s->data, len);
+	ssize_t n = sparse ? read_sparse(core, s->offset + s->keep_lo, s->data, len) :
+		    cp_input_read_at(core->in, s->offset + s->keep_lo, s->data, len);
 	if (n == -ESPIPE) {
 		cp_core_problem(core, "segment at 0x%llx overlaps an earlier one in the stream; its memory is lost",
 				(unsigned long long)s->vaddr);
@@ -584,6 +646,9 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 		cp_core_problem(core, "core is truncated: %zu of %zu segments end beyond its %llu bytes",
 				n_truncated, core->n_segs, (unsigned long long)file_size);
 	qsort(core->segs, core->n_segs, sizeof(*core->segs), cmp_by_vaddr);
+	/* The kernel writes NT_FILE in address order already; a hostile core may not. */
+	if (core->maps)
+		qsort(core->maps, core->n_maps, sizeof(*core->maps), cmp_map_start);
 
 	*ret = TAKE_PTR(core);
 	return 0;

@@ -54,6 +54,7 @@ struct cp_core_thread {
 
 struct cp_core {
 	struct cp_input *in;		/* kept while a seekable core can still be read */
+	unsigned char *bounce;		/* for reading a stream past its zero pages */
 	uint64_t size;			/* bytes of core data seen */
 
 	struct cp_segment *segs;

@@ -263,12 +263,17 @@ int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modul
 int cp_unwind_regs(struct cp_target *t, struct cp_modules *mods, const struct user_regs_struct *regs,
 		   size_t max_frames, bool start_anywhere, struct cp_thread *out)
 {
+	/* One address space for every call: the DAC's walk asks for hundreds of these, and
+	 * libunwind's cache of unwind info (by address) stays valid for the process's life. */
+	static unw_addr_space_t as;
 	struct unwind_ctx ctx = { .regs = regs, .t = t, .mods = mods };
-	unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
 
-	if (!as)
-		return -ENOMEM;
+	if (!as) {
+		as = unw_create_addr_space(&accessors, 0);
+		if (!as)
+			return -ENOMEM;
+		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+	}
 	unwind_one(as, &ctx, out, out->n_frames + max_frames, true, start_anywhere);
-	unw_destroy_addr_space(as);
 	return 0;
 }
