@@ -205,21 +205,6 @@ static void fill_fallback(struct cp_report *r, struct cp_core *core, const struc
 	r->process.tid = core->threads[0].tid;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* What the .NET runtime told createdump, where it adds to the core. */
 static void apply_hint(struct cp_report *r, const struct cp_hint *h)
 {
@@ -274,7 +259,7 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 		}
 	}
 	char *json = cp_report_to_json(r);
-	if (!json || write_all(out, json, strlen(json)) < 0)
+	if (!json || cp_write_all(out, json, strlen(json)) < 0)
 		_exit(6);
 	_exit(0);
 }

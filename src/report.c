@@ -474,22 +474,6 @@ char *cp_report_to_json(const struct cp_report *r)
 	return cJSON_Print(root);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -525,8 +509,8 @@ static int write_json(const char *json, size_t len, const char *path)
 	int ret;
 
 	if (strcmp(path, "-") == 0) {
-		ret = write_all(STDOUT_FILENO, json, len);
-		return ret < 0 ? ret : write_all(STDOUT_FILENO, "\n", 1);
+		ret = cp_write_all(STDOUT_FILENO, json, len);
+		return ret < 0 ? ret : cp_write_all(STDOUT_FILENO, "\n", 1);
 	}
 	if (ends_with(path, ".zst")) {
 		/* The newline a text file ends with goes in too. */
@@ -546,8 +530,8 @@ static int write_json(const char *json, size_t len, const char *path)
 		_cleanup_close_ int out = open(path, O_WRONLY | O_CLOEXEC);
 		if (out < 0)
 			return -errno;
-		ret = write_all(out, data, len);
-		return ret == 0 && !z ? write_all(out, "\n", 1) : ret;
+		ret = cp_write_all(out, data, len);
+		return ret == 0 && !z ? cp_write_all(out, "\n", 1) : ret;
 	}
 	/* Write beside the target, then rename: a reader sees the old file or the whole new one. */
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
@@ -557,9 +541,9 @@ static int write_json(const char *json, size_t len, const char *path)
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, len);
+	ret = cp_write_all(fd, data, len);
 	if (ret == 0 && !z)
-		ret = write_all(fd, "\n", 1);
+		ret = cp_write_all(fd, "\n", 1);
 	if (ret == 0 && fchmod(fd, 0640) < 0)
 		ret = -errno;
 	if (ret == 0 && fsync(fd) < 0 && errno != EINVAL)

@@ -179,19 +179,25 @@ static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t pag
 	return c;
 }
 
+/* Copy at most @len bytes at offset @pos of source @src (within one page), through the cache. */
+static size_t copy_cached(struct cp_target *t, uint32_t src, uint64_t pos, void *buf, size_t len)
+{
+	struct cache_page *c = cached(t, src, pos / PAGE);
+	size_t off = pos % PAGE;
+
+	if (!c || off >= c->len)
+		return 0;
+	if (len > c->len - off)
+		len = c->len - off;
+	memcpy(buf, c->data + off, len);
+	return len;
+}
+
 /* Copy what one source has of [addr, addr + len) within one page; returns bytes copied. */
 static size_t read_core_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (t->core->in) {
-		struct cache_page *c = cached(t, 0, addr / PAGE);
-		size_t off = addr % PAGE;
-		if (!c || off >= c->len)
-			return 0;
-		if (len > c->len - off)
-			len = c->len - off;
-		memcpy(buf, c->data + off, len);
-		return len;
-	}
+	if (t->core->in)
+		return copy_cached(t, 0, addr, buf, len);
 	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
 	return n > 0 ? n : 0;
 }
@@ -210,14 +216,7 @@ static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, siz
 		return 0;
 	if (len > m->end - addr)
 		len = m->end - addr;
-	struct cache_page *c = cached(t, fi + 1, foff / PAGE);
-	size_t off = foff % PAGE;
-	if (!c || off >= c->len)
-		return 0;
-	if (len > c->len - off)
-		len = c->len - off;
-	memcpy(buf, c->data + off, len);
-	return len;
+	return copy_cached(t, fi + 1, foff, buf, len);
 }
 
 static int read_mem(struct cp_target *t, uint64_t addr, void *buf, size_t len, bool files)

@@ -282,3 +282,20 @@ int cp_zstd_compress(const void *data, size_t len, void **out_ret, size_t *out_l
 	*out_len_ret = n;
 	return 0;
 }
+
+int cp_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}

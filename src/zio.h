@@ -43,6 +43,9 @@ uint64_t cp_input_pos(const struct cp_input *in);
  * -EFBIG when it is larger. */
 int cp_input_read_all(struct cp_input *in, size_t max, char **buf_ret, size_t *len_ret);
 
+/* Write all @len bytes to @fd, retrying short writes. Returns 0 or -errno. */
+int cp_write_all(int fd, const void *buf, size_t len);
+
 /* Compress @len bytes at @data into a new buffer (zstd, level 3). */
 int cp_zstd_compress(const void *data, size_t len, void **out_ret, size_t *out_len_ret);
 
