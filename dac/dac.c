@@ -21,19 +21,15 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -307,19 +303,15 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, struct c
 	struct child c = { .t = t, .max_frames = opts->max_frames };
 	char path[64];
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(opts->timeout);
 	c.out = fdopen(out_fd, "w");
 	if (!c.out)
 		_exit(3);
-	if (opts->drop_privileges && geteuid() == 0) {
-		if (setgroups(0, NULL) < 0 || setresgid(opts->gid, opts->gid, opts->gid) < 0 ||
-		    setresuid(opts->uid, opts->uid, opts->uid) < 0) {
-			fprintf(c.out, "E\tcannot drop privileges for the DAC: %s\n", strerror(errno));
-			_exit(0);
-		}
+	int r = cp_child_confine(opts->timeout, opts->drop_privileges ? opts->uid : 0,
+				 opts->drop_privileges ? opts->gid : 0);
+	if (r < 0) {
+		fprintf(c.out, "E\tcannot drop privileges for the DAC: %s\n", strerror(-r));
+		_exit(0);
 	}
-	prctl(PR_SET_DUMPABLE, 0);
 	/* With this set, the DAC would look for the cDAC and fail (runtime daccess.cpp). */
 	unsetenv("DOTNET_ENABLE_CDAC");
 	unsetenv("COMPlus_ENABLE_CDAC");

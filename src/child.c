@@ -4,14 +4,28 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "child.h"
+
+int cp_child_confine(unsigned timeout, uid_t uid, gid_t gid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	alarm(timeout);
+	if (geteuid() == 0 && (uid != 0 || gid != 0)) {
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+			return -errno;
+	}
+	prctl(PR_SET_DUMPABLE, 0);
+	return 0;
+}
 
 void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret,
 		      size_t *len_ret, int *status_ret)

@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Set up a worker process just forked: it dies with its parent, gets SIGALRM after
+ * @timeout seconds, takes on @uid/@gid when it runs as root (unless both are 0), and is not
+ * dumpable. Returns 0, or -errno when the privileges could not be dropped. */
+int cp_child_confine(unsigned timeout, uid_t uid, gid_t gid);
+
 /* Read @fd until EOF, @max bytes, or @timeout seconds; then reap @child (killed first on
  * timeout) into *@status_ret. *@buf_ret gets a NUL-terminated buffer (NULL on ENOMEM). */
 void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret,

@@ -455,7 +455,6 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 			munmap(s->data, s->data_len);
 			s->data = NULL;
 			s->keep_hi = s->keep_lo = 0;
-			s->lost = true;
 		}
 		return 1;	/* nothing follows */
 	}

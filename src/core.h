@@ -37,7 +37,6 @@ struct cp_segment {
 	uint64_t keep_lo, keep_hi;
 	unsigned char *data;		/* mmap()ed, data_len bytes */
 	uint64_t data_len;
-	bool lost;			/* a stream passed it before it could be read */
 };
 
 /* One NT_FILE entry: a file-backed mapping. */

@@ -19,16 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -230,15 +226,9 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 						     const struct handle_args *a, struct cp_proc *proc,
 						     const struct cp_hint *hint)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	alarm(ANALYSIS_TIMEOUT);
 	/* Never more privilege than the crashed process had. */
-	if (a->uid != 0 || a->gid != 0) {
-		if (setgroups(0, NULL) < 0 || setresgid(a->gid, a->gid, a->gid) < 0 ||
-		    setresuid(a->uid, a->uid, a->uid) < 0)
-			_exit(3);
-	}
-	prctl(PR_SET_DUMPABLE, 0);
+	if (cp_child_confine(ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
+		_exit(3);
 
 	struct cp_report *r = cp_report_create();
 	if (!r)

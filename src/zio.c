@@ -148,11 +148,6 @@ bool cp_input_seekable(const struct cp_input *in)
 	return in->seekable;
 }
 
-bool cp_input_compressed(const struct cp_input *in)
-{
-	return in->dctx != NULL;
-}
-
 uint64_t cp_input_size(const struct cp_input *in)
 {
 	return in->seekable ? in->size : UINT64_MAX;

@@ -23,7 +23,6 @@ void cp_input_destroy(struct cp_input *in);
 
 /* True when any offset can be read (a plain regular file). */
 bool cp_input_seekable(const struct cp_input *in);
-bool cp_input_compressed(const struct cp_input *in);
 
 /* Size of a seekable input's file; UINT64_MAX for a stream. */
 uint64_t cp_input_size(const struct cp_input *in);
