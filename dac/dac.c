@@ -660,8 +660,8 @@ static char *runtime_version(const char *dir, int fd)
 	}
 }
 
-static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
-		    struct cp_report *report, int rootfd, const struct cp_dac_options *opts)
+static int start(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+		 struct cp_report *report, int rootfd, const struct cp_dac_options *opts, struct cp_dac_run *run)
 {
 	struct cp_runtime *rt = &report->runtime;
 	const struct cp_mapping *runtime = find_runtime(core);
@@ -692,13 +692,13 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 	rt->version = info.version[0] ? strdup(info.version) : runtime_version(dir, cp_target_file_fd(t, runtime_path));
 
 	/* The DAC does not check that it matches the runtime; we do, by build-id. */
-	for (size_t i = 0; i < report->n_modules; i++)
-		if (strcmp(report->modules[i].path, runtime_path) == 0 && report->modules[i].build_id_match == 0) {
-			if (asprintf(&rt->dac_error, "%s on disk is not the one the process ran (its build-id differs)",
-				     runtime_path) < 0)
-				rt->dac_error = NULL;
-			return 0;
-		}
+	const struct cp_module *rm = cp_modules_find(mods, runtime_base);
+	if (rm && cp_module_build_id_match(rm) == 0) {
+		if (asprintf(&rt->dac_error, "%s on disk is not the one the process ran (its build-id differs)",
+			     runtime_path) < 0)
+			rt->dac_error = NULL;
+		return 0;
+	}
 	if (opts->disabled) {
 		rt->dac_error = strdup("not used (--no-dac)");
 		return 0;
@@ -749,10 +749,22 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 		rt->dac_error = strdup("cannot start the DAC's process");
 		return 0;
 	}
+	run->child = child;
+	run->fd = pfd[0];
+	return 0;
+}
+
+static void finish(struct cp_target *t, struct cp_modules *mods, struct cp_report *report,
+		   const struct cp_dac_options *opts, struct cp_dac_run *run)
+{
+	struct cp_runtime *rt = &report->runtime;
 	struct dac_result res = { 0 };
 	int status = 0;
-	read_child(pfd[0], child, opts->timeout, &res, &status);
-	close(pfd[0]);
+
+	read_child(run->fd, run->child, opts->timeout, &res, &status);
+	close(run->fd);
+	run->fd = -1;
+	run->child = -1;
 
 	if (res.error) {
 		rt->dac_error = TAKE_PTR(res.error);
@@ -767,16 +779,23 @@ static int annotate(struct cp_core *core, struct cp_target *t, struct cp_modules
 			if (report->threads[j].tid == res.threads[i].tid)
 				merge_thread(t, mods, &report->threads[j], &res.threads[i], opts->max_frames);
 	result_deinit(&res);
-	return 0;
 }
 
-int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
-		    struct cp_report *report, int rootfd, const struct cp_dac_options *opts)
+int cp_dac_start(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+		 struct cp_report *report, int rootfd, const struct cp_dac_options *opts, struct cp_dac_run *run)
 {
-	int r = annotate(core, t, mods, report, rootfd, opts);
+	run->child = -1;
+	run->fd = -1;
+	return start(core, t, mods, report, rootfd, opts, run);
+}
 
+int cp_dac_finish(struct cp_target *t, struct cp_modules *mods, struct cp_report *report,
+		  const struct cp_dac_options *opts, struct cp_dac_run *run)
+{
+	if (run->child > 0)
+		finish(t, mods, report, opts, run);
 	/* Managed frames that should be there and are not make the report partial. */
 	if (report->runtime.dac_error && !opts->disabled)
 		cp_report_note(report, true, "managed frames: %s", report->runtime.dac_error);
-	return r;
+	return 0;
 }

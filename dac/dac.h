@@ -33,10 +33,21 @@ struct cp_dac_options {
 	gid_t gid;
 };
 
-/* Add the runtime, managed frames and exceptions to @report, whose threads hold their
- * native frames already. Failures are noted in report->runtime.dac_error; returns -errno
- * only on ENOMEM. */
-int cp_dac_annotate(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
-		    struct cp_report *report, int rootfd, const struct cp_dac_options *opts);
+/* The DAC's process at work. */
+struct cp_dac_run {
+	pid_t child;
+	int fd;
+};
+
+/* Add the runtime to @report and start the DAC's process, which walks the managed stacks
+ * while the caller unwinds the native ones. Failures are noted in report->runtime.dac_error;
+ * returns -errno only on ENOMEM. cp_dac_finish() must follow, whatever this returned. */
+int cp_dac_start(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
+		 struct cp_report *report, int rootfd, const struct cp_dac_options *opts, struct cp_dac_run *run);
+
+/* Wait for the DAC's process and add the managed frames and exceptions to @report, whose
+ * threads hold their native frames by now. */
+int cp_dac_finish(struct cp_target *t, struct cp_modules *mods, struct cp_report *report,
+		  const struct cp_dac_options *opts, struct cp_dac_run *run);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "debugcache.h"
 #include "cleanup.h"
 #include "core.h"
 #include "fsopen.h"
@@ -80,6 +81,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	int ret;
 
 	fill_process(core, r);
+	r->live = core->live_fd >= 0;
 	for (size_t i = 0; i < core->n_problems; i++)
 		cp_report_note(r, true, "core: %s", core->problems[i]);
 
@@ -97,11 +99,19 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_target_create(core, rootfd, &t);
 	if (ret < 0)
 		return ret;
-	ret = cp_modules_create(core, t, r, &mods);
+	ret = cp_modules_create(core, t, opts->debug_cache, r, &mods);
 	if (ret < 0) {
 		cp_report_note(r, true, "modules: %s", strerror(-ret));
 		goto out;
 	}
+	/* The DAC's process walks the managed stacks while we unwind the native ones. */
+	struct cp_dac_options dac = opts->dac;
+	struct cp_dac_run run;
+	dac.max_frames = max_frames;
+	dac.disabled = opts->no_dac;
+	ret = cp_dac_start(core, t, mods, r, rootfd, &dac, &run);
+	if (ret < 0)
+		goto out_dac;
 	ret = cp_unwind_threads(core, t, mods, r, max_frames);
 	if (ret < 0)
 		cp_report_note(r, true, "unwinding: %s", strerror(-ret));
@@ -110,12 +120,8 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 			cp_report_note(r, false, "thread %d: more than %zu frames (a stack overflow?); the rest are left out",
 				       r->threads[i].tid, max_frames);
 	ret = cp_modules_to_report(mods, r);
-	if (ret == 0) {
-		struct cp_dac_options dac = opts->dac;
-		dac.max_frames = max_frames;
-		dac.disabled = opts->no_dac;
-		ret = cp_dac_annotate(core, t, mods, r, rootfd, &dac);
-	}
+out_dac:
+	(void) cp_dac_finish(t, mods, r, &dac, &run);
 out:
 	cp_modules_destroy(mods);
 	cp_target_destroy(t);
@@ -135,7 +141,9 @@ static void usage(FILE *f)
 		"      --dac=PATH         the .NET DAC (libmscordaccore.so) to use\n"
 		"      --runtime-dir=DIR  look for the DAC in DIR (the crashed runtime's directory)\n"
 		"      --no-dac           native frames only\n"
-		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES);
+		"      --debug-cache=DIR  decompressed debuginfo kept by `crashpipe handle`\n"
+		"                         (default %s; used for the host's own files only)\n"
+		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES, CP_DEBUG_CACHE_DEFAULT);
 }
 
 int cp_parse_max_frames(const char *arg, size_t *ret)
@@ -158,10 +166,12 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "dac", required_argument, NULL, 'd' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "no-dac", no_argument, NULL, 'n' },
+		{ "debug-cache", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
+	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
 	bool no_dac = false;
 	int c;
@@ -188,6 +198,9 @@ int cp_cmd_analyze(int argc, char **argv)
 			break;
 		case 'n':
 			no_dac = true;
+			break;
+		case 'c':
+			debug_cache = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -246,6 +259,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		aopts.no_dac = no_dac;
 		aopts.dac.dac_path = dac;
 		aopts.dac.runtime_dir = runtime_dir;
+		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);

@@ -19,6 +19,7 @@ struct cp_report;
 struct cp_analyze_options {
 	size_t max_frames;
 	bool no_dac;			/* native frames only */
+	const char *debug_cache;	/* decompressed debuginfo to use (debugcache.h), or NULL */
 	struct cp_dac_options dac;
 };
 

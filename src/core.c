@@ -461,13 +461,12 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 	return 0;
 }
 
-int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
-		 struct cp_core **ret, const char **error_ret)
+int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
+		      struct cp_core **ret, const char **error_ret)
 {
 	const char *dummy;
 	const char **err = error_ret ? error_ret : &dummy;
 	Elf64_Ehdr eh;
-	int r;
 
 	ssize_t n = cp_input_read_at(in, 0, &eh, sizeof(eh));
 	if (n < 0) {
@@ -519,6 +518,7 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 	if (!core)
 		return -ENOMEM;
 	core->in = in;
+	core->live_fd = -1;
 
 	size_t phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
 	_cleanup_free_ Elf64_Phdr *ph = malloc(phsize);
@@ -540,11 +540,10 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 
 	/* Segments, in file order for a single pass. */
 	core->segs = calloc(eh.e_phnum, sizeof(*core->segs));
-	_cleanup_free_ struct cp_segment **order = calloc(eh.e_phnum, sizeof(*order));
 	_cleanup_free_ Elf64_Phdr **notes = calloc(eh.e_phnum, sizeof(*notes));
 	size_t n_notes = 0;
 	size_t n_truncated = 0;
-	if (!core->segs || !order || !notes)
+	if (!core->segs || !notes)
 		return -ENOMEM;
 	for (size_t i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr *p = &ph[i];
@@ -614,33 +613,6 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 		return -EINVAL;
 	}
 
-	/* Memory. A seekable core is read in place later; a stream keeps what it must now. */
-	if (!cp_input_seekable(in)) {
-		choose_kept(core, cfg);
-		for (size_t i = 0; i < core->n_segs; i++)
-			order[i] = &core->segs[i];
-		qsort(order, core->n_segs, sizeof(*order), cmp_by_offset);
-		for (size_t i = 0; i < core->n_segs; i++) {
-			struct cp_segment *s = order[i];
-			if (s->keep_hi <= s->keep_lo)
-				continue;
-			r = read_segment_data(core, s);
-			if (r == -EBADMSG) {
-				cp_core_problem(core, "corrupt zstd data after offset %llu; memory after it is lost",
-						(unsigned long long)cp_input_pos(in));
-				break;
-			}
-			if (r < 0)
-				return r;
-			if (r > 0)
-				break;
-		}
-		r = cp_input_drain(in);
-		if (r < 0 && r != -EBADMSG)
-			return r;
-		core->size = cp_input_pos(in);
-		core->in = NULL;
-	}
 	if (n_truncated)
 		cp_core_problem(core, "core is truncated: %zu of %zu segments end beyond its %llu bytes",
 				n_truncated, core->n_segs, (unsigned long long)file_size);
@@ -653,12 +625,77 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 	return 0;
 }
 
+int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg)
+{
+	struct cp_input *in = core->in;
+	int r;
+
+	/* A seekable core is read in place later; a stream keeps what it must now. */
+	if (!in || cp_input_seekable(in))
+		return 0;
+	_cleanup_free_ struct cp_segment **order = calloc(core->n_segs + 1, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	choose_kept(core, cfg);
+	for (size_t i = 0; i < core->n_segs; i++)
+		order[i] = &core->segs[i];
+	qsort(order, core->n_segs, sizeof(*order), cmp_by_offset);
+	for (size_t i = 0; i < core->n_segs; i++) {
+		struct cp_segment *s = order[i];
+		if (s->keep_hi <= s->keep_lo)
+			continue;
+		r = read_segment_data(core, s);
+		if (r == -EBADMSG) {
+			cp_core_problem(core, "corrupt zstd data after offset %llu; memory after it is lost",
+					(unsigned long long)cp_input_pos(in));
+			break;
+		}
+		if (r < 0)
+			return r;
+		if (r > 0)
+			break;
+	}
+	r = cp_input_drain(in);
+	if (r < 0 && r != -EBADMSG)
+		return r;
+	core->size = cp_input_pos(in);
+	core->in = NULL;
+	return 0;
+}
+
+int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
+		 struct cp_core **ret, const char **error_ret)
+{
+	struct cp_core *core;
+	int r = cp_core_read_head(in, cfg, &core, error_ret);
+
+	if (r < 0)
+		return r;
+	r = cp_core_read_rest(core, cfg);
+	if (r < 0) {
+		if (error_ret)
+			*error_ret = NULL;
+		cp_core_destroy(core);
+		return r;
+	}
+	*ret = core;
+	return 0;
+}
+
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len)
 {
 	const struct cp_segment *s = cp_core_segment_at(core, addr);
 	if (!s)
 		return 0;
 	uint64_t rel = addr - s->vaddr;
+	/* The live process has all of a mapping, file-backed text included. pread() takes a
+	 * signed offset, so the vsyscall page at the top comes from the core. */
+	if (core->live_fd >= 0 && rel < s->memsz && addr <= INT64_MAX) {
+		size_t l = len > s->memsz - rel ? s->memsz - rel : len;
+		ssize_t n = pread(core->live_fd, buf, l, (off_t)addr);
+		if (n > 0)
+			return n;
+	}
 	if (rel >= s->filesz)
 		return 0;
 	if (len > s->filesz - rel)

@@ -53,6 +53,7 @@ struct cp_core_thread {
 
 struct cp_core {
 	struct cp_input *in;		/* kept while a seekable core can still be read */
+	int live_fd;			/* /proc/PID/mem of the process being dumped, or -1 */
 	unsigned char *bounce;		/* for reading a stream past its zero pages */
 	uint64_t size;			/* bytes of core data seen */
 
@@ -97,7 +98,15 @@ int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 		 struct cp_core **ret, const char **error_ret);
 void cp_core_destroy(struct cp_core *core);
 
-/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds.
+/* cp_core_read() in two steps: the headers and notes (threads, registers, NT_FILE: all a
+ * live analysis needs), then the memory of a stream, kept as cp_core_read() keeps it. A
+ * core between the two must not be read from; after the first, its @in is still in use. */
+int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
+		      struct cp_core **ret, const char **error_ret);
+int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg);
+
+/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds, or
+ * with live_fd set, that the process being dumped holds in a segment the core lists.
  * Returns the number of bytes copied from the start (0 when @addr is not in the core),
  * or -errno. File-backed memory the core left out is the target's business. */
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);

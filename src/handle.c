@@ -8,6 +8,13 @@
  * there, read the core keeping only what the report needs, close stdin to let the
  * process go, and only then analyse.
  *
+ * A .NET process is the exception. Its report waits for the DAC, which would take longer
+ * than the core takes to arrive, so the analysis starts as soon as the notes (threads,
+ * registers, mappings) are in and reads the process's memory from /proc/PID/mem, frozen
+ * while the kernel dumps it, as the rest of the core streams in. The report is written
+ * when the analysis ends, usually before the core does; the process is let go once both
+ * have, or after LIVE_TIMEOUT, when the core that was kept is analysed instead.
+ *
  * Analysis parses data the crashed user controlled with large libraries (libdw,
  * libunwind), so it runs in a child that takes on the crashed process's uid and gid and
  * sends the report back through a pipe; the parent writes it. When the child crashes or
@@ -16,9 +23,11 @@
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +40,7 @@
 #include "child.h"
 #include "cleanup.h"
 #include "core.h"
+#include "debugcache.h"
 #include "fsopen.h"
 #include "handle.h"
 #include "hint.h"
@@ -45,6 +55,11 @@
  * gets less (CP_DEFAULT_DAC_TIMEOUT), so a hung DAC costs managed frames, not the report. */
 #define ANALYSIS_TIMEOUT (CP_DEFAULT_DAC_TIMEOUT + 60)
 
+/* The same for an analysis of the live process, which holds the process until it ends: past
+ * this, the process is let go and the core is analysed as usual. */
+#define LIVE_TIMEOUT 5
+#define LIVE_DAC_TIMEOUT 4
+
 struct handle_args {
 	const char *spool;
 	size_t max_frames;
@@ -56,6 +71,8 @@ struct handle_args {
 	int64_t rlimit;
 	const char *hostname;
 	const char *hint_dir;
+	const char *debug_cache;	/* NULL unless the process's root is the host's */
+	bool no_live;			/* analyse the core only, after it has been read */
 	int pidfd;
 	int bad_args;		/* positional arguments missing or not numbers */
 };
@@ -71,8 +88,12 @@ static void usage(FILE *f)
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
 		"                         (default %s, inside the process's root)\n"
+		"      --debug-cache=DIR  keep decompressed debuginfo here (default %s)\n"
+		"      --no-live          analyse a .NET process from its core only, after the\n"
+		"                         core is read (the process is let go sooner, the\n"
+		"                         report comes later)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
-		CP_HINT_DIR_DEFAULT);
+		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv, struct handle_args *a)
@@ -81,6 +102,8 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 		{ "spool", required_argument, NULL, 's' },
 		{ "max-frames", required_argument, NULL, 'm' },
 		{ "hint-dir", required_argument, NULL, 'H' },
+		{ "debug-cache", required_argument, NULL, 'c' },
+		{ "no-live", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -96,6 +119,12 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 			break;
 		case 'H':
 			a->hint_dir = optarg;
+			break;
+		case 'c':
+			a->debug_cache = optarg;
+			break;
+		case 'L':
+			a->no_live = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -224,10 +253,10 @@ static void apply_hint(struct cp_report *r, const struct cp_hint *h)
 /* The child: lose privileges, analyse, send the JSON to @out. Never returns. */
 static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *core, int rootfd,
 						     const struct handle_args *a, struct cp_proc *proc,
-						     const struct cp_hint *hint)
+						     const struct cp_hint *hint, bool live)
 {
 	/* Never more privilege than the crashed process had. */
-	if (cp_child_confine(ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
+	if (cp_child_confine(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
 		_exit(3);
 
 	struct cp_report *r = cp_report_create();
@@ -237,8 +266,17 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	struct cp_analyze_options opts;
 	cp_analyze_options_init(&opts, a->uid, a->gid);
 	opts.max_frames = a->max_frames;
+	if (live)
+		opts.dac.timeout = LIVE_DAC_TIMEOUT;
+	opts.debug_cache = a->debug_cache;
 	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
 		_exit(5);
+	/* Memory read from a process that was no longer there would be a hole in the report:
+	 * let the parent analyse the core instead. */
+	unsigned char byte;
+	uint64_t phdr;
+	if (live && cp_core_auxv(core, AT_PHDR, &phdr) && cp_core_read_mem(core, phdr, &byte, 1) != 1)
+		_exit(7);
 	if (hint)
 		apply_hint(r, hint);
 	for (size_t i = 0; i < r->n_threads; i++) {
@@ -252,6 +290,119 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	if (!json || cp_write_all(out, json, strlen(json)) < 0)
 		_exit(6);
 	_exit(0);
+}
+
+/* The stream after the notes, for a thread of its own. */
+struct rest_reader {
+	struct cp_core *core;
+	const struct cp_core_config *cfg;
+	int r;
+};
+
+static void *read_rest(void *p)
+{
+	struct rest_reader *rr = p;
+	rr->r = cp_core_read_rest(rr->core, rr->cfg);
+	return NULL;
+}
+
+/* Start the analysis child; returns its pid with *@fd_ret the read end of its JSON, or
+ * -errno. A @live child reads the process itself: the core holds only its notes. */
+static pid_t spawn_child(struct cp_core *core, int rootfd, const struct handle_args *a, struct cp_proc *proc,
+			 const struct cp_hint *hint, bool live, int *fd_ret)
+{
+	int pfd[2];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t child = fork();
+	if (child == 0) {
+		close(pfd[0]);
+		if (live) {
+			/* The kernel waits for every reader of the pipe to close it. */
+			close(STDIN_FILENO);
+			core->in = NULL;
+			core->live_fd = proc->memfd;
+		}
+		analysis_child(pfd[1], core, rootfd, a, proc, hint, live);
+	}
+	close(pfd[1]);
+	if (child < 0) {
+		int r = -errno;
+		close(pfd[0]);
+		return r;
+	}
+	*fd_ret = pfd[0];
+	return child;
+}
+
+/* Collect the JSON of a child from spawn_child(); *@status is its wait status, or -errno
+ * when it did not start. */
+static void collect_child(pid_t child, int fd, unsigned timeout, char **json, size_t *json_len, int *status)
+{
+	*json = NULL;
+	*json_len = 0;
+	if (child < 0) {
+		*status = child;
+		return;
+	}
+	cp_child_collect(fd, child, timeout + 5, 256u << 20, json, json_len, status);
+	close(fd);
+}
+
+static bool child_ok(int status, const char *json, size_t json_len)
+{
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && json && json_len > 0;
+}
+
+static void log_written(int r, const char *path, pid_t pid)
+{
+	if (r < 0)
+		cp_log_errno(LOG_ERR, r, "pid %d: cannot write %s: %m", (int)pid, path);
+	else
+		cp_log(LOG_INFO, "pid %d: report written to %s", (int)pid, path);
+}
+
+/* The child's JSON is checked before it is written: it came from a process that parsed
+ * hostile data. -EINVAL when it is not a valid report. */
+static int write_json(const char *json, size_t len, const char *path, pid_t pid)
+{
+	int r = cp_report_write_json(json, len, path);
+	if (r != -EINVAL)
+		log_written(r, path, pid);
+	return r;
+}
+
+/* Decompressed copies of the debuginfo the frames of the report at @path used. */
+static void fill_debug_cache(const char *dir, const char *path, pid_t pid)
+{
+	struct cp_report *rep;
+	const char *why;
+	if (cp_report_load(path, &rep, &why) < 0)
+		return;
+	for (size_t i = 0; i < rep->n_threads; i++) {
+		const struct cp_thread *t = &rep->threads[i];
+		for (size_t j = 0; j < t->n_frames; j++) {
+			const char *id = t->frames[j].build_id;
+			bool seen = false;
+			for (size_t k = 0; id && k < j && !seen; k++)
+				seen = t->frames[k].build_id && strcmp(t->frames[k].build_id, id) == 0;
+			if (!id || seen)
+				continue;
+			int r = cp_debug_cache_add(dir, id);
+			if (r < 0 && r != -ENOSPC)
+				cp_log_errno(LOG_WARNING, r, "pid %d: debuginfo cache %s: %s: %m", (int)pid, dir, id);
+		}
+	}
+	cp_report_destroy(rep);
+}
+
+/* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
+ * it, the process's memory is gone once the last byte of the core is written. */
+static bool kernel_waits(void)
+{
+	_cleanup_free_ char *s = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/core_pipe_limit");
+	return s && strtoul(s, NULL, 10) > 0;
 }
 
 static int make_spool(const char *dir)
@@ -280,8 +431,9 @@ static char *report_path(const struct handle_args *a, const char *comm)
 
 int cp_cmd_handle(int argc, char **argv)
 {
-	struct handle_args a = { .spool = CP_DEFAULT_SPOOL, .max_frames = CP_DEFAULT_MAX_FRAMES };
-	struct cp_proc proc = { .rootfd = -1 };
+	struct handle_args a = { .spool = CP_DEFAULT_SPOOL, .max_frames = CP_DEFAULT_MAX_FRAMES,
+				 .debug_cache = CP_DEBUG_CACHE_DEFAULT };
+	struct cp_proc proc = { .rootfd = -1, .memfd = -1 };
 	int r;
 
 	/* First of all: a 1 MiB pipe lets the kernel go on writing the core (on another CPU)
@@ -312,18 +464,8 @@ int cp_cmd_handle(int argc, char **argv)
 		cp_proc_deinit(&proc);
 	}
 	_cleanup_close_ int rootfd = proc.rootfd >= 0 ? TAKE_FD(proc.rootfd) : cp_open_root("/");
-
-	struct cp_input *in = NULL;
-	struct cp_core *core = NULL;
-	const char *why = NULL;
-	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
-	r = cp_input_open(STDIN_FILENO, &in);
-	if (r == 0)
-		r = cp_core_read(in, &cfg, &core, &why);
-	/* Whatever happened, let the kernel finish and the process go. */
-	if (in)
-		(void) cp_input_drain(in);
-	close(STDIN_FILENO);
+	if (rootfd < 0 || !cp_root_is_host(rootfd))
+		a.debug_cache = NULL;
 
 	struct cp_report *report = cp_report_create();
 	if (!report)
@@ -334,41 +476,80 @@ int cp_cmd_handle(int argc, char **argv)
 		return 1;
 	}
 
+	struct cp_input *in = NULL;
+	struct cp_core *core = NULL;
+	const char *why = NULL;
+	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	r = cp_input_open(STDIN_FILENO, &in);
+	if (r == 0)
+		r = cp_core_read_head(in, &cfg, &core, &why);
+	struct cp_hint hint;
+	bool have_hint = false;
+	if (r == 0 && cp_core_is_dotnet(core)) {
+		const char *hint_why = NULL;
+		have_hint = cp_hint_read(rootfd, a.hint_dir ? a.hint_dir : CP_HINT_DIR_DEFAULT,
+					 core->has_psinfo ? core->pid : a.pid, a.uid, core, &hint, &hint_why) == 0;
+		if (hint_why)
+			cp_log(LOG_WARNING, "pid %d: hint ignored: %s", (int)a.pid, hint_why);
+	}
+
 	_cleanup_free_ char *json = NULL;
 	size_t json_len = 0;
+	bool written = false;
+	if (r == 0 && proc.memfd >= 0 && !a.no_live && cp_core_is_dotnet(core) && kernel_waits()) {
+		/* .NET: the report's first reader wants it now, and the DAC's analysis takes
+		 * longer than the core; so analyse the process itself while the kernel streams
+		 * the core in. */
+		int status = 0, fd = -1;
+		struct rest_reader rest = { .core = core, .cfg = &cfg };
+		pid_t child = spawn_child(core, rootfd, &a, &proc, have_hint ? &hint : NULL, true, &fd);
+		/* The stream, read by a thread while the child works: the kernel must go on
+		 * writing, and the fallback below needs what is kept of it. */
+		pthread_t th;
+		bool threaded = pthread_create(&th, NULL, read_rest, &rest) == 0;
+		collect_child(child, fd, LIVE_TIMEOUT, &json, &json_len, &status);
+		if (child_ok(status, json, json_len))
+			written = write_json(json, json_len, path, a.pid) == 0;
+		else
+			cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s %d); analysing the core",
+			       (int)a.pid, status < 0 ? "error" : WIFSIGNALED(status) ? "signal" : "status",
+			       status < 0 ? -status : WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (threaded)
+			pthread_join(th, NULL);
+		else
+			rest.r = cp_core_read_rest(core, &cfg);
+		r = rest.r;
+		free(json);
+		json = NULL;
+	} else if (r == 0) {
+		r = cp_core_read_rest(core, &cfg);
+	}
+	if (r < 0 && core) {
+		cp_core_destroy(core);
+		core = NULL;
+	}
+	/* Whatever happened, let the kernel finish and the process go. */
+	if (in)
+		(void) cp_input_drain(in);
+	close(STDIN_FILENO);
+
 	int status = 0;
-	if (r < 0) {
+	if (written) {
+		/* done */
+	} else if (r < 0) {
 		fill_from_args(report, &a, &proc);
 		report->process.signal = a.signal;
 		report->process.tid = a.tid;
 		cp_report_note(report, true, "core: %s", why ? why : strerror(-r));
 	} else {
-		struct cp_hint hint;
-		const char *hint_why = NULL;
-		bool have_hint = cp_core_is_dotnet(core) &&
-				 cp_hint_read(rootfd, a.hint_dir ? a.hint_dir : CP_HINT_DIR_DEFAULT,
-					      core->has_psinfo ? core->pid : a.pid, a.uid, core, &hint, &hint_why) == 0;
-		if (hint_why)
-			cp_log(LOG_WARNING, "pid %d: hint ignored: %s", (int)a.pid, hint_why);
-		int pfd[2];
-		pid_t child = -1;
-		if (pipe2(pfd, O_CLOEXEC) == 0) {
-			child = fork();
-			if (child == 0) {
-				close(pfd[0]);
-				analysis_child(pfd[1], core, rootfd, &a, &proc, have_hint ? &hint : NULL);
-			}
-			close(pfd[1]);
-			if (child > 0)
-				cp_child_collect(pfd[0], child, ANALYSIS_TIMEOUT + 5, 256u << 20, &json, &json_len, &status);
-			close(pfd[0]);
-		}
-		bool ok = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && json && json_len > 0;
-		if (!ok) {
-			fill_from_args(report, &a, &proc);
-			fill_fallback(report, core, &proc);
-			if (child < 0)
-				cp_report_note(report, true, "analysis could not start: %m");
+		int fd = -1;
+		pid_t child = spawn_child(core, rootfd, &a, &proc, have_hint ? &hint : NULL, false, &fd);
+		collect_child(child, fd, ANALYSIS_TIMEOUT, &json, &json_len, &status);
+		fill_from_args(report, &a, &proc);
+		fill_fallback(report, core, &proc);
+		if (!child_ok(status, json, json_len)) {
+			if (status < 0)
+				cp_report_note(report, true, "analysis could not start: %s", strerror(-status));
 			else if (WIFSIGNALED(status))
 				cp_report_note(report, true, "analysis died on signal %d (%s); only frame 0 of each thread is shown",
 					       WTERMSIG(status), WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL ?
@@ -381,22 +562,23 @@ int cp_cmd_handle(int argc, char **argv)
 		}
 	}
 
-	/* The child's JSON is checked before it is written: it came from a process that
-	 * parsed hostile data. */
-	r = json ? cp_report_write_json(json, json_len, path) : -EINVAL;
-	if (r == -EINVAL) {
-		if (json)
-			cp_report_note(report, true, "the analysis produced no valid report");
-		r = cp_report_write(report, path);
+	if (!written) {
+		r = json ? write_json(json, json_len, path, a.pid) : -EINVAL;
+		if (r == -EINVAL) {
+			if (json)
+				cp_report_note(report, true, "the analysis produced no valid report");
+			r = cp_report_write(report, path);
+			log_written(r, path, a.pid);
+		}
 	}
-	if (r < 0)
-		cp_log_errno(LOG_ERR, r, "pid %d: cannot write %s: %m", (int)a.pid, path);
-	else
-		cp_log(LOG_INFO, "pid %d: report written to %s", (int)a.pid, path);
+
+	/* Last, with the process gone and the report written: make the next report faster. */
+	if (a.debug_cache && (written || r >= 0))
+		fill_debug_cache(a.debug_cache, path, a.pid);
 
 	cp_report_destroy(report);
 	cp_core_destroy(core);
 	cp_input_destroy(in);
 	cp_proc_deinit(&proc);
-	return r < 0 ? 1 : 0;
+	return written || r >= 0 ? 0 : 1;
 }

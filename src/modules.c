@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "debugcache.h"
 #include "core.h"
 #include "fsopen.h"
 #include "modules.h"
@@ -73,7 +74,7 @@ struct cp_modules {
 	size_t n;
 	struct cp_target *t;
 	struct cp_core *core;
-	char *debug_dir;
+	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
 };
 
 static char *hex(const unsigned char *p, size_t n)
@@ -106,6 +107,12 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (n > 1) {
 		_cleanup_free_ char *h = hex(bits, n);
+		if (h && mods->debug_cache && (fd = cp_debug_cache_open(mods->debug_cache, h)) >= 0) {
+			/* Named as the file it is a copy of. */
+			if (asprintf(ret_name, "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < 0)
+				*ret_name = NULL;
+			return fd;
+		}
 		if (h && snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < (int)sizeof(path)) {
 			fd = cp_open_in_root(rootfd, path, true);
 			if (fd >= 0) {
@@ -262,8 +269,8 @@ static int cmp_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_report *report,
-		      struct cp_modules **ret)
+int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *debug_cache,
+		      struct cp_report *report, struct cp_modules **ret)
 {
 	_cleanup_free_ struct cp_modules *mods = calloc(1, sizeof(*mods));
 	uint64_t vdso;
@@ -272,6 +279,7 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_repor
 		return -ENOMEM;
 	mods->t = t;
 	mods->core = core;
+	mods->debug_cache = debug_cache;
 	mods->mods = calloc(core->n_maps + 1, sizeof(*mods->mods));
 	mods->dwfl = dwfl_begin(&callbacks);
 	if (!mods->mods || !mods->dwfl) {
@@ -495,6 +503,11 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 		f->file = strdup(c->file);
 		f->line = c->line;
 	}
+}
+
+int cp_module_build_id_match(const struct cp_module *m)
+{
+	return m->match;
 }
 
 int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)

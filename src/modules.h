@@ -17,15 +17,20 @@ struct cp_frame;
 struct cp_modules;
 struct cp_module;
 
-/* Find and report the modules of @core. @core and @t are borrowed. Problems are noted in
- * @report. Returns 0 or -errno (only for ENOMEM and the like). */
-int cp_modules_create(struct cp_core *core, struct cp_target *t, struct cp_report *report,
-		      struct cp_modules **ret);
+/* Find and report the modules of @core. @core and @t are borrowed; @debug_cache (may be
+ * NULL) is a cache of decompressed debuginfo (debugcache.h) to look in first. Problems
+ * are noted in @report. Returns 0 or -errno (only for ENOMEM and the like). */
+int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *debug_cache,
+		      struct cp_report *report, struct cp_modules **ret);
 void cp_modules_destroy(struct cp_modules *mods);
 
 /* The ELF module mapped at @addr, or NULL when @addr is in no ELF mapping (anonymous
  * memory, JIT code, a PE assembly...). */
 const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr);
+
+/* 1 when the module's file has the build-id of what was mapped, 0 when it differs, -1 when
+ * unknown. */
+int cp_module_build_id_match(const struct cp_module *m);
 
 /* The module's .eh_frame_hdr binary-search table, as runtime addresses: @hdr_ret is the
  * header, @table_ret the table of @count_ret entries (pairs of 32-bit datarel offsets),

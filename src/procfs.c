@@ -51,7 +51,7 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	p->rootfd = -1;
+	p->rootfd = p->memfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	_cleanup_close_ int dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -79,6 +79,7 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 		p->exe = strdup(exe);
 	}
 	p->rootfd = openat(dfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	p->memfd = openat(dfd, "mem", O_RDONLY | O_CLOEXEC);
 
 	_cleanup_close_ int tfd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = tfd >= 0 ? fdopendir(tfd) : NULL;
@@ -115,8 +116,10 @@ void cp_proc_deinit(struct cp_proc *p)
 	free(p->threads);
 	if (p->rootfd >= 0)
 		close(p->rootfd);
+	if (p->memfd >= 0)
+		close(p->memfd);
 	memset(p, 0, sizeof(*p));
-	p->rootfd = -1;
+	p->rootfd = p->memfd = -1;
 }
 
 const char *cp_proc_thread_name(const struct cp_proc *p, pid_t tid)

@@ -20,6 +20,7 @@ struct cp_proc {
 	struct cp_proc_thread *threads;
 	size_t n_threads;
 	int rootfd;		/* /proc/PID/root, for files seen from inside a container; -1 */
+	int memfd;		/* /proc/PID/mem, readable while the kernel holds the process; -1 */
 };
 
 /* Read what can be read of /proc/@pid; missing pieces stay NULL. Returns 0 or -errno

@@ -434,7 +434,8 @@ char *cp_report_to_json(const struct cp_report *r)
 	cJSON *item, *arr;
 
 	if (!root || !add_str(root, "schema", CP_SCHEMA) || !add_str(root, "generator", PACKAGE_NAME " " PACKAGE_VERSION) ||
-	    !cJSON_AddBoolToObject(root, "partial", r->partial))
+	    !cJSON_AddBoolToObject(root, "partial", r->partial) ||
+	    !add_str(root, "memory_source", r->live ? "live" : "core"))
 		return NULL;
 	if (!(item = process_to_json(&r->process)) || !cJSON_AddItemToObject(root, "process", item))
 		return NULL;
@@ -619,6 +620,8 @@ static int report_from_json(const cJSON *root, struct cp_report *r)
 	double d;
 
 	r->partial = get_bool(root, "partial");
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "memory_source");
+	r->live = cJSON_IsString(ms) && strcmp(ms->valuestring, "live") == 0;
 	if (cJSON_IsObject(p)) {
 		struct cp_process *pr = &r->process;
 		if (get_num(p, "pid", &d))

@@ -90,6 +90,7 @@ struct cp_report {
 	char **notes;
 	size_t n_notes;
 	bool partial;
+	bool live;			/* memory read from the process while it was dumped */
 };
 
 struct cp_report *cp_report_create(void);

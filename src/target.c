@@ -30,7 +30,7 @@ struct target_file {
 };
 
 struct cache_page {
-	uint32_t src;		/* 0: the core, i + 1: files[i]; UINT32_MAX: empty */
+	uint32_t tag;		/* 0: empty, else the source + 1 (source 0: the core, i + 1: files[i]) */
 	uint32_t len;		/* valid bytes */
 	uint64_t page;
 	unsigned char data[PAGE];
@@ -63,15 +63,14 @@ int cp_target_create(struct cp_core *core, int rootfd, struct cp_target **ret)
 	t->rootfd = rootfd;
 	t->files = calloc(core->n_maps + 1, sizeof(*t->files));
 	t->map_file = calloc(core->n_maps + 1, sizeof(*t->map_file));
-	t->cache = malloc(CACHE_PAGES * sizeof(*t->cache));
+	/* calloc()'s pages are faulted in as they are used: most never are. */
+	t->cache = calloc(CACHE_PAGES, sizeof(*t->cache));
 	if (!t->files || !t->map_file || !t->cache) {
 		free(t->files);
 		free(t->map_file);
 		free(t->cache);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < CACHE_PAGES; i++)
-		t->cache[i].src = UINT32_MAX;
 	for (size_t i = 0; i < core->n_maps; i++) {
 		/* Mappings of one file sit next to each other: look at the last one first. */
 		const char *path = core->maps[i].path;
@@ -149,8 +148,8 @@ void cp_target_block_file(struct cp_target *t, const char *path)
 	t->files[i].blocked = true;
 	/* Cached pages of it must go too. */
 	for (size_t c = 0; c < CACHE_PAGES; c++)
-		if (t->cache[c].src == i + 1)
-			t->cache[c].src = UINT32_MAX;
+		if (t->cache[c].tag == i + 2)
+			t->cache[c].tag = 0;
 }
 
 /* The cached page @page of source @src, filled on a miss; NULL when it cannot be read. */
@@ -159,7 +158,7 @@ static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t pag
 	struct cache_page *c = &t->cache[(page ^ ((uint64_t)src * 0x9e3779b1u)) % CACHE_PAGES];
 	ssize_t n;
 
-	if (c->src == src && c->page == page)
+	if (c->tag == src + 1 && c->page == page)
 		return c;
 	if (src == 0) {
 		n = cp_core_read_mem(t->core, page * PAGE, c->data, PAGE);
@@ -170,10 +169,10 @@ static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t pag
 			n = -errno;
 	}
 	if (n <= 0) {
-		c->src = UINT32_MAX;
+		c->tag = 0;
 		return NULL;
 	}
-	c->src = src;
+	c->tag = src + 1;
 	c->page = page;
 	c->len = n;
 	return c;
@@ -196,7 +195,7 @@ static size_t copy_cached(struct cp_target *t, uint32_t src, uint64_t pos, void 
 /* Copy what one source has of [addr, addr + len) within one page; returns bytes copied. */
 static size_t read_core_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (t->core->in)
+	if (t->core->in || t->core->live_fd >= 0)
 		return copy_cached(t, 0, addr, buf, len);
 	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
 	return n > 0 ? n : 0;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,8 @@ struct cp_input {
 	unsigned char *zbuf;
 	size_t zbuf_size;
 	unsigned char *scratch;		/* for skipping forward */
+	bool fifo;
+	int null_fd;			/* /dev/null for splice(), once opened; -1 */
 };
 
 /* Read @len bytes, fewer only at the end of the file: at @off with pread(), or from the
@@ -88,9 +91,11 @@ int cp_input_open(int fd, struct cp_input **ret)
 	if (!in)
 		return -ENOMEM;
 	in->fd = fd;
+	in->null_fd = -1;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (S_ISFIFO(st.st_mode)) {
+	in->fifo = S_ISFIFO(st.st_mode);
+	if (in->fifo) {
 		/* A bigger pipe means fewer wake-ups of the dying process's kernel writer;
 		 * best effort, the default (64 KiB) works too. */
 		(void) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
@@ -140,6 +145,8 @@ void cp_input_destroy(struct cp_input *in)
 	ZSTD_freeDCtx(in->dctx);
 	free(in->zbuf);
 	free(in->scratch);
+	if (in->null_fd >= 0)
+		close(in->null_fd);
 	free(in);
 }
 
@@ -189,6 +196,34 @@ static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
 	return out.pos;
 }
 
+/*
+ * Skip up to @len bytes of the stream. Plain data in a pipe goes to /dev/null by splice(),
+ * which frees the pipe's pages without copying them: most of a core is memory the report
+ * does not need, and the dying process waits while it is read.
+ */
+static ssize_t stream_skip(struct cp_input *in, size_t len)
+{
+	if (in->fifo && !in->dctx && in->peek_off == in->peek_len) {
+		if (in->null_fd < 0)
+			in->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		while (in->null_fd >= 0) {
+			ssize_t n = splice(in->fd, NULL, in->null_fd, NULL, len, 0);
+			if (n >= 0) {
+				in->pos += n;
+				return n;
+			}
+			if (errno != EINTR) {
+				close(in->null_fd);
+				in->null_fd = -1;
+				in->fifo = false;	/* read() from now on */
+			}
+		}
+	}
+	if (!in->scratch && !(in->scratch = aligned_alloc(4096, SCRATCH_SIZE)))
+		return -ENOMEM;
+	return stream_read(in, in->scratch, len < SCRATCH_SIZE ? len : SCRATCH_SIZE);
+}
+
 ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t len)
 {
 	if (in->seekable)
@@ -197,10 +232,8 @@ ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t le
 	if (off < in->pos)
 		return -ESPIPE;
 	while (in->pos < off) {
-		if (!in->scratch && !(in->scratch = aligned_alloc(4096, SCRATCH_SIZE)))
-			return -ENOMEM;
 		uint64_t gap = off - in->pos;
-		ssize_t n = stream_read(in, in->scratch, gap < SCRATCH_SIZE ? gap : SCRATCH_SIZE);
+		ssize_t n = stream_skip(in, gap < SSIZE_MAX ? gap : SSIZE_MAX);
 		if (n < 0)
 			return n;
 		if (n == 0)
@@ -222,10 +255,8 @@ int cp_input_drain(struct cp_input *in)
 {
 	if (in->seekable)
 		return 0;
-	if (!in->scratch && !(in->scratch = aligned_alloc(4096, SCRATCH_SIZE)))
-		return -ENOMEM;
 	for (;;) {
-		ssize_t n = stream_read(in, in->scratch, SCRATCH_SIZE);
+		ssize_t n = stream_skip(in, SSIZE_MAX);
 		if (n < 0)
 			return n;
 		if (n == 0)

@@ -581,6 +581,8 @@ def check_main(args):
         expect("threads[0].crashed", crashed.get("crashed"), True)
     if args.signal is not None:
         expect("process.signal", proc.get("signal"), args.signal)
+    if args.memory_source:
+        expect("memory_source", doc.get("memory_source"), args.memory_source)
     frames = crashed.get("frames") or []
     if args.frames:
         want = [w for w in args.frames.split(",") if w]
@@ -727,6 +729,7 @@ def main(argv):
     p.add_argument("--frames")
     p.add_argument("--native-then-managed")
     p.add_argument("--managed-fields", action="store_true")
+    p.add_argument("--memory-source", choices=["live", "core"])
     args = ap.parse_args(argv)
 
     try:

@@ -21,7 +21,11 @@
 #   - the crashed thread's managed frames the app names, in order; managed frames with
 #     assembly, token, il_offset;
 #   - pinvoke: no exception, the crashlib native frames before the first managed frame;
-#   - the hint file gone from the hint directory.
+#   - the hint file gone from the hint directory;
+#   - memory_source "live": the handler analysed the process while the kernel dumped it;
+#     except for the worker scenario, run with `handle --no-live` (memory_source "core"),
+#     so the core-only path, also the fallback of a failed live analysis, meets the same
+#     oracles.
 # dotnet-dump's clrstack on createdump's dump is printed as a second opinion
 # ("agreement dotnetN SCENARIO vs dotnet-dump: ..."); set CRASHPIPE_DOTNET_SOS_MIN=0.99 to make it count.
 #
@@ -56,18 +60,24 @@ IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
 pidfd=" %F"
 [ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
 handler=$CRASHPIPE
-pattern="|$handler handle --spool $spool --hint-dir $hints %P %i %u %g %s %t %c %h$pidfd"
+make_pattern() { # [--no-live]
+	pattern="|$handler handle --spool $spool --hint-dir $hints${1:+ $1} %P %i %u %g %s %t %c %h$pidfd"
+}
+make_pattern --no-live
 if [ ${#pattern} -gt 127 ]; then
 	ln -s "$CRASHPIPE" "$short/cp"
 	handler=$short/cp
-	pattern="|$handler handle --spool $spool --hint-dir $hints %P %i %u %g %s %t %c %h$pidfd"
+	make_pattern --no-live
 fi
 [ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
 
 take_core_pattern
-set_core_pattern "$pattern" 1
-[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
-	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+use_pattern() { # [--no-live]
+	make_pattern "$@"
+	set_core_pattern "$pattern" 1
+	[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
+		fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+}
 
 sos_min=${CRASHPIPE_DOTNET_SOS_MIN:-}
 summary=()
@@ -75,6 +85,13 @@ for rt in "${RUNTIMES[@]}"; do
 	for sc in $(dotnet_scenarios); do
 		d=$test_dir/$rt-$sc
 		mkdir -p "$d"
+		if [ "$sc" = worker ]; then
+			use_pattern --no-live
+			source=core
+		else
+			use_pattern
+			source=live
+		fi
 		out=$d/app.out
 		run_app pid "$rt" "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
 			CRASHPIPE_HINT_DIR="$hints" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 \
@@ -114,7 +131,7 @@ for rt in "${RUNTIMES[@]}"; do
 		fi
 
 		# facts
-		args=(--signal "$(scenario_signal "$sc")" --managed-fields
+		args=(--signal "$(scenario_signal "$sc")" --managed-fields --memory-source "$source"
 			--runtime-version "$(app_runtime_version "$out")" --runtime-dir-has libcoreclr.so
 			--frames "$(app_fact "$out" "expect frames")")
 		tid=$crashed

@@ -1,0 +1,201 @@
+/*
+ * debugcache.c - see debugcache.h.
+ *
+ * The copy is made with libelf, which can decompress a section in place (elf_compress)
+ * and lay the file out again (elf_update); the program headers of a debug file describe
+ * NOBITS sections and are left as they were, which is all libdwfl reads of them.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "debugcache.h"
+
+#define MAX_CACHE_BYTES (1ull << 30)	/* stop adding past this much */
+#define MAX_FILE_BYTES (256ull << 20)	/* debug files bigger than this are not copied */
+
+static bool valid_hex(const char *hex)
+{
+	size_t n = strspn(hex, "0123456789abcdef");
+	return n == strlen(hex) && n >= 4 && n <= 128;
+}
+
+static int cache_path(char *buf, size_t cap, const char *dir, const char *hex)
+{
+	if (!valid_hex(hex))
+		return -EINVAL;
+	if ((size_t)snprintf(buf, cap, "%s/%.2s/%s.debug", dir, hex, hex + 2) >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Owned by root, a regular file no one else may write. */
+static bool trusted(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
+}
+
+int cp_debug_cache_open(const char *dir, const char *hex)
+{
+	char path[PATH_MAX];
+	int r = cache_path(path, sizeof(path), dir, hex);
+	if (r < 0)
+		return r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (!trusted(fd)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+bool cp_root_is_host(int rootfd)
+{
+	struct stat a, b;
+	return fstat(rootfd, &a) == 0 && stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void elf_endp(Elf **e)
+{
+	if (*e)
+		elf_end(*e);
+}
+
+/* Does the ELF file at @fd have a SHF_COMPRESSED section? */
+static int has_compressed(int fd)
+{
+	_cleanup_(elf_endp) Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF)
+		return -ENOEXEC;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_COMPRESSED))
+			return 1;
+	}
+	return 0;
+}
+
+/* Every SHF_COMPRESSED section of the ELF file open read-write at @fd, decompressed. */
+static int decompress_all(int fd)
+{
+	_cleanup_(elf_endp) Elf *e = elf_begin(fd, ELF_C_RDWR, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF)
+		return -ENOEXEC;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(e, scn));) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			return -EBADMSG;
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return -EBADMSG;
+	}
+	return elf_update(e, ELF_C_WRITE) < 0 ? -EIO : 0;
+}
+
+/* Bytes in the cache's files (two levels: XX/REST.debug). */
+static unsigned long long cache_bytes(const char *dir)
+{
+	unsigned long long total = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		DIR *s = sub >= 0 ? fdopendir(sub) : NULL;
+		if (!s) {
+			if (sub >= 0)
+				close(sub);
+			continue;
+		}
+		for (struct dirent *f; (f = readdir(s));) {
+			struct stat st;
+			if (f->d_name[0] != '.' && fstatat(dirfd(s), f->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				total += (unsigned long long)st.st_blocks * 512;
+		}
+		closedir(s);
+	}
+	closedir(d);
+	return total;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return -errno;
+			*p = '/';
+		}
+	return mkdir(buf, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int cp_debug_cache_add(const char *dir, const char *hex)
+{
+	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 16], sub[PATH_MAX];
+	int r = cache_path(dst, sizeof(dst), dir, hex);
+	if (r < 0)
+		return r;
+	if (access(dst, F_OK) == 0)
+		return 0;
+	snprintf(src, sizeof(src), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (in < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	if (!trusted(in) || fstat(in, &st) < 0)
+		return -EPERM;
+	if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
+		return 0;
+	elf_version(EV_CURRENT);
+	r = has_compressed(in);
+	if (r <= 0)
+		return r;
+	if (cache_bytes(dir) > MAX_CACHE_BYTES)
+		return -ENOSPC;
+
+	snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex);
+	if ((r = mkdir_p(sub, 0755)) < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s/.tmpXXXXXX", sub);
+	_cleanup_close_ int out = mkostemp(tmp, O_CLOEXEC);
+	if (out < 0)
+		return -errno;
+	off_t off = 0;
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, st.st_size - off);
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto fail;
+		}
+	}
+	if ((r = decompress_all(out)) < 0)
+		goto fail;
+	if (fchmod(out, 0644) < 0 || rename(tmp, dst) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 1;
+fail:
+	unlink(tmp);
+	return r;
+}
