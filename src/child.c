@@ -27,8 +27,7 @@ int cp_child_confine(unsigned timeout, uid_t uid, gid_t gid)
 	return 0;
 }
 
-void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret,
-		      size_t *len_ret, int *status_ret)
+void cp_child_read(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret, size_t *len_ret)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap + 1);
@@ -57,10 +56,16 @@ void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **
 			break;
 		len += n;
 	}
-	while (waitpid(child, status_ret, 0) < 0 && errno == EINTR)
-		;
 	if (buf)
 		buf[len] = '\0';
 	*buf_ret = buf;
 	*len_ret = buf ? len : 0;
+}
+
+void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret,
+		      size_t *len_ret, int *status_ret)
+{
+	cp_child_read(fd, child, timeout, max, buf_ret, len_ret);
+	while (waitpid(child, status_ret, 0) < 0 && errno == EINTR)
+		;
 }

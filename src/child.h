@@ -15,8 +15,11 @@
  * dumpable. Returns 0, or -errno when the privileges could not be dropped. */
 int cp_child_confine(unsigned timeout, uid_t uid, gid_t gid);
 
-/* Read @fd until EOF, @max bytes, or @timeout seconds; then reap @child (killed first on
- * timeout) into *@status_ret. *@buf_ret gets a NUL-terminated buffer (NULL on ENOMEM). */
+/* Read @fd until EOF, @max bytes, or @timeout seconds, killing @child on timeout.
+ * *@buf_ret gets a NUL-terminated buffer (NULL on ENOMEM). */
+void cp_child_read(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret, size_t *len_ret);
+
+/* cp_child_read(), then reap @child into *@status_ret. */
 void cp_child_collect(int fd, pid_t child, unsigned timeout, size_t max, char **buf_ret,
 		      size_t *len_ret, int *status_ret);
 

@@ -8,12 +8,13 @@
  * there, read the core keeping only what the report needs, close stdin to let the
  * process go, and only then analyse.
  *
- * A .NET process is the exception. Its report waits for the DAC, which would take longer
- * than the core takes to arrive, so the analysis starts as soon as the notes (threads,
- * registers, mappings) are in and reads the process's memory from /proc/PID/mem, frozen
- * while the kernel dumps it, as the rest of the core streams in. The report is written
- * when the analysis ends, usually before the core does; the process is let go once both
- * have, or after LIVE_TIMEOUT, when the core that was kept is analysed instead.
+ * A .NET process is the exception: the first reader of its report is waiting, and the
+ * core of a .NET process takes longer to arrive than the whole analysis takes. So the
+ * analysis starts as soon as the notes (threads, registers, mappings) are in, and reads
+ * the process's memory from /proc/PID/mem: every thread is stopped while the kernel
+ * dumps, so that memory is what the core holds. The report is written first, then the
+ * rest of the core is drained and the process let go. When the analysis of the live
+ * process fails or outlasts LIVE_TIMEOUT, the core is read and analysed as usual.
  *
  * Analysis parses data the crashed user controlled with large libraries (libdw,
  * libunwind), so it runs in a child that takes on the crashed process's uid and gid and
@@ -27,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,21 +289,9 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	char *json = cp_report_to_json(r);
 	if (!json || cp_write_all(out, json, strlen(json)) < 0)
 		_exit(6);
+	/* The end of the report now, not after the kernel has torn down our memory. */
+	close(out);
 	_exit(0);
-}
-
-/* The stream after the notes, for a thread of its own. */
-struct rest_reader {
-	struct cp_core *core;
-	const struct cp_core_config *cfg;
-	int r;
-};
-
-static void *read_rest(void *p)
-{
-	struct rest_reader *rr = p;
-	rr->r = cp_core_read_rest(rr->core, rr->cfg);
-	return NULL;
 }
 
 /* Start the analysis child; returns its pid with *@fd_ret the read end of its JSON, or
@@ -497,30 +485,29 @@ int cp_cmd_handle(int argc, char **argv)
 	size_t json_len = 0;
 	bool written = false;
 	if (r == 0 && proc.memfd >= 0 && !a.no_live && cp_core_is_dotnet(core) && kernel_waits()) {
-		/* .NET: the report's first reader wants it now, and the DAC's analysis takes
-		 * longer than the core; so analyse the process itself while the kernel streams
-		 * the core in. */
-		int status = 0, fd = -1;
-		struct rest_reader rest = { .core = core, .cfg = &cfg };
+		/* .NET: analyse the process itself, now (see the top of this file). */
+		int fd = -1;
 		pid_t child = spawn_child(core, rootfd, &a, &proc, have_hint ? &hint : NULL, true, &fd);
-		/* The stream, read by a thread while the child works: the kernel must go on
-		 * writing, and the fallback below needs what is kept of it. */
-		pthread_t th;
-		bool threaded = pthread_create(&th, NULL, read_rest, &rest) == 0;
-		collect_child(child, fd, LIVE_TIMEOUT, &json, &json_len, &status);
-		if (child_ok(status, json, json_len))
-			written = write_json(json, json_len, path, a.pid) == 0;
-		else
-			cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s %d); analysing the core",
-			       (int)a.pid, status < 0 ? "error" : WIFSIGNALED(status) ? "signal" : "status",
-			       status < 0 ? -status : WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			rest.r = cp_core_read_rest(core, &cfg);
-		r = rest.r;
-		free(json);
-		json = NULL;
+		if (child > 0) {
+			/* The kernel's writer waits on the full pipe meanwhile: both CPUs of a
+			 * small machine go to the analysis. A complete, valid report is all
+			 * that counts; the child is reaped after it is written. */
+			cp_child_read(fd, child, LIVE_TIMEOUT + 5, 256u << 20, &json, &json_len);
+			close(fd);
+			written = json && write_json(json, json_len, path, a.pid) == 0;
+			int status;
+			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+				;
+			if (!written)
+				cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s %d); analysing the core",
+				       (int)a.pid, WIFSIGNALED(status) ? "signal" : "exit status",
+				       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			free(json);
+			json = NULL;
+		}
+		/* The report is written: the rest of the core is only drained (below). */
+		if (!written)
+			r = cp_core_read_rest(core, &cfg);
 	} else if (r == 0) {
 		r = cp_core_read_rest(core, &cfg);
 	}

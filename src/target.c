@@ -218,6 +218,29 @@ static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, siz
 	return copy_cached(t, fi + 1, foff, buf, len);
 }
 
+/* As much of [addr, addr + len) as one source has in one piece, uncached; bytes copied. */
+static size_t read_direct(struct cp_target *t, uint64_t addr, void *buf, size_t len, bool files)
+{
+	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
+	if (n > 0 || !files)
+		return n > 0 ? n : 0;
+	const struct cp_mapping *m = cp_core_mapping_at(t->core, addr);
+	if (!m)
+		return 0;
+	struct target_file *f = &t->files[t->map_file[m - t->core->maps]];
+	if (f->blocked || open_file(t, f) < 0)
+		return 0;
+	uint64_t foff = m->offset + (addr - m->start);
+	if (foff < m->offset || foff >= f->size || foff > INT64_MAX)
+		return 0;
+	if (len > m->end - addr)
+		len = m->end - addr;
+	if (len > f->size - foff)
+		len = f->size - foff;
+	n = pread(f->fd, buf, len, (off_t)foff);
+	return n > 0 ? n : 0;
+}
+
 static int read_mem(struct cp_target *t, uint64_t addr, void *buf, size_t len, bool files)
 {
 	unsigned char *p = buf;
@@ -225,10 +248,19 @@ static int read_mem(struct cp_target *t, uint64_t addr, void *buf, size_t len, b
 	if (len > UINT64_MAX - addr)
 		return -EFAULT;
 	while (len > 0) {
+		/* A large read (the DAC reads megabytes at once) goes around the page cache:
+		 * one pread() instead of one per page, and the cache keeps what unwinders reuse. */
+		size_t n = len >= 2 * PAGE ? read_direct(t, addr, p, len, files) : 0;
+		if (n > 0) {
+			addr += n;
+			p += n;
+			len -= n;
+			continue;
+		}
 		size_t chunk = PAGE - addr % PAGE;
 		if (chunk > len)
 			chunk = len;
-		size_t n = read_core_chunk(t, addr, p, chunk);
+		n = read_core_chunk(t, addr, p, chunk);
 		if (n == 0 && files)
 			n = read_file_chunk(t, addr, p, chunk);
 		if (n == 0)
