@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "debugcache.h"
+#include "symindex.h"
 #include "core.h"
 #include "fsopen.h"
 #include "modules.h"
@@ -54,10 +55,12 @@ struct cp_module {
 	bool eh_done;
 	int eh_err;
 	uint64_t eh_hdr, eh_table, eh_count;
+	/* its symbols by address, built at the first lookup */
+	bool syms_done;
+	struct cp_symindex *syms;
 };
 
-/* A symbol lookup already made: threads of one process share most return addresses, and
- * libdw searches a large symbol table (libc's with its debuginfo) linearly. */
+/* A symbol lookup already made: threads of one process share most return addresses. */
 struct sym_cache {
 	uint64_t lookup;	/* 0: empty */
 	char *function, *file;	/* owned */
@@ -341,8 +344,10 @@ void cp_modules_destroy(struct cp_modules *mods)
 {
 	if (!mods)
 		return;
-	for (size_t i = 0; i < mods->n; i++)
+	for (size_t i = 0; i < mods->n; i++) {
 		free(mods->mods[i].build_id);
+		cp_symindex_free(mods->mods[i].syms);
+	}
 	for (size_t i = 0; i < SYM_CACHE_SIZE; i++) {
 		free(mods->cache[i].function);
 		free(mods->cache[i].file);
@@ -465,9 +470,10 @@ static char *demangle(const char *versioned)
 
 void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_frame *f)
 {
-	const struct cp_module *m = cp_modules_find(mods, lookup);
-	if (!m)
+	const struct cp_module *found = cp_modules_find(mods, lookup);
+	if (!found)
 		return;
+	struct cp_module *m = &mods->mods[found - mods->mods];
 	f->module = strdup(m->path);
 	f->build_id = m->build_id ? strdup(m->build_id) : NULL;
 	f->module_offset = f->ip - m->bias;
@@ -482,12 +488,21 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 		memset(c, 0, sizeof(*c));
 		c->lookup = lookup;
 
-		GElf_Off off;
-		GElf_Sym sym;
-		const char *name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
+		if (!m->syms_done) {
+			m->syms = cp_symindex_build(m->dw);
+			m->syms_done = true;
+		}
+		uint64_t start;
+		const char *name = cp_symindex_lookup(m->syms, lookup, &start);
+		if (!name) {
+			GElf_Off off;
+			GElf_Sym sym;
+			name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
+			start = lookup - off;
+		}
 		if (name) {
 			c->function = demangle(name);
-			c->start = lookup - off;
+			c->start = start;
 		}
 		Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
 		const char *file = line ? dwfl_lineinfo(line, NULL, &c->line, NULL, NULL, NULL) : NULL;
