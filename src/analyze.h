@@ -20,6 +20,7 @@ struct cp_analyze_options {
 	size_t max_frames;
 	bool no_dac;			/* native frames only */
 	const char *debug_cache;	/* decompressed debuginfo to use (debugcache.h), or NULL */
+	bool exiting;			/* the caller exits next: leave libdw's memory to the kernel */
 	struct cp_dac_options dac;
 };
 

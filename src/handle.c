@@ -269,6 +269,7 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	if (live)
 		opts.dac.timeout = LIVE_DAC_TIMEOUT;
 	opts.debug_cache = a->debug_cache;
+	opts.exiting = true;
 	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
 		_exit(5);
 	/* Memory read from a process that was no longer there would be a hole in the report:
