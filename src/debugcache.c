@@ -134,7 +134,7 @@ static unsigned long long cache_bytes(const char *dir)
 	return total;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
+int cp_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
@@ -174,7 +174,7 @@ int cp_debug_cache_add(const char *dir, const char *hex)
 		return -ENOSPC;
 
 	snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex);
-	if ((r = mkdir_p(sub, 0755)) < 0)
+	if ((r = cp_mkdir_p(sub, 0755)) < 0)
 		return r;
 	snprintf(tmp, sizeof(tmp), "%s/.tmpXXXXXX", sub);
 	_cleanup_close_ int out = mkostemp(tmp, O_CLOEXEC);

@@ -17,6 +17,7 @@
  */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #define CP_DEBUG_CACHE_DEFAULT "/var/cache/crashpipe/debug"
 
@@ -27,6 +28,9 @@ int cp_debug_cache_open(const char *dir, const char *hex);
  * has compressed sections and no copy exists yet. Returns 1 when a copy was made, 0 when
  * none is needed, or -errno. */
 int cp_debug_cache_add(const char *dir, const char *hex);
+
+/* mkdir -p: 0 or -errno. */
+int cp_mkdir_p(const char *path, mode_t mode);
 
 /* Is @rootfd the same directory as this process's "/"? */
 bool cp_root_is_host(int rootfd);

@@ -41,6 +41,7 @@
 #include "cleanup.h"
 #include "core.h"
 #include "debugcache.h"
+#include "symcache.h"
 #include "fsopen.h"
 #include "handle.h"
 #include "hint.h"
@@ -362,7 +363,8 @@ static int write_json(const char *json, size_t len, const char *path, pid_t pid)
 	return r;
 }
 
-/* Decompressed copies of the debuginfo the frames of the report at @path used. */
+/* Decompressed copies of the debuginfo the frames of the report at @path used, and the
+ * symcaches of their modules. */
 static void fill_debug_cache(const char *dir, const char *path, pid_t pid)
 {
 	struct cp_report *rep;
@@ -379,6 +381,8 @@ static void fill_debug_cache(const char *dir, const char *path, pid_t pid)
 			if (!id || seen)
 				continue;
 			int r = cp_debug_cache_add(dir, id);
+			if (r >= 0 && t->frames[j].module)
+				r = cp_symcache_build(dir, id, t->frames[j].module);
 			if (r < 0 && r != -ENOSPC)
 				cp_log_errno(LOG_WARNING, r, "pid %d: debuginfo cache %s: %s: %m", (int)pid, dir, id);
 		}

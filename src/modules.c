@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "debugcache.h"
+#include "symcache.h"
 #include "symindex.h"
 #include "core.h"
 #include "fsopen.h"
@@ -55,9 +56,10 @@ struct cp_module {
 	bool eh_done;
 	int eh_err;
 	uint64_t eh_hdr, eh_table, eh_count;
-	/* its symbols by address, built at the first lookup */
+	/* its symbols by address, built at the first lookup, or its symcache */
 	bool syms_done;
 	struct cp_symindex *syms;
+	struct cp_symcache *symcache;
 };
 
 /* A symbol lookup already made: threads of one process share most return addresses. */
@@ -347,6 +349,7 @@ void cp_modules_destroy(struct cp_modules *mods)
 	for (size_t i = 0; i < mods->n; i++) {
 		free(mods->mods[i].build_id);
 		cp_symindex_free(mods->mods[i].syms);
+		cp_symcache_close(mods->mods[i].symcache);
 	}
 	for (size_t i = 0; i < SYM_CACHE_SIZE; i++) {
 		free(mods->cache[i].function);
@@ -489,11 +492,16 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 		c->lookup = lookup;
 
 		if (!m->syms_done) {
-			m->syms = cp_symindex_build(m->dw);
+			GElf_Addr bias;
+			if (mods->debug_cache && m->build_id && dwfl_module_getelf(m->dw, &bias))
+				m->symcache = cp_symcache_open(mods->debug_cache, m->build_id, bias);
+			if (!m->symcache)
+				m->syms = cp_symindex_build(m->dw);
 			m->syms_done = true;
 		}
 		uint64_t start;
-		const char *name = cp_symindex_lookup(m->syms, lookup, &start);
+		const char *name = m->symcache ? cp_symcache_function(m->symcache, lookup, &start) :
+				   cp_symindex_lookup(m->syms, lookup, &start);
 		if (!name) {
 			GElf_Off off;
 			GElf_Sym sym;
@@ -504,8 +512,11 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 			c->function = demangle(name);
 			c->start = start;
 		}
-		Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
-		const char *file = line ? dwfl_lineinfo(line, NULL, &c->line, NULL, NULL, NULL) : NULL;
+		const char *file = NULL;
+		if (!m->symcache || cp_symcache_line(m->symcache, lookup, &file, &c->line) < 0) {
+			Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
+			file = line ? dwfl_lineinfo(line, NULL, &c->line, NULL, NULL, NULL) : NULL;
+		}
 		if (file)
 			c->file = strdup(file);
 	}
@@ -542,6 +553,10 @@ int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
 			dwfl_module_info(m->dw, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
 			if (debugfile)
 				mi->debuginfo = strdup(debugfile);
+			/* A symcache is made from the debuginfo of that build-id (symcache.h). */
+			else if (m->symcache && asprintf(&mi->debuginfo, "/usr/lib/debug/.build-id/%.2s/%s.debug",
+							 m->build_id, m->build_id + 2) < 0)
+				mi->debuginfo = NULL;
 		}
 	}
 	return 0;

@@ -16,6 +16,7 @@
 #include <gelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "symindex.h"
 
@@ -55,6 +56,17 @@ static int cmp_sym(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+static void fill_max_end(struct cp_symindex *idx)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < idx->n; i++) {
+		uint64_t end = idx->syms[i].addr + idx->syms[i].size;
+		if (end > m)
+			m = end;
+		idx->max_end[i] = m;
+	}
+}
+
 struct cp_symindex *cp_symindex_build(Dwfl_Module *mod)
 {
 	int n = dwfl_module_getsymtab(mod);
@@ -89,13 +101,66 @@ struct cp_symindex *cp_symindex_build(Dwfl_Module *mod)
 		return NULL;
 	}
 	qsort(idx->syms, idx->n, sizeof(*idx->syms), cmp_sym);
-	uint64_t m = 0;
+	fill_max_end(idx);
+	return idx;
+}
+
+int cp_symindex_export(const struct cp_symindex *idx, uint64_t bias, struct cp_symrec **recs_ret,
+		       size_t *n_ret, char **strtab, size_t *strtab_len)
+{
+	struct cp_symrec *recs = calloc(idx->n + 1, sizeof(*recs));
+	if (!recs)
+		return -ENOMEM;
 	for (size_t i = 0; i < idx->n; i++) {
-		uint64_t end = idx->syms[i].addr + idx->syms[i].size;
-		if (end > m)
-			m = end;
-		idx->max_end[i] = m;
+		const struct sym *s = &idx->syms[i];
+		size_t len = strlen(s->name) + 1;
+		char *p = *strtab_len <= UINT32_MAX ? realloc(*strtab, *strtab_len + len) : NULL;
+		if (!p) {
+			free(recs);
+			return -ENOMEM;
+		}
+		memcpy(p + *strtab_len, s->name, len);
+		recs[i] = (struct cp_symrec){
+			.addr = s->addr - bias, .size = s->size, .name = (uint32_t)*strtab_len, .index = s->index,
+			.binding = s->binding, .local_pass = s->local_pass,
+		};
+		*strtab = p;
+		*strtab_len += len;
 	}
+	*recs_ret = recs;
+	*n_ret = idx->n;
+	return 0;
+}
+
+struct cp_symindex *cp_symindex_import(const struct cp_symrec *recs, size_t n, const char *strtab,
+				       size_t strtab_len, uint64_t bias)
+{
+	if (n == 0 || strtab_len == 0 || strtab[strtab_len - 1] != '\0')
+		return NULL;
+	struct cp_symindex *idx = calloc(1, sizeof(*idx));
+	if (!idx)
+		return NULL;
+	idx->syms = malloc(n * sizeof(*idx->syms));
+	idx->max_end = malloc(n * sizeof(*idx->max_end));
+	if (!idx->syms || !idx->max_end) {
+		cp_symindex_free(idx);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cp_symrec *r = &recs[i];
+		/* Sorted as cp_symindex_build() sorts, or the binary search would be wrong. */
+		if (r->name >= strtab_len || (i > 0 && (r->addr < recs[i - 1].addr ||
+		    (r->addr == recs[i - 1].addr && r->index <= recs[i - 1].index)))) {
+			cp_symindex_free(idx);
+			return NULL;
+		}
+		idx->syms[i] = (struct sym){
+			.addr = r->addr + bias, .size = r->size, .name = strtab + r->name, .index = r->index,
+			.binding = r->binding, .local_pass = r->local_pass != 0,
+		};
+	}
+	idx->n = n;
+	fill_max_end(idx);
 	return idx;
 }
 

@@ -34,4 +34,24 @@ const char *cp_symindex_lookup(const struct cp_symindex *idx, uint64_t addr, uin
 /* How many symbols the index holds. */
 size_t cp_symindex_size(const struct cp_symindex *idx);
 
+/* An indexed symbol as stored in a file (symcache.h): addresses relative to the module's
+ * bias, the name an offset into a string table. */
+struct cp_symrec {
+	uint64_t addr, size;
+	uint32_t name, index;
+	uint8_t binding, local_pass;
+	uint8_t pad[6];
+};
+
+/* The symbols of @idx as @n_ret records, in index order, with their addresses less @bias;
+ * the names are appended to *@strtab (of *@strtab_len bytes, grown with realloc()).
+ * Returns 0 or -ENOMEM. */
+int cp_symindex_export(const struct cp_symindex *idx, uint64_t bias, struct cp_symrec **recs_ret,
+		       size_t *n_ret, char **strtab, size_t *strtab_len);
+
+/* An index over records from cp_symindex_export(), their addresses plus @bias; the names
+ * point into @strtab, which must outlive the index. NULL when a record is out of bounds. */
+struct cp_symindex *cp_symindex_import(const struct cp_symrec *recs, size_t n, const char *strtab,
+				       size_t strtab_len, uint64_t bias);
+
 #endif

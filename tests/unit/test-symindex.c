@@ -1,5 +1,5 @@
 /*
- * test-symindex.c - the symbol index gives libdwfl's answers.
+ * test-symindex.c - the symbol index and the symcache give libdwfl's answers.
  *
  * For real libraries of this machine (libc with its debuginfo when libc6-dbg is there, the
  * C++ runtime, the .NET runtime when an SDK is installed, and any file named on the
@@ -7,17 +7,28 @@
  * and just past every symbol, and checks that every answer the index gives is libdwfl's
  * (name and start). Also checks that the index answers most of them: an index that
  * always declined would pass the first check and help nobody.
+ *
+ * For libraries with separate debuginfo (libc), builds their symcache in a scratch
+ * directory, as `crashpipe handle` does, and checks its functions against
+ * dwfl_module_addrinfo() and its source lines against dwfl_module_getsrc() the same way.
  */
 #include "config.h"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "modules.h"
+#include "symcache.h"
 #include "symindex.h"
 #include "unit.h"
+
+static char scratch[] = "/tmp/test-symindex.XXXXXX";
+static size_t cache_files;
 
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
@@ -38,6 +49,24 @@ static void check_file(const char *path, size_t *answered_ret, size_t *asked_ret
 	dwfl_report_end(dwfl, NULL, NULL);
 	struct cp_symindex *idx = cp_symindex_build(mod);
 	CHECK(idx != NULL);
+
+	/* The symcache, when the file has separate debuginfo to make one from. */
+	struct cp_symcache *sc = NULL;
+	unsigned char id[64];
+	char hex[129] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int idn = fd >= 0 ? cp_elf_build_id(fd, id, sizeof(id)) : -1;
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < idn; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	GElf_Addr bias = 0;
+	if (idn > 0 && dwfl_module_getelf(mod, &bias) && cp_symcache_build(scratch, hex, path) == 1) {
+		sc = cp_symcache_open(scratch, hex, bias);
+		CHECK(sc != NULL);
+		cache_files++;
+	}
+	size_t sc_fn = 0, sc_fn_ok = 0, sc_line = 0, sc_line_ok = 0, sc_line_told = 0;
 	int n = dwfl_module_getsymtab(mod);
 	/* libdwfl's answer costs a pass over the symbols: about 2,000 functions a file. */
 	int stride = n > 2000 ? n / 2000 : 1;
@@ -54,6 +83,31 @@ static void check_file(const char *path, size_t *answered_ret, size_t *asked_ret
 			GElf_Sym s;
 			const char *want = dwfl_module_addrinfo(mod, probes[p], &off, &s, NULL, NULL, NULL);
 			uint64_t start = 0;
+			if (sc) {
+				const char *f = cp_symcache_function(sc, probes[p], &start);
+				sc_fn++;
+				if (f && want && strcmp(f, want) == 0 && start == probes[p] - off)
+					sc_fn_ok++;
+				else if (f)
+					fprintf(stderr, "%s: symcache at 0x%llx: %s, libdwfl %s\n", path,
+						(unsigned long long)probes[p], f, want ? want : "(none)");
+				else
+					sc_fn_ok++;	/* declined: libdwfl answers */
+				Dwfl_Line *dl = dwfl_module_getsrc(mod, probes[p]);
+				int dline = 0;
+				const char *dfile = dl ? dwfl_lineinfo(dl, NULL, &dline, NULL, NULL, NULL) : NULL;
+				const char *cfile = NULL;
+				int cline = 0, cr = cp_symcache_line(sc, probes[p], &cfile, &cline);
+				sc_line++;
+				sc_line_told += cr >= 0;
+				if ((cr == 1 && dfile && strcmp(cfile, dfile) == 0 && cline == dline) ||
+				    (cr == 0 && !dfile) || cr < 0)
+					sc_line_ok++;
+				else
+					fprintf(stderr, "%s: symcache line at 0x%llx: %s:%d (%d), libdwfl %s:%d\n", path,
+						(unsigned long long)probes[p], cfile ? cfile : "-", cline, cr,
+						dfile ? dfile : "-", dline);
+			}
 			const char *got = cp_symindex_lookup(idx, probes[p], &start);
 			asked += want != NULL;
 			if (!got)
@@ -70,6 +124,14 @@ static void check_file(const char *path, size_t *answered_ret, size_t *asked_ret
 	printf("%s: %zu symbols indexed; of %zu addresses in a symbol, %zu answered by the index, %zu wrongly\n", path,
 	       cp_symindex_size(idx), asked, answered, wrong);
 	CHECK(wrong == 0);
+	if (sc) {
+		printf("%s: symcache: functions %zu/%zu and lines %zu/%zu as libdwfl says (%zu told by the symcache)\n",
+		       path, sc_fn_ok, sc_fn, sc_line_ok, sc_line, sc_line_told);
+		CHECK(sc_fn_ok == sc_fn);
+		CHECK(sc_line_ok == sc_line);
+		CHECK(sc_line_told * 10 >= sc_line * 8);
+	}
+	cp_symcache_close(sc);
 	*answered_ret += answered;
 	*asked_ret += asked;
 	cp_symindex_free(idx);
@@ -86,6 +148,11 @@ int main(int argc, char **argv)
 	};
 	size_t answered = 0, asked = 0, files = 0;
 
+	if (!mkdtemp(scratch)) {
+		perror("mkdtemp");
+		return 99;
+	}
+
 	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		glob_t g;
 		if (glob(patterns[i], 0, NULL, &g) != 0)
@@ -100,5 +167,13 @@ int main(int argc, char **argv)
 	/* Most addresses are plain; the index is there for them. */
 	printf("the index answered %zu of %zu addresses (%.1f%%)\n", answered, asked, asked ? 100.0 * answered / asked : 0.0);
 	CHECK(answered * 10 >= asked * 8);
+	if (access("/usr/lib/debug/.build-id", F_OK) == 0 && geteuid() == 0)
+		CHECK(cache_files > 0);
+	else
+		printf("no /usr/lib/debug or not root: no symcache to check\n");
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", scratch);
 	return UNIT_DONE();
 }
