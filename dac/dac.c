@@ -769,9 +769,9 @@ static void finish(struct cp_target *t, struct cp_modules *mods, struct cp_repor
 	if (res.error) {
 		rt->dac_error = TAKE_PTR(res.error);
 	} else if (WIFSIGNALED(status)) {
+		rt->dac_timed_out = WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL;
 		if (asprintf(&rt->dac_error, "the DAC %s (signal %d); managed frames of the threads it had not reached are missing",
-			     WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL ? "timed out" : "crashed",
-			     WTERMSIG(status)) < 0)
+			     rt->dac_timed_out ? "timed out" : "crashed", WTERMSIG(status)) < 0)
 			rt->dac_error = NULL;
 	}
 	for (size_t i = 0; i < res.n; i++)

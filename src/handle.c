@@ -57,7 +57,8 @@
 #define ANALYSIS_TIMEOUT (CP_DEFAULT_DAC_TIMEOUT + 60)
 
 /* The same for an analysis of the live process, which holds the process until it ends: past
- * this, the process is let go and the core is analysed as usual. */
+ * this, or when the DAC takes longer than LIVE_DAC_TIMEOUT, the process is let go and the
+ * core is analysed as usual. */
 #define LIVE_TIMEOUT 5
 #define LIVE_DAC_TIMEOUT 4
 
@@ -273,6 +274,9 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 	opts.exiting = true;
 	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
 		_exit(5);
+	/* A DAC slower than the live analysis may wait for gets its full time on the core. */
+	if (live && r->runtime.dac_timed_out)
+		_exit(8);
 	/* Memory read from a process that was no longer there would be a hole in the report:
 	 * let the parent analyse the core instead. */
 	unsigned char byte;

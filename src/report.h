@@ -78,6 +78,7 @@ struct cp_process {
 struct cp_runtime {
 	bool present;			/* a .NET runtime was found in the process */
 	char *version, *directory, *dac, *dac_error;
+	bool dac_timed_out;		/* not in the JSON */
 };
 
 struct cp_report {
