@@ -32,29 +32,30 @@ static bool valid_hex(const char *hex)
 	return n == strlen(hex) && n >= 4 && n <= 128;
 }
 
-static int cache_path(char *buf, size_t cap, const char *dir, const char *hex)
+int cp_debug_cache_path(char *buf, size_t cap, const char *dir, const char *hex, const char *suffix)
 {
 	if (!valid_hex(hex))
 		return -EINVAL;
-	if ((size_t)snprintf(buf, cap, "%s/%.2s/%s.debug", dir, hex, hex + 2) >= cap)
+	if ((size_t)snprintf(buf, cap, "%s/%.2s/%s%s", dir, hex, hex + 2, suffix) >= cap)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
-/* Owned by root, a regular file no one else may write. */
+bool cp_debug_cache_trusted(int fd, struct stat *st)
+{
+	return fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == 0 && !(st->st_mode & 022);
+}
+
 static bool trusted(int fd)
 {
 	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
+	return cp_debug_cache_trusted(fd, &st);
 }
 
-int cp_debug_cache_open(const char *dir, const char *hex)
+/* Open @path read-only if root owns it and no one else can write it: fd or -errno. */
+static int open_trusted(const char *path, int flags)
 {
-	char path[PATH_MAX];
-	int r = cache_path(path, sizeof(path), dir, hex);
-	if (r < 0)
-		return r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags);
 	if (fd < 0)
 		return -errno;
 	if (!trusted(fd)) {
@@ -62,6 +63,23 @@ int cp_debug_cache_open(const char *dir, const char *hex)
 		return -EPERM;
 	}
 	return fd;
+}
+
+int cp_debuginfo_open(const char *dir, const char *hex)
+{
+	char path[PATH_MAX];
+	int fd = cp_debug_cache_open(dir, hex);
+	if (fd >= 0 || !valid_hex(hex))
+		return fd;
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+	return open_trusted(path, 0);
+}
+
+int cp_debug_cache_open(const char *dir, const char *hex)
+{
+	char path[PATH_MAX];
+	int r = cp_debug_cache_path(path, sizeof(path), dir, hex, ".debug");
+	return r < 0 ? r : open_trusted(path, O_NOFOLLOW);
 }
 
 bool cp_root_is_host(int rootfd)
@@ -152,7 +170,7 @@ int cp_mkdir_p(const char *path, mode_t mode)
 int cp_debug_cache_add(const char *dir, const char *hex)
 {
 	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 16], sub[PATH_MAX];
-	int r = cache_path(dst, sizeof(dst), dir, hex);
+	int r = cp_debug_cache_path(dst, sizeof(dst), dir, hex, ".debug");
 	if (r < 0)
 		return r;
 	if (access(dst, F_OK) == 0)

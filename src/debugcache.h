@@ -17,6 +17,7 @@
  */
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define CP_DEBUG_CACHE_DEFAULT "/var/cache/crashpipe/debug"
@@ -28,6 +29,16 @@ int cp_debug_cache_open(const char *dir, const char *hex);
  * has compressed sections and no copy exists yet. Returns 1 when a copy was made, 0 when
  * none is needed, or -errno. */
 int cp_debug_cache_add(const char *dir, const char *hex);
+
+/* The host's debuginfo for build-id @hex: the cached copy in @dir, else the file under
+ * /usr/lib/debug when root owns it and no one else can write it. fd or -errno. */
+int cp_debuginfo_open(const char *dir, const char *hex);
+
+/* @dir/XX/REST@suffix for build-id @hex (lower-case hex): 0 or -errno. */
+int cp_debug_cache_path(char *buf, size_t cap, const char *dir, const char *hex, const char *suffix);
+
+/* Is @fd a regular file owned by root that no one else can write? Fills *@st. */
+bool cp_debug_cache_trusted(int fd, struct stat *st);
 
 /* mkdir -p: 0 or -errno. */
 int cp_mkdir_p(const char *path, mode_t mode);

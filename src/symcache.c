@@ -71,20 +71,6 @@ struct cp_symcache {
 	uint64_t bias;
 };
 
-static int cache_file(char *buf, size_t cap, const char *dir, const char *hex)
-{
-	if (strlen(hex) < 4 || strspn(hex, "0123456789abcdef") != strlen(hex))
-		return -EINVAL;
-	if ((size_t)snprintf(buf, cap, "%s/%.2s/%s.sym", dir, hex, hex + 2) >= cap)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static bool trusted(int fd, struct stat *st)
-{
-	return fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == 0 && !(st->st_mode & 022);
-}
-
 /* ---- building ---- */
 
 struct builder {
@@ -105,24 +91,15 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	struct builder *b = *userdata;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	char hex[129], path[PATH_MAX];
+	char hex[129];
 
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (n <= 0 || n > 64)
 		return -1;
 	for (int i = 0; i < n; i++)
 		sprintf(hex + 2 * i, "%02x", bits[i]);
-	int fd = cp_debug_cache_open(b->dir, hex);
-	if (fd >= 0)
-		return fd;
-	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd >= 0 && !trusted(fd, &st)) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	int fd = cp_debuginfo_open(b->dir, hex);
+	return fd >= 0 ? fd : -1;
 }
 
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -284,7 +261,7 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 int cp_symcache_build(const char *dir, const char *hex, const char *path)
 {
 	char dst[PATH_MAX], dbg[PATH_MAX];
-	int r = cache_file(dst, sizeof(dst), dir, hex);
+	int r = cp_debug_cache_path(dst, sizeof(dst), dir, hex, ".sym");
 	if (r < 0)
 		return r;
 	if (access(dst, F_OK) == 0)
@@ -297,7 +274,7 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 	struct stat st;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (!trusted(fd, &st))
+	if (!cp_debug_cache_trusted(fd, &st))
 		return 0;
 	unsigned char id[64];
 	int n = cp_elf_build_id(fd, id, sizeof(id));
@@ -380,11 +357,11 @@ static bool take(uint64_t *off, uint64_t n, size_t size, size_t len)
 struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t bias)
 {
 	char path[PATH_MAX];
-	if (cache_file(path, sizeof(path), dir, hex) < 0)
+	if (cp_debug_cache_path(path, sizeof(path), dir, hex, ".sym") < 0)
 		return NULL;
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	struct stat st;
-	if (fd < 0 || !trusted(fd, &st) || (uint64_t)st.st_size < sizeof(struct file_header) ||
+	if (fd < 0 || !cp_debug_cache_trusted(fd, &st) || (uint64_t)st.st_size < sizeof(struct file_header) ||
 	    (uint64_t)st.st_size > SIZE_MAX)
 		return NULL;
 	struct cp_symcache *c = calloc(1, sizeof(*c));

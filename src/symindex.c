@@ -67,12 +67,9 @@ static void fill_max_end(struct cp_symindex *idx)
 	}
 }
 
-struct cp_symindex *cp_symindex_build(Dwfl_Module *mod)
+/* An empty index with room for @n symbols. */
+static struct cp_symindex *alloc_index(size_t n)
 {
-	int n = dwfl_module_getsymtab(mod);
-	if (n <= 1)
-		return NULL;
-	int first_global = dwfl_module_getsymtab_first_global(mod);
 	struct cp_symindex *idx = calloc(1, sizeof(*idx));
 	if (!idx)
 		return NULL;
@@ -82,6 +79,18 @@ struct cp_symindex *cp_symindex_build(Dwfl_Module *mod)
 		cp_symindex_free(idx);
 		return NULL;
 	}
+	return idx;
+}
+
+struct cp_symindex *cp_symindex_build(Dwfl_Module *mod)
+{
+	int n = dwfl_module_getsymtab(mod);
+	if (n <= 1)
+		return NULL;
+	int first_global = dwfl_module_getsymtab_first_global(mod);
+	struct cp_symindex *idx = alloc_index(n);
+	if (!idx)
+		return NULL;
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -137,15 +146,9 @@ struct cp_symindex *cp_symindex_import(const struct cp_symrec *recs, size_t n, c
 {
 	if (n == 0 || strtab_len == 0 || strtab[strtab_len - 1] != '\0')
 		return NULL;
-	struct cp_symindex *idx = calloc(1, sizeof(*idx));
+	struct cp_symindex *idx = alloc_index(n);
 	if (!idx)
 		return NULL;
-	idx->syms = malloc(n * sizeof(*idx->syms));
-	idx->max_end = malloc(n * sizeof(*idx->max_end));
-	if (!idx->syms || !idx->max_end) {
-		cp_symindex_free(idx);
-		return NULL;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cp_symrec *r = &recs[i];
 		/* Sorted as cp_symindex_build() sorts, or the binary search would be wrong. */
