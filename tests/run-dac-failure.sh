@@ -34,10 +34,7 @@ cp -a "$(dirname "${APP[dotnet8]}")" "$short/app" || fail "cannot copy the app"
 app=$short/app/$(basename "${APP[dotnet8]}")
 [ -f "$short/app/libmscordaccore.so" ] || skip "the self-contained app has no libmscordaccore.so to replace"
 
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-pidfd=" %F"
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
-pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+pattern=$(handle_pattern --spool "$spool")
 [ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
 take_core_pattern
 set_core_pattern "$pattern" 1

@@ -24,10 +24,7 @@ at_exit "rm -rf '$short'"
 chmod 755 "$short"
 spool=$short/s
 mkdir -p "$spool"
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-pidfd=" %F"
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
-pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+pattern=$(handle_pattern --spool "$spool")
 [ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
 take_core_pattern
 set_core_pattern "$pattern" 1

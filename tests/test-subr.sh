@@ -41,6 +41,15 @@ skip() { echo "SKIP: $test_name: $*" >&2; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root to set kernel.core_pattern"; }
 
+# handle_pattern ARGS...: the core_pattern that pipes cores into `crashpipe handle ARGS`, with
+# %F (a pidfd of the crashed process) where the kernel has it (Linux 6.16 and later).
+handle_pattern() {
+	local kmaj kmin pidfd=" %F"
+	IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+	[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
+	echo "|$CRASHPIPE handle $* %P %i %u %g %s %t %c %h$pidfd"
+}
+
 # take_core_pattern: serialise every test that touches core_pattern or core_pipe_limit
 # (one lock for the whole machine, held until this test exits) and restore both values
 # on exit, whatever happens.
