@@ -270,12 +270,19 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
 	if (access(dbg, F_OK) != 0)
 		return 0;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* @path comes from the crashed process's core and we are root: look at what it names
+	 * (O_PATH opens no device, waits on no FIFO) before opening that very file. */
+	_cleanup_close_ int pfd = open(path, O_PATH | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0)
+	if (pfd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	if (!cp_debug_cache_trusted(fd, &st))
+	if (!cp_debug_cache_trusted(pfd, &st))
 		return 0;
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
 	unsigned char id[64];
 	int n = cp_elf_build_id(fd, id, sizeof(id));
 	char idhex[129];
