@@ -34,6 +34,7 @@
 #include "modules.h"
 #include "symcache.h"
 #include "symindex.h"
+#include "zio.h"
 
 #define MAGIC "CPSYMC1\n"
 
@@ -240,17 +241,22 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 	if (fd < 0)
 		return -errno;
 	static const char zeros[8];
-	size_t pad = (8 - b->strings_len % 8) % 8;
+	const struct {
+		const void *p;
+		size_t len;
+	} parts[] = {
+		{ h, sizeof(*h) },
+		{ recs, h->n_syms * sizeof(*recs) },
+		{ b->regions, b->n_regions * sizeof(*b->regions) },
+		{ b->units, b->n_units * sizeof(*b->units) },
+		{ b->rows, b->n_rows * sizeof(*b->rows) },
+		{ b->strings, b->strings_len },
+		{ zeros, (8 - b->strings_len % 8) % 8 },
+	};
 	int r = 0;
-	if (write(fd, h, sizeof(*h)) != (ssize_t)sizeof(*h) ||
-	    (h->n_syms && write(fd, recs, h->n_syms * sizeof(*recs)) != (ssize_t)(h->n_syms * sizeof(*recs))) ||
-	    (b->n_regions && write(fd, b->regions, b->n_regions * sizeof(*b->regions)) !=
-	     (ssize_t)(b->n_regions * sizeof(*b->regions))) ||
-	    (b->n_units && write(fd, b->units, b->n_units * sizeof(*b->units)) != (ssize_t)(b->n_units * sizeof(*b->units))) ||
-	    (b->n_rows && write(fd, b->rows, b->n_rows * sizeof(*b->rows)) != (ssize_t)(b->n_rows * sizeof(*b->rows))) ||
-	    (b->strings_len && write(fd, b->strings, b->strings_len) != (ssize_t)b->strings_len) ||
-	    write(fd, zeros, pad) != (ssize_t)pad)
-		r = errno ? -errno : -EIO;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && r == 0; i++)
+		if (parts[i].len)
+			r = cp_write_all(fd, parts[i].p, parts[i].len);
 	if (r == 0 && (fchmod(fd, 0644) < 0 || rename(tmp, dst) < 0))
 		r = -errno;
 	if (r < 0)
