@@ -46,19 +46,14 @@ bool cp_debug_cache_trusted(int fd, struct stat *st)
 	return fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == 0 && !(st->st_mode & 022);
 }
 
-static bool trusted(int fd)
-{
-	struct stat st;
-	return cp_debug_cache_trusted(fd, &st);
-}
-
-/* Open @path read-only if root owns it and no one else can write it: fd or -errno. */
-static int open_trusted(const char *path, int flags)
+/* Open @path read-only if root owns it and no one else can write it: fd (with *@st) or
+ * -errno. */
+static int open_trusted(const char *path, int flags, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags);
 	if (fd < 0)
 		return -errno;
-	if (!trusted(fd)) {
+	if (!cp_debug_cache_trusted(fd, st)) {
 		close(fd);
 		return -EPERM;
 	}
@@ -72,14 +67,16 @@ int cp_debuginfo_open(const char *dir, const char *hex)
 	if (fd >= 0 || !valid_hex(hex))
 		return fd;
 	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-	return open_trusted(path, 0);
+	struct stat st;
+	return open_trusted(path, 0, &st);
 }
 
 int cp_debug_cache_open(const char *dir, const char *hex)
 {
 	char path[PATH_MAX];
 	int r = cp_debug_cache_path(path, sizeof(path), dir, hex, ".debug");
-	return r < 0 ? r : open_trusted(path, O_NOFOLLOW);
+	struct stat st;
+	return r < 0 ? r : open_trusted(path, O_NOFOLLOW, &st);
 }
 
 bool cp_root_is_host(int rootfd)
@@ -176,12 +173,10 @@ int cp_debug_cache_add(const char *dir, const char *hex)
 	if (access(dst, F_OK) == 0)
 		return 0;
 	snprintf(src, sizeof(src), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (in < 0)
-		return errno == ENOENT ? 0 : -errno;
 	struct stat st;
-	if (!trusted(in) || fstat(in, &st) < 0)
-		return -EPERM;
+	_cleanup_close_ int in = open_trusted(src, 0, &st);
+	if (in < 0)
+		return in == -ENOENT ? 0 : in;
 	if ((unsigned long long)st.st_size > MAX_FILE_BYTES)
 		return 0;
 	elf_version(EV_CURRENT);

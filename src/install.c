@@ -130,12 +130,8 @@ static void warm_debug_cache(void)
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
 		_cleanup_free_ char *path = realpath(libs[i], NULL);
 		_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		unsigned char id[64];
-		char hex[129];
-		int n = fd >= 0 ? cp_elf_build_id(fd, id, sizeof(id)) : -1;
-		for (int j = 0; j < n; j++)
-			sprintf(hex + 2 * j, "%02x", id[j]);
-		if (n <= 0)
+		_cleanup_free_ char *hex = fd >= 0 ? cp_elf_build_id_hex(fd) : NULL;
+		if (!hex)
 			continue;
 		int r = cp_debug_cache_add(CP_DEBUG_CACHE_DEFAULT, hex);
 		if (r >= 0)

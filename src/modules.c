@@ -82,7 +82,7 @@ struct cp_modules {
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
 };
 
-static char *hex(const unsigned char *p, size_t n)
+char *cp_hex(const unsigned char *p, size_t n)
 {
 	char *s = malloc(2 * n + 1);
 	if (!s)
@@ -111,7 +111,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
 	if (n > 1) {
-		_cleanup_free_ char *h = hex(bits, n);
+		_cleanup_free_ char *h = cp_hex(bits, n);
 		if (h && mods->debug_cache && (fd = cp_debug_cache_open(mods->debug_cache, h)) >= 0) {
 			/* Named as the file it is a copy of. */
 			if (asprintf(ret_name, "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < 0)
@@ -234,8 +234,8 @@ static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, s
 	if (m->mem_id_len && n > 0) {
 		m->match = (size_t)n == m->mem_id_len && memcmp(bits, m->mem_id, n) == 0;
 		if (!m->match) {
-			_cleanup_free_ char *a = hex(m->mem_id, m->mem_id_len);
-			_cleanup_free_ char *b = hex(bits, n);
+			_cleanup_free_ char *a = cp_hex(m->mem_id, m->mem_id_len);
+			_cleanup_free_ char *b = cp_hex(bits, n);
 			cp_report_note(report, true,
 				       "%s: build-id %s on disk, %s in the crashed process: the file was replaced; not used for symbols or unwinding",
 				       m->path, b ? b : "?", a ? a : "?");
@@ -244,9 +244,9 @@ static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, s
 	}
 	if (!m->build_id) {
 		if (m->mem_id_len)
-			m->build_id = hex(m->mem_id, m->mem_id_len);
+			m->build_id = cp_hex(m->mem_id, m->mem_id_len);
 		else if (n > 0)
-			m->build_id = hex(bits, n);
+			m->build_id = cp_hex(bits, n);
 	}
 	return 0;
 }
@@ -317,7 +317,7 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 			/* Without the file: no symbols, no unwind tables for its frames. */
 			cp_report_note(report, true, "%s: cannot open: %s", m->path, strerror(-fd));
 			if (m->mem_id_len)
-				m->build_id = hex(m->mem_id, m->mem_id_len);
+				m->build_id = cp_hex(m->mem_id, m->mem_id_len);
 			continue;
 		}
 		(void) report_module(mods, m, fd, report);
@@ -599,4 +599,11 @@ int cp_elf_build_id(int fd, unsigned char *buf, size_t cap)
 	}
 	elf_end(elf);
 	return r;
+}
+
+char *cp_elf_build_id_hex(int fd)
+{
+	unsigned char id[64];
+	int n = cp_elf_build_id(fd, id, sizeof(id));
+	return n > 0 ? cp_hex(id, n) : NULL;
 }

@@ -92,14 +92,10 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	struct builder *b = *userdata;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	char hex[129];
 
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (n <= 0 || n > 64)
-		return -1;
-	for (int i = 0; i < n; i++)
-		sprintf(hex + 2 * i, "%02x", bits[i]);
-	int fd = cp_debuginfo_open(b->dir, hex);
+	_cleanup_free_ char *hex = n > 0 ? cp_hex(bits, n) : NULL;
+	int fd = hex ? cp_debuginfo_open(b->dir, hex) : -1;
 	return fd >= 0 ? fd : -1;
 }
 
@@ -289,12 +285,8 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 	_cleanup_close_ int fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	unsigned char id[64];
-	int n = cp_elf_build_id(fd, id, sizeof(id));
-	char idhex[129];
-	for (int i = 0; i < n; i++)
-		sprintf(idhex + 2 * i, "%02x", id[i]);
-	if (n <= 0 || strcmp(idhex, hex) != 0)
+	_cleanup_free_ char *idhex = cp_elf_build_id_hex(fd);
+	if (!idhex || strcmp(idhex, hex) != 0)
 		return 0;	/* not the file the crashed process had */
 
 	struct builder b = { .dir = dir };

@@ -201,7 +201,9 @@ static size_t read_core_chunk(struct cp_target *t, uint64_t addr, void *buf, siz
 	return n > 0 ? n : 0;
 }
 
-static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+/* The file NT_FILE says is mapped at @addr, opened, and @addr's offset in it: how many
+ * bytes of [addr, addr + len) it holds from there (0 when none can be read). */
+static size_t file_at(struct cp_target *t, uint64_t addr, size_t len, size_t *fi_ret, uint64_t *foff_ret)
 {
 	const struct cp_mapping *m = cp_core_mapping_at(t->core, addr);
 	if (!m)
@@ -211,11 +213,23 @@ static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, siz
 	if (f->blocked || open_file(t, f) < 0)
 		return 0;
 	uint64_t foff = m->offset + (addr - m->start);
-	if (foff < m->offset || foff >= f->size)
+	if (foff < m->offset || foff >= f->size || foff > INT64_MAX)
 		return 0;
 	if (len > m->end - addr)
 		len = m->end - addr;
-	return copy_cached(t, fi + 1, foff, buf, len);
+	if (len > f->size - foff)
+		len = f->size - foff;
+	*fi_ret = fi;
+	*foff_ret = foff;
+	return len;
+}
+
+static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	size_t fi;
+	uint64_t foff;
+	len = file_at(t, addr, len, &fi, &foff);
+	return len ? copy_cached(t, fi + 1, foff, buf, len) : 0;
 }
 
 /* As much of [addr, addr + len) as one source has in one piece, uncached; bytes copied. */
@@ -224,20 +238,10 @@ static size_t read_direct(struct cp_target *t, uint64_t addr, void *buf, size_t 
 	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
 	if (n > 0 || !files)
 		return n > 0 ? n : 0;
-	const struct cp_mapping *m = cp_core_mapping_at(t->core, addr);
-	if (!m)
-		return 0;
-	struct target_file *f = &t->files[t->map_file[m - t->core->maps]];
-	if (f->blocked || open_file(t, f) < 0)
-		return 0;
-	uint64_t foff = m->offset + (addr - m->start);
-	if (foff < m->offset || foff >= f->size || foff > INT64_MAX)
-		return 0;
-	if (len > m->end - addr)
-		len = m->end - addr;
-	if (len > f->size - foff)
-		len = f->size - foff;
-	n = pread(f->fd, buf, len, (off_t)foff);
+	size_t fi;
+	uint64_t foff;
+	len = file_at(t, addr, len, &fi, &foff);
+	n = len ? pread(t->files[fi].fd, buf, len, (off_t)foff) : 0;
 	return n > 0 ? n : 0;
 }
 

@@ -52,16 +52,12 @@ static void check_file(const char *path, size_t *answered_ret, size_t *asked_ret
 
 	/* The symcache, when the file has separate debuginfo to make one from. */
 	struct cp_symcache *sc = NULL;
-	unsigned char id[64];
-	char hex[129] = "";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int idn = fd >= 0 ? cp_elf_build_id(fd, id, sizeof(id)) : -1;
+	char *hex = fd >= 0 ? cp_elf_build_id_hex(fd) : NULL;
 	if (fd >= 0)
 		close(fd);
-	for (int i = 0; i < idn; i++)
-		sprintf(hex + 2 * i, "%02x", id[i]);
 	GElf_Addr bias = 0;
-	if (idn > 0 && dwfl_module_getelf(mod, &bias) && cp_symcache_build(scratch, hex, path) == 1) {
+	if (hex && dwfl_module_getelf(mod, &bias) && cp_symcache_build(scratch, hex, path) == 1) {
 		sc = cp_symcache_open(scratch, hex, bias);
 		CHECK(sc != NULL);
 		cache_files++;
@@ -132,6 +128,7 @@ static void check_file(const char *path, size_t *answered_ret, size_t *asked_ret
 		CHECK(sc_line_told * 10 >= sc_line * 8);
 	}
 	cp_symcache_close(sc);
+	free(hex);
 	*answered_ret += answered;
 	*asked_ret += asked;
 	cp_symindex_free(idx);
