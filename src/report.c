@@ -605,7 +605,7 @@ static struct cp_exception *exception_from_json(const cJSON *o, int depth)
 	return e;
 }
 
-static int report_from_json(const cJSON *root, struct cp_report *r)
+static int report_from_json(const cJSON *root, struct cp_report *r, const char **why)
 {
 	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(root, "runtime");
 	if (cJSON_IsObject(rt)) {
@@ -708,17 +708,128 @@ static int report_from_json(const cJSON *root, struct cp_report *r)
 	return 0;
 }
 
-int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret)
+/* Before cJSON sees the text: its nesting (cJSON recurses once per level), the number of
+ * values it would allocate a node for, and no NUL byte. A value is counted at each '[', '{'
+ * and ',' outside strings, one more than there are. */
+static int prescan(const char *json, size_t len, const char **why)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t depth = 0, values = 1;
+	bool in_string = false, escaped = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = json[i];
+		if (c == '\0') {
+			*why = "NUL byte in the JSON text";
+			return -EINVAL;
+		}
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			break;
+		case '[':
+		case '{':
+			if (++depth > CP_REPORT_MAX_DEPTH) {
+				*why = "JSON nested deeper than 64 levels";
+				return -EINVAL;
+			}
+			/* fallthrough */
+		case ',':
+			if (++values > CP_REPORT_MAX_VALUES) {
+				*why = "more than 2000000 JSON values";
+				return -EINVAL;
+			}
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
+int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
+{
+	const char *end = NULL;
+	int r;
+
+	*why = NULL;
+	if (len > CP_REPORT_MAX_SIZE) {
+		*why = "larger than 64 MiB";
+		return -EINVAL;
+	}
+	r = prescan(json, len, why);
+	if (r < 0)
+		return r;
+	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!root) {
+		*why = "not JSON";
+		return -EINVAL;
+	}
+	/* Exactly one value: a second one after it is what a forger appends. */
+	for (size_t off = end - json; off < len; off++)
+		if (!strchr(" \t\r\n", json[off])) {
+			*why = "more than one JSON value";
+			return -EINVAL;
+		}
+	if (!cJSON_IsObject(root)) {
+		*why = "not a JSON object";
+		return -EINVAL;
+	}
+	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
+		*why = "not a crashpipe report (schema is not " CP_SCHEMA ")";
+		return -EINVAL;
+	}
+	struct cp_report *rep = cp_report_create();
+	if (!rep)
+		return -ENOMEM;
+	r = report_from_json(root, rep, why);
+	if (r < 0) {
+		cp_report_destroy(rep);
+		if (r == -EINVAL && !*why)
+			*why = "malformed report";
+		return r;
+	}
+	*ret = rep;
+	return 0;
+}
+
+int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret)
+{
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct cp_input *in;
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t len;
 	int r;
 
 	*error_ret = NULL;
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == ELOOP)
+			*error_ret = "a symbolic link, not read";
 		return -errno;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		*error_ret = "not a regular file, not read";
+		return -EBADF;
+	}
+	if ((uint64_t)st.st_size > CP_REPORT_MAX_SIZE) {
+		*error_ret = "larger than 64 MiB";
+		return -EFBIG;
+	}
 	r = cp_input_open(fd, &in);
 	if (r == -ENODATA) {
 		*error_ret = "empty file";
@@ -726,33 +837,22 @@ int cp_report_load(const char *path, struct cp_report **ret, const char **error_
 	}
 	if (r < 0)
 		return r;
-	r = cp_input_read_all(in, MAX_REPORT, &buf, &len);
+	r = cp_input_read_all(in, CP_REPORT_MAX_SIZE, &buf, &len);
 	cp_input_destroy(in);
 	if (r == -EBADMSG) {
 		*error_ret = "corrupt zstd data";
 		return -EINVAL;
 	}
+	if (r == -EFBIG) {
+		*error_ret = "decompresses to more than 64 MiB";
+		return -EFBIG;
+	}
 	if (r < 0)
 		return r;
+	return cp_report_parse(buf, len, ret, error_ret);
+}
 
-	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(buf, len);
-	if (!root || !cJSON_IsObject(root)) {
-		*error_ret = "not JSON";
-		return -EINVAL;
-	}
-	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
-	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
-		*error_ret = "not a crashpipe report (schema is not " CP_SCHEMA ")";
-		return -EINVAL;
-	}
-	struct cp_report *rep = cp_report_create();
-	if (!rep)
-		return -ENOMEM;
-	r = report_from_json(root, rep);
-	if (r < 0) {
-		cp_report_destroy(rep);
-		return r;
-	}
-	*ret = rep;
-	return 0;
+int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret)
+{
+	return cp_report_loadat(AT_FDCWD, path, ret, error_ret);
 }
