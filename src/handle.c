@@ -460,10 +460,10 @@ static const char *describe_status(int status, char *buf, size_t size)
 	return buf;
 }
 
-/* Read what child @pid sends on @fd, at most CP_HANDLE_CHILD_JSON_MAX bytes, then reap it:
- * a child that sends more is killed, not waited on while it blocks in write(). *@status is
- * its wait status. Returns the JSON (NULL when there is none) with *@len_ret. */
-static char *collect_child(pid_t pid, int fd, unsigned timeout, size_t *len_ret, int *status, bool *too_big)
+/* Read what child @pid sends on @fd, at most CP_HANDLE_CHILD_JSON_MAX bytes: a child that
+ * sends more is killed, not left blocked in write() (*@too_big). Returns the JSON (NULL
+ * when there is none) with *@len_ret; reap the child with reap_child(). */
+static char *read_child(pid_t pid, int fd, unsigned timeout, size_t *len_ret, bool *too_big)
 {
 	char *json = NULL;
 	size_t len = 0;
@@ -473,10 +473,16 @@ static char *collect_child(pid_t pid, int fd, unsigned timeout, size_t *len_ret,
 	*too_big = len >= CP_HANDLE_CHILD_JSON_MAX;
 	if (*too_big)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
 	*len_ret = len;
 	return json;
+}
+
+static int reap_child(pid_t pid)
+{
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
 }
 
 static char *strdup_or_null(const char *s)
@@ -694,10 +700,11 @@ static void analyse_live(struct handle_context *c)
 	 * go to the analysis. */
 	size_t len;
 	bool too_big;
-	_cleanup_free_ char *json = collect_child(child, fd, LIVE_TIMEOUT + 5, &len, &status, &too_big);
+	_cleanup_free_ char *json = read_child(child, fd, LIVE_TIMEOUT + 5, &len, &too_big);
 	const char *why = too_big ? "too large" : NULL;
 	struct cp_report *r = !too_big ? accept_report(c, json, len, true, &why) : NULL;
 	char st[64];
+	/* A complete, valid report is all that counts: written first, the child reaped after. */
 	if (r) {
 		add_parent_notes(c, r);
 		int w = cp_report_write(r, c->path);
@@ -705,6 +712,7 @@ static void analyse_live(struct handle_context *c)
 		c->written = w == 0;
 		cp_report_destroy(r);
 	}
+	status = reap_child(child);
 	if (!c->written)
 		cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s%s%s); analysing the core",
 		       (int)c->pid, describe_status(status, st, sizeof(st)), why ? "; its report: " : "", why ? why : "");
@@ -742,8 +750,10 @@ static void analyse_core(struct handle_context *c)
 	bool too_big = false;
 	_cleanup_free_ char *json = NULL;
 	pid_t child = spawn_child(c, false, &fd);
-	if (child > 0)
-		json = collect_child(child, fd, ANALYSIS_TIMEOUT + 5, &len, &status, &too_big);
+	if (child > 0) {
+		json = read_child(child, fd, ANALYSIS_TIMEOUT + 5, &len, &too_big);
+		status = reap_child(child);
+	}
 
 	char st[64];
 	const char *why = NULL;
