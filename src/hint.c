@@ -3,8 +3,9 @@
  * thread the .NET runtime says crashed, and its signal, code and address. Written by the
  * crashed user, so it is looked at inside the process's root through O_PATH without
  * following links, and opened only when it is a small regular file owned by that user with
- * one link (never a device, FIFO, directory or symlink); it is parsed strictly, and is used only when it
- * agrees with the core: the pid must be the process's, the thread one of its threads.
+ * one link (never a device, FIFO, directory or symlink); it is parsed strictly, and used
+ * only when it agrees with the core: the pid must be the process's, the thread one of its
+ * threads.
  */
 #include "config.h"
 
