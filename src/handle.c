@@ -605,10 +605,12 @@ static void set_identity(const struct handle_context *c, struct cp_report *r, bo
 		for (size_t i = 0; i < r->n_threads; i++)
 			r->threads[i].crashed = r->threads[i].tid == c->hint.tid;
 	}
+	/* Thread names are /proc's, or the process's comm for its main thread. */
 	for (size_t i = 0; i < r->n_threads; i++) {
 		const char *name = cp_proc_thread_name(&c->proc, r->threads[i].tid);
-		if (name)
-			set_str(&r->threads[i].name, name);
+		if (!name && core->has_psinfo && r->threads[i].tid == core->pid)
+			name = p->comm;
+		set_str(&r->threads[i].name, name);
 	}
 }
 
