@@ -50,6 +50,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "show.h"
+#include "spool.h"
 #include "zio.h"
 
 /* Seconds for the analysis child before the parent gives up on it; the DAC's own process
@@ -206,6 +207,7 @@ static void fill_from_args(struct cp_report *r, const struct handle_args *a, str
 	p->gid = a->gid;
 	p->time = a->time;
 	p->rlimit_core = a->rlimit;
+	p->restricted = !proc->valid || proc->restricted;
 	p->hostname = a->hostname ? strdup(a->hostname) : NULL;
 	p->boot_id = boot_id();
 	/* What /proc said beats the core's truncated copies. */
@@ -404,9 +406,7 @@ static bool kernel_waits(void)
 
 static int make_spool(const char *dir)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return cp_spool_check(dir);
 }
 
 /* DIR/TIME-PID-COMM.json.zst; the name keeps only safe characters of comm. */
