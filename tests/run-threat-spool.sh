@@ -1,0 +1,122 @@
+#!/bin/bash
+# run-threat-spool.sh - threats T03, T04, T05, T17, T18 (../shared/ref/threats.md): the spool
+# and the files the root handler makes, attacked as systemd-coredump's and apport's were.
+#
+# Real crashes through the kernel pipe into `crashpipe handle` (through tests/threat-wrap.sh,
+# which runs it under strace -f):
+#   T03  a spool that is a symbolic link, owned by nobody, mode 0777, or below a directory
+#        nobody owns is refused (no report lands in it, one log line names it); symlinks and
+#        hard links planted at the report's own name (to root files) are replaced, their
+#        targets unchanged.
+#   T04  strace: no path-based chmod/chown/rename/link, only calls on fds and dir fds.
+#   T05  the victim runs as nobody from a directory nobody owns, full of planted links; the
+#        handler opens nothing for writing outside the spool and the debuginfo cache (not
+#        /proc/PID/cwd, /proc/PID/root, the victim's directory).
+#   T17  nor any temporary file, lock or socket in /tmp, /var/tmp, /var/lock, /dev/shm.
+#   T18  the report is mode 0600, root:root.
+. "${srcdir:-.}/test-subr.sh"
+. "$abs_srcdir/threat-subr.sh"
+
+need strace
+need python3
+need zstd
+need jq
+threat_setup
+
+# The victim's own directory, full of links to root files: nothing may be written there.
+evil=$T/evil
+mkdir "$evil"
+chown "$NOBODY:$NOBODY" "$evil"
+chmod 777 "$evil"
+echo "root secret" >"$T/secret"
+chmod 600 "$T/secret"
+for n in core core.json report.json.zst crashpipe.lock; do
+	ln -s "$T/secret" "$evil/$n"
+done
+cp -a "$T/secret" "$T/secret.orig"
+
+# --- T18, T04, T05, T17, T03 (links at the report's name): a good spool -------------------
+threat_conf STRACE_LOG="$T/strace.log"
+threat_pattern 1
+rm -f "$T/go"
+(cd "$evil" && exec setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
+	bash -c 'ulimit -c unlimited; exec "$0" --hold "$1"' "$VICTIM" "$T/go.victim") >victim.out 2>&1 &
+vpid=$!
+for _ in $(seq 1 100); do grep -q '^held' victim.out && break; sleep 0.05; done
+grep -q '^held' victim.out || fail "the victim did not start: $(cat victim.out)"
+# Its report will be $T/spool/TIME-PID-threat-victim.json.zst: plant a symlink and a hard
+# link to root files at every name it can have in the next seconds.
+now=$(date +%s)
+echo "shadow" >"$T/shadow"
+echo "bashrc" >"$T/bashrc"
+for t in $(seq "$now" $((now + 6))); do
+	if [ $((t % 2)) = 0 ]; then
+		ln -s "$T/shadow" "$T/spool/$t-$vpid-threat-victim.json.zst"
+	else
+		ln "$T/bashrc" "$T/spool/$t-$vpid-threat-victim.json.zst"
+	fi
+done
+touch "$T/go"
+touch "$T/go.victim"
+wait "$vpid"
+rc=$?
+[ "$rc" -gt 128 ] || fail "the victim was expected to die on a signal, exit status $rc: $(cat victim.out)"
+if report_of report "$vpid"; then
+	# T18
+	mode=$(stat -c '%a %u %g' "$report")
+	[ "$mode" = "600 0 0" ] || check_failed "T18: the report is mode/uid/gid $mode, not 600 0 0: $report"
+	jq -e --argjson pid "$vpid" '.process.pid == $pid and .process.uid == 65534' "$vpid.json" >/dev/null ||
+		check_failed "T18: the report does not name pid $vpid, uid $NOBODY: $(head -c 300 "$vpid.json")"
+	[ -L "$report" ] && check_failed "T03: the report is still the planted symlink"
+else
+	check_failed "no report for pid $vpid in $T/spool: $(ls -A "$T/spool")"
+fi
+# T03: the targets of the planted links
+[ "$(cat "$T/shadow")" = shadow ] || check_failed "T03: $T/shadow (a symlink's target) was changed"
+[ "$(cat "$T/bashrc")" = bashrc ] || check_failed "T03: $T/bashrc (a hard link's other name) was changed"
+cmp -s "$T/secret" "$T/secret.orig" || check_failed "T03/T05: $T/secret (linked from the victim's cwd) was changed"
+for n in core core.json report.json.zst crashpipe.lock; do
+	[ -L "$evil/$n" ] || check_failed "T05: $evil/$n is no longer the symlink planted there"
+done
+[ -z "$(find "$evil" -newer "$T/go" ! -name '*.out' -print -quit)" ] ||
+	check_failed "T05: files changed in the victim's cwd: $(find "$evil" -newer "$T/go")"
+# T04, T05, T17: what the handler did, from strace
+if [ -s "$T/strace.log" ]; then
+	cp "$T/strace.log" strace.log
+	python3 "$abs_srcdir/check-strace.py" strace.log --allow-write "$T/spool" --allow-write "$T/dc" \
+		--expect-write "$T/spool" --forbid "/proc/$vpid/cwd" >strace.check ||
+		check_failed "T04/T05/T17: the handler's file system calls (strace.log): $(head -5 strace.check)"
+else
+	check_failed "no strace log of the handler at $T/strace.log"
+fi
+
+# --- T03: spools the handler must refuse ---------------------------------------------------
+# refused_spool WHAT DIR [SPOOL_ARG]: crash into the spool SPOOL_ARG (default DIR); no
+# report may appear in DIR, and the kernel log must name SPOOL_ARG.
+refused_spool() {
+	local what=$1 dir=$2 spool=${3:-$2} pid
+	threat_conf SPOOL="$spool"
+	crash_as 0 pid
+	wait_handlers || check_failed "T03 ($what): the handler is still running"
+	if ls "$dir"/*-"$pid"-*.json.zst >/dev/null 2>&1; then
+		check_failed "T03 ($what): the handler wrote a report into $dir: $(ls "$dir")"
+	fi
+	dmesg | grep -F "spool $spool" | grep -q -e refusing -e 'symbolic link' ||
+		check_failed "T03 ($what): no kernel log line names the refused spool $spool"
+}
+threat_pattern 1
+mkdir -m 700 "$T/real"
+ln -s "$T/real" "$T/spool-link"
+refused_spool "a symlink to a root directory" "$T/real" "$T/spool-link"
+
+mkdir -m 700 "$T/spool-nobody"
+chown "$NOBODY:$NOBODY" "$T/spool-nobody"
+refused_spool "owned by nobody" "$T/spool-nobody"
+
+mkdir -m 777 "$T/spool-777"
+refused_spool "mode 0777" "$T/spool-777"
+
+mkdir -m 700 "$T/evil/spool"
+refused_spool "below a directory nobody owns" "$T/evil/spool"
+
+checks_done
