@@ -364,7 +364,8 @@ struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t 
 	char path[PATH_MAX];
 	if (cp_debug_cache_path(path, sizeof(path), dir, hex, ".sym") < 0)
 		return NULL;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO at the name is refused below, not waited on (mmap ignores it). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || !cp_debug_cache_trusted(fd, &st) || (uint64_t)st.st_size < sizeof(struct file_header) ||
 	    (uint64_t)st.st_size > SIZE_MAX)

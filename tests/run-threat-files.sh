@@ -1,0 +1,60 @@
+#!/bin/bash
+# run-threat-files.sh - threat T11 (file-type traps) of ../shared/ref/threats.md, for the
+# files `crashpipe handle` reads from its debuginfo cache (DIR/XX/REST.debug, .sym).
+#
+# The cache of a test handler (--debug-cache $T/dc) gets, at the names of the crashing
+# program's and libc's build-ids: FIFOs, a symlink to /dev/zero, a directory, and a 10 GB
+# sparse file owned by root (which the trust check alone would accept). A stripped victim
+# (so its debuginfo is looked up) crashes as nobody through the kernel pipe. Pass: the full
+# analysis still arrives, in seconds (no open waits on a FIFO, nothing follows the link or
+# reads the big file through), the crashed thread's frames named; the planted files are
+# still what they were.
+. "${srcdir:-.}/test-subr.sh"
+. "$abs_srcdir/threat-subr.sh"
+
+need zstd
+need jq
+need readelf
+threat_setup
+strip -o "$T/bin/stripped-victim" "$VICTIM" || fail "cannot strip the victim"
+chmod 755 "$T/bin/stripped-victim"
+exe_id=$(build_id "$T/bin/stripped-victim")
+libc=$(ldd "$VICTIM" | awk '$1 ~ /^libc\.so/ { print $3 }')
+libc_id=$(build_id "$libc")
+[ -n "$exe_id" ] && [ -n "$libc_id" ] || skip "no build-id in the victim ($exe_id) or libc ($libc_id)"
+
+# plant HEX SUFFIX KIND
+plant() {
+	local f=$T/dc/${1:0:2}/${1:2}$2
+	mkdir -p "${f%/*}"
+	case $3 in
+	fifo) mkfifo -m 644 "$f" ;;
+	zero) ln -s /dev/zero "$f" ;;
+	dir) mkdir -m 755 "$f" ;;
+	huge) truncate -s 10G "$f" && chmod 644 "$f" ;;
+	esac
+}
+plant "$exe_id" .debug fifo
+plant "$exe_id" .sym fifo
+plant "$libc_id" .debug zero
+plant "$libc_id" .sym huge
+threat_pattern 1
+
+t0=$SECONDS
+run_crasher pid setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$T/bin/stripped-victim"
+if report_of report "$pid" "$T/spool" 40; then
+	[ $((SECONDS - t0)) -le 20 ] || check_failed "T11: the report took $((SECONDS - t0)) s (a FIFO or the big file waited on?)"
+	jq -e '.threads[0].frames | length > 1' "$pid.json" >/dev/null ||
+		check_failed "T11: only frame 0 (the analysis did not finish): $(jq -c .notes "$pid.json")"
+	jq -e '[.notes[] | select(test("analysis (died|failed|could not)"))] | length == 0' "$pid.json" >/dev/null ||
+		check_failed "T11: the analysis failed: $(jq -c .notes "$pid.json")"
+else
+	check_failed "T11: no report for pid $pid within 40 s"
+fi
+wait_handlers
+[ -p "$T/dc/${exe_id:0:2}/${exe_id:2}.debug" ] || check_failed "T11: the planted FIFO .debug was replaced"
+[ -L "$T/dc/${libc_id:0:2}/${libc_id:2}.debug" ] || check_failed "T11: the planted symlink to /dev/zero was replaced"
+[ "$(stat -c %s "$T/dc/${libc_id:0:2}/${libc_id:2}.sym")" = $((10 << 30)) ] ||
+	check_failed "T11: the planted 10 GB file changed size"
+
+checks_done
