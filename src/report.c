@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include "cleanup.h"
 #include "report.h"
+#include "spool.h"
 #include "strv.h"
 #include "zio.h"
 
@@ -542,64 +542,17 @@ static int file_bytes(const char *name, const char *json, size_t len, void **ret
 	return 0;
 }
 
-/* A new file in @dir_fd nobody else can have opened: an unnamed O_TMPFILE where the file
- * system has it, else a fresh random name made with O_EXCL. *@tmp_name is set in the
- * second case (the caller unlinks it on failure). */
-static int create_temp(int dir_fd, const char *name, char tmp_name[static 64], bool *named)
-{
-	int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-
-	*named = false;
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != ENOENT))
-		return fd >= 0 ? fd : -errno;
-	for (int i = 0; i < 100; i++) {
-		uint64_t rnd;
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			return -EIO;
-		snprintf(tmp_name, 64, ".#cp%016" PRIx64 ".tmp", rnd);
-		fd = openat(dir_fd, tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			*named = true;
-			return fd;
-		}
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
-}
-
-/* Give the unnamed file @fd a fresh random name in @dir_fd (linkat refuses an existing
- * name, so nothing planted there is followed or overwritten). */
-static int link_temp(int fd, int dir_fd, char tmp_name[static 64])
-{
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	for (int i = 0; i < 100; i++) {
-		uint64_t rnd;
-		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-			return -EIO;
-		snprintf(tmp_name, 64, ".#cp%016" PRIx64 ".tmp", rnd);
-		if (linkat(AT_FDCWD, proc, dir_fd, tmp_name, AT_SYMLINK_FOLLOW) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
-}
-
 /*
  * The one way a report file is made, by name in a directory fd, so that no path is looked
- * up twice: a new file only we hold (create_temp), written, made mode 0600 and (as root)
- * root:root through its fd, synced, then given its name with renameat() within the same
- * directory fd: a reader sees the old file or the whole new one, and whatever was at the
- * name (a symlink, a hard link to /etc/shadow) is replaced, never followed or written.
+ * up twice: a new file only we hold (cp_newfile_create), written, synced, made mode 0600
+ * and (as root) root:root through its fd, then given its name with renameat() within the
+ * same directory fd: a reader sees the old file or the whole new one, and whatever was at
+ * the name (a symlink, a hard link to /etc/shadow) is replaced, never followed or written.
  */
 static int write_json_at(int dir_fd, const char *name, const char *json, size_t len)
 {
 	_cleanup_free_ void *data = NULL;
-	char tmp[64] = "";
-	bool named;
+	struct cp_newfile f;
 	int ret;
 
 	if (!*name || strchr(name, '/'))
@@ -607,26 +560,17 @@ static int write_json_at(int dir_fd, const char *name, const char *json, size_t 
 	ret = file_bytes(name, json, len, &data, &len);
 	if (ret < 0)
 		return ret;
-	_cleanup_close_ int fd = create_temp(dir_fd, name, tmp, &named);
-	if (fd < 0)
-		return fd;
-	ret = cp_write_all(fd, data, len);
-	if (ret == 0 && fchmod(fd, 0600) < 0)
+	ret = cp_newfile_create(dir_fd, O_WRONLY, &f);
+	if (ret < 0)
+		return ret;
+	ret = cp_write_all(f.fd, data, len);
+	if (ret == 0 && fsync(f.fd) < 0 && errno != EINVAL)
 		ret = -errno;
-	/* A set-group-ID directory would hand its group the report. */
-	if (ret == 0 && geteuid() == 0 && fchown(fd, 0, 0) < 0)
-		ret = -errno;
-	if (ret == 0 && fsync(fd) < 0 && errno != EINVAL)
-		ret = -errno;
-	if (ret == 0 && !named) {
-		ret = link_temp(fd, dir_fd, tmp);
-		named = ret == 0;
+	if (ret < 0) {
+		cp_newfile_abort(&f);
+		return ret;
 	}
-	if (ret == 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-		ret = -errno;
-	if (ret < 0 && named)
-		(void) unlinkat(dir_fd, tmp, 0);
-	return ret;
+	return cp_newfile_commit(&f, name, 0600);
 }
 
 static int write_json(const char *json, size_t len, const char *path)

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,4 +91,81 @@ int cp_spool_check(const char *dir)
 		return fd;
 	close(fd);
 	return 0;
+}
+
+/* A fresh random temporary name, hidden (a leading dot) from `crashpipe list`. */
+static int random_name(char tmp[static 64])
+{
+	uint64_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	snprintf(tmp, 64, ".#cp%016" PRIx64 ".tmp", rnd);
+	return 0;
+}
+
+int cp_newfile_create(int dir_fd, int flags, struct cp_newfile *f)
+{
+	int r;
+
+	*f = (struct cp_newfile) { .dir_fd = dir_fd, .fd = -1 };
+	f->fd = openat(dir_fd, ".", O_TMPFILE | flags | O_CLOEXEC, 0600);
+	if (f->fd >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != ENOENT)
+		return -errno;
+	for (int i = 0; i < 100; i++) {
+		if ((r = random_name(f->tmp)) < 0)
+			return r;
+		f->fd = openat(dir_fd, f->tmp, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+		if (f->fd >= 0) {
+			f->named = true;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+void cp_newfile_abort(struct cp_newfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->named)
+		(void) unlinkat(f->dir_fd, f->tmp, 0);
+	f->named = false;
+}
+
+int cp_newfile_commit(struct cp_newfile *f, const char *name, mode_t mode)
+{
+	int r = 0;
+
+	if (!*name || strchr(name, '/'))
+		r = -EINVAL;
+	if (r == 0 && fchmod(f->fd, mode) < 0)
+		r = -errno;
+	/* A set-group-ID directory would hand its group the file. */
+	if (r == 0 && geteuid() == 0 && fchown(f->fd, 0, 0) < 0)
+		r = -errno;
+	if (r == 0 && !f->named) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		r = -EEXIST;
+		for (int i = 0; i < 100 && r == -EEXIST; i++) {
+			if ((r = random_name(f->tmp)) < 0)
+				break;
+			if (linkat(AT_FDCWD, proc, f->dir_fd, f->tmp, AT_SYMLINK_FOLLOW) == 0)
+				f->named = true;
+			else
+				r = -errno;
+		}
+	}
+	if (r == 0 && renameat(f->dir_fd, f->tmp, f->dir_fd, name) < 0)
+		r = -errno;
+	if (r == 0)
+		f->named = false;
+	cp_newfile_abort(f);
+	return r;
 }
