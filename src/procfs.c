@@ -60,12 +60,38 @@ static const char *status_field(const char *status, const char *key)
 
 /* Is the process of @dfd (a /proc/PID fd: it stays the same process even when the PID is
  * reused) in the middle of a core dump? */
-static bool core_dumping(int dfd)
+static int core_dumping_in(int dfd, const char *status_path)
 {
-	_cleanup_free_ char *status = cp_read_small_file(dfd, "status");
+	_cleanup_free_ char *status = cp_read_small_file(dfd, status_path);
 	const char *v = status ? status_field(status, "CoreDumping") : NULL;
 
-	return v && strtol(v, NULL, 10) == 1;
+	return v ? strtol(v, NULL, 10) == 1 : -1;
+}
+
+static bool core_dumping(int dfd)
+{
+	int r = core_dumping_in(dfd, "status");
+
+	if (r >= 0)
+		return r;
+	/* No memory to show (a main thread that exited before another one crashed): ask the
+	 * threads. */
+	_cleanup_close_ int tfd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = tfd >= 0 ? fdopendir(tfd) : NULL;
+	if (!d)
+		return false;
+	tfd = -1;
+	bool dumping = false;
+	int n = 0;
+	for (struct dirent *de; !dumping && n < 256 && (de = readdir(d)); n++) {
+		char path[64];
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "task/%.20s/status", de->d_name);
+		dumping = core_dumping_in(dfd, path) == 1;
+	}
+	closedir(d);
+	return dumping;
 }
 
 /* Are the four ids of a "Uid:" or "Gid:" line (real, effective, saved, fs) one? */
