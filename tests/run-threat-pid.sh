@@ -34,7 +34,7 @@ reuse_case() {
 	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
 		bash -c 'ulimit -c unlimited; exec "$0" --touch 64' "$VICTIM" >"$name.victim.out" 2>&1 &
 	vpid=$!
-	wait_for_file _ "$T/started" 20 || { check_failed "T01 $name: the handler did not start"; return; }
+	wait_for_file started "$T/started" 20 || { check_failed "T01 $name: the handler did not start"; return; }
 	grep -q " $vpid " "$T/started" || { check_failed "T01 $name: the handler started for another pid: $(cat "$T/started")"; return; }
 	# The user kills their own dumping process: the dump ends, the process is reaped.
 	setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups kill -KILL "$vpid"

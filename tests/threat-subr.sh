@@ -65,15 +65,18 @@ has_pidfd() {
 report_of() {
 	local __v=$1 pid=$2 spool=${3:-$T/spool} secs=${4:-15} __f
 	wait_for_file __f "$spool/*-$pid-*.json.zst" "$secs" || return 1
-	# the handler is done when its wrapper's process is gone
-	for _ in $(seq 1 100); do pgrep -f "$T/w" >/dev/null || break; sleep 0.1; done
+	wait_handlers
 	zstd -q -dc "$__f" >"$pid.json" || fail "$__f is not zstd"
 	printf -v "$__v" '%s' "$__f"
 }
 
 # wait_handlers: until no handler of this test is running.
+# (the wrapper while it holds, then crashpipe or strace, all with $T in their command line)
 wait_handlers() {
-	for _ in $(seq 1 200); do pgrep -f "$T/w" >/dev/null || pgrep -f "$CRASHPIPE handle" >/dev/null || return 0; sleep 0.1; done
+	for _ in $(seq 1 300); do
+		pgrep -f "^(/bin/sh )?$T/w " >/dev/null || pgrep -f -- "--debug-cache $T/dc" >/dev/null || return 0
+		sleep 0.1
+	done
 	return 1
 }
 
