@@ -23,10 +23,16 @@
 char *cp_read_small_file(int dirfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	return fd < 0 ? NULL : cp_read_small_fd(fd);
+}
+
+char *cp_read_small_fd(int fd)
+{
 	char *buf;
 	size_t len = 0;
 
-	if (fd < 0 || !(buf = malloc(SMALL_FILE_MAX + 1)))
+	if (!(buf = malloc(SMALL_FILE_MAX + 1)))
 		return NULL;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, SMALL_FILE_MAX - len);

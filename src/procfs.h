@@ -41,5 +41,7 @@ bool cp_pidfd_is(int pidfd, pid_t pid);
 /* Read a small file into a new NUL-terminated string without its trailing newline;
  * NULs inside (cmdline) become spaces. Returns NULL on failure. */
 char *cp_read_small_file(int dirfd, const char *path);
+/* The same from the open file @fd (borrowed). */
+char *cp_read_small_fd(int fd);
 
 #endif

@@ -14,6 +14,9 @@
 #        /proc/PID/cwd, /proc/PID/root, the victim's directory).
 #   T17  nor any temporary file, lock or socket in /tmp, /var/tmp, /var/lock, /dev/shm.
 #   T18  the report is mode 0600, root:root.
+#   T03  also `crashpipe install` and `uninstall` with a spool anyone can write to: install
+#        refuses it (writes nothing through a symlink at its temporary name, leaves
+#        core_pattern alone), uninstall writes no forged saved pattern into core_pattern.
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/threat-subr.sh"
 
@@ -118,5 +121,30 @@ refused_spool "mode 0777" "$T/spool-777"
 
 mkdir -m 700 "$T/evil/spool"
 refused_spool "below a directory nobody owns" "$T/evil/spool"
+
+# --- T03: install and uninstall, with a spool anyone can write to --------------------------
+# A link at the temporary name install used, and a forged saved pattern for uninstall to
+# write back into core_pattern as root.
+mkdir -m 1777 "$T/ispool"
+echo keep >"$T/ivictim"
+ln -s "$T/ivictim" "$T/ispool/.saved-sysctl.tmp"
+chown -h "$NOBODY:$NOBODY" "$T/ispool/.saved-sysctl.tmp"
+before=$(cat /proc/sys/kernel/core_pattern)
+if "$CRASHPIPE" install --spool "$T/ispool" >install.out 2>&1; then
+	check_failed "T03: crashpipe install accepted the spool $T/ispool (mode 1777)"
+fi
+grep -q "spool $T/ispool" install.out || check_failed "T03: install did not name the refused spool: $(cat install.out)"
+[ "$(cat "$T/ivictim")" = keep ] || check_failed "T03: crashpipe install wrote through a symlink in the spool"
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$before" ] ||
+	check_failed "T03: crashpipe install changed core_pattern with a refused spool: $(cat /proc/sys/kernel/core_pattern)"
+set_core_pattern "$before" 1
+rm -f "$T/ispool/.saved-sysctl.tmp"
+printf 'core_pattern=|%s/forged\ncore_pipe_limit=1\n' "$T" >"$T/ispool/.saved-sysctl"
+chown "$NOBODY:$NOBODY" "$T/ispool/.saved-sysctl"
+"$CRASHPIPE" uninstall --spool "$T/ispool" >uninstall.out 2>&1 &&
+	check_failed "T03: crashpipe uninstall restored from a spool anyone can write to"
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$before" ] ||
+	check_failed "T03: crashpipe uninstall wrote a forged core_pattern: $(cat /proc/sys/kernel/core_pattern)"
+set_core_pattern "$before" 1
 
 checks_done
