@@ -63,11 +63,11 @@ has_pidfd() {
 # report_of VAR PID [SPOOL] [SECONDS]: wait for the report of PID in SPOOL (default
 # $T/spool) and decompress it to ./PID.json; VAR is the report's path. Returns 1 when none.
 report_of() {
-	local __v=$1 pid=$2 spool=${3:-$T/spool} secs=${4:-15} __f
-	wait_for_file __f "$spool/*-$pid-*.json.zst" "$secs" || return 1
+	local __v=$1 pid=$2 spool=${3:-$T/spool} secs=${4:-15} __rf
+	wait_for_file __rf "$spool/*-$pid-*.json.zst" "$secs" || return 1
 	wait_handlers
-	zstd -q -dc "$__f" >"$pid.json" || fail "$__f is not zstd"
-	printf -v "$__v" '%s' "$__f"
+	zstd -q -dc "$__rf" >"$pid.json" || fail "$__rf is not zstd"
+	printf -v "$__v" "%s" "$__rf"
 }
 
 # wait_handlers: until no handler of this test is running.
