@@ -156,7 +156,8 @@ static bool privileged(int dfd)
 		return true;	/* unknown: the careful answer */
 	if (ids_differ(uid) || ids_differ(status_field(status, "Gid")))
 		return true;
-	if (fstat(dfd, &st) < 0 || (uid && st.st_uid == 0 && strtol(uid, NULL, 10) != 0))
+	/* (the files in /proc/PID say it, the directory does not) */
+	if (fstatat(dfd, "status", &st, 0) < 0 || (uid && st.st_uid == 0 && strtol(uid, NULL, 10) != 0))
 		return true;
 	return at_secure(dfd);
 }
