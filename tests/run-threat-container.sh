@@ -3,14 +3,15 @@
 # ../shared/ref/threats.md, for the files of a container's root (the DAC part of T06 is
 # tests/run-dac-*.sh's).
 #
-# User nobody starts the victim in its own user and mount namespace, chrooted into a root it
+# User nobody starts the victim in its own user, mount and PID namespace, chrooted into a root it
 # owns (unshare -Urm --root), then, while it is held before crashing, swaps the files it has
 # mapped: its executable becomes a symlink to an absolute host path (an ELF file outside
 # the container, as root would see it), libc becomes a FIFO. Then it crashes, through the
 # real kernel pipe into `crashpipe handle` (under strace). Pass: the report arrives in
 # seconds (no FIFO waited on), the host file the symlink names is never opened, nothing is
-# opened for writing outside the spool and the cache, and the report names the process's
-# own pid, exe as the container sees it, and uid.
+# opened for writing outside the spool and the cache, and the report gives the host's pid
+# and uid (%P, %u), not the pid 1 and uid 0 the process had in its namespaces (its core's
+# NT_PRPSINFO says those).
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/threat-subr.sh"
 
@@ -40,13 +41,13 @@ chmod 600 "$T/hostsecret"
 threat_conf STRACE_LOG="$T/strace.log"
 threat_pattern 1
 setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups \
-	unshare -Urm --root="$root" /bin/victim --hold /go >victim.out 2>&1 &
+	unshare -Urmpf --root="$root" /bin/victim --hold /go >victim.out 2>&1 &
 vpid=$!
 for _ in $(seq 1 100); do grep -q '^held' victim.out && break; sleep 0.05; done
 grep -q '^held' victim.out || fail "the victim did not start in its container: $(cat victim.out)"
-# the pid the host sees: the victim is the shell's exec'd self, the unshare's pid
-pid=$(sed -n 's/^pid //p' victim.out)
-[ "$pid" = "$vpid" ] || echo "note: victim pid $pid, unshare pid $vpid"
+# pid 1 in its PID namespace; the host's pid is the child of unshare
+nspid=$(sed -n 's/^pid //p' victim.out)
+hpid=$(pgrep -P "$vpid" -x victim) || fail "no victim under unshare (pid $vpid)"
 mv "$root/bin/victim" "$root/bin/victim.old"
 ln -s "$T/hostsecret" "$root/bin/victim"
 mv "$root$libc" "$root$libc.old"
@@ -55,13 +56,15 @@ chown -h "$NOBODY:$NOBODY" "$root/bin/victim" "$root$libc"
 t0=$SECONDS
 touch "$root/go"
 wait "$vpid"
-if report_of report "$vpid" "$T/spool" 40; then
+if report_of report "$hpid" "$T/spool" 40; then
 	[ $((SECONDS - t0)) -le 20 ] || check_failed "T06: the report took $((SECONDS - t0)) s (a FIFO waited on?)"
-	jq -e --argjson pid "$vpid" '.process.pid == $pid and .process.uid == 65534' "$vpid.json" >/dev/null ||
-		check_failed "T06: the report's pid/uid are $(jq -c '.process | {pid, uid}' "$vpid.json"), not $vpid/65534"
-	jq -e '.threads[0].frames | length >= 1' "$vpid.json" >/dev/null || check_failed "T06: no frames"
+	# the host's pid and uid (%P, %u), not what the namespaces showed the process (pid
+	# $nspid, uid 0): nobody may file a report as uid 0
+	jq -e --argjson pid "$hpid" '.process.pid == $pid and .process.uid == 65534 and .process.gid == 65534' "$hpid.json" >/dev/null ||
+		check_failed "T06: the report's pid/uid/gid are $(jq -c '.process | {pid, uid, gid}' "$hpid.json"), not $hpid/65534/65534 (the namespace's view: $nspid/0/0)"
+	jq -e '.threads[0].frames | length >= 1' "$hpid.json" >/dev/null || check_failed "T06: no frames"
 else
-	check_failed "T06: no report for pid $vpid within 40 s"
+	check_failed "T06: no report for pid $hpid within 40 s"
 fi
 wait_handlers
 if [ -s "$T/strace.log" ]; then
