@@ -2,9 +2,10 @@
 # run-threat-files.sh - threat T11 (file-type traps) of ../shared/ref/threats.md, for the
 # files `crashpipe handle` reads from its debuginfo cache (DIR/XX/REST.debug, .sym).
 #
-# The cache of a test handler (--debug-cache $T/dc) gets, at the names of the crashing
-# program's and libc's build-ids: FIFOs, a symlink to /dev/zero, a directory, and a 10 GB
-# sparse file owned by root (which the trust check alone would accept). A stripped victim
+# The cache of a test handler (--debug-cache $T/dc) gets, at the names of libc's build-id
+# (whose debuginfo and symbols the frames need) and the crashing program's: FIFOs, then a
+# symlink to /dev/zero and a 10 GB sparse file owned by root (which the trust check alone
+# would accept), and a directory. A stripped victim
 # (so its debuginfo is looked up) crashes as nobody through the kernel pipe. Pass: the full
 # analysis still arrives, in seconds (no open waits on a FIFO, nothing follows the link or
 # reads the big file through), the crashed thread's frames named; the planted files are
@@ -34,25 +35,36 @@ plant() {
 	huge) truncate -s 10G "$f" && chmod 644 "$f" ;;
 	esac
 }
-plant "$exe_id" .debug fifo
-plant "$exe_id" .sym fifo
-plant "$libc_id" .debug zero
-plant "$libc_id" .sym huge
 threat_pattern 1
 
-t0=$SECONDS
-run_crasher pid setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$T/bin/stripped-victim"
-if report_of report "$pid" "$T/spool" 40; then
-	[ $((SECONDS - t0)) -le 20 ] || check_failed "T11: the report took $((SECONDS - t0)) s (a FIFO or the big file waited on?)"
-	jq -e '.threads[0].frames | length > 1' "$pid.json" >/dev/null ||
-		check_failed "T11: only frame 0 (the analysis did not finish): $(jq -c .notes "$pid.json")"
-	jq -e '[.notes[] | select(test("analysis (died|failed|could not)"))] | length == 0' "$pid.json" >/dev/null ||
-		check_failed "T11: the analysis failed: $(jq -c .notes "$pid.json")"
-else
-	check_failed "T11: no report for pid $pid within 40 s"
-fi
-wait_handlers
-[ -p "$T/dc/${exe_id:0:2}/${exe_id:2}.debug" ] || check_failed "T11: the planted FIFO .debug was replaced"
+# crash_check WHAT: crash the stripped victim as nobody; the full analysis must arrive soon.
+crash_check() {
+	local what=$1 pid report t0=$SECONDS
+	run_crasher pid setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$T/bin/stripped-victim"
+	if report_of report "$pid" "$T/spool" 40; then
+		[ $((SECONDS - t0)) -le 20 ] || check_failed "T11 ($what): the report took $((SECONDS - t0)) s"
+		jq -e '.threads[0].frames | length > 1' "$pid.json" >/dev/null ||
+			check_failed "T11 ($what): only frame 0 (the analysis did not finish): $(jq -c .notes "$pid.json")"
+		jq -e '[.notes[] | select(test("analysis (died|failed|could not)"))] | length == 0' "$pid.json" >/dev/null ||
+			check_failed "T11 ($what): the analysis failed: $(jq -c .notes "$pid.json")"
+	else
+		check_failed "T11 ($what): no report for pid $pid within 40 s (an open waiting on a FIFO?)"
+	fi
+	wait_handlers
+}
+
+# The cache entries of libc (whose debuginfo and symbols the frames need) and the victim.
+plant "$libc_id" .debug fifo
+plant "$libc_id" .sym fifo
+plant "$exe_id" .debug dir
+crash_check "FIFOs at libc's .debug and .sym"
+[ -p "$T/dc/${libc_id:0:2}/${libc_id:2}.debug" ] || check_failed "T11: the planted FIFO .debug was replaced"
+[ -p "$T/dc/${libc_id:0:2}/${libc_id:2}.sym" ] || check_failed "T11: the planted FIFO .sym was replaced"
+
+rm -f "$T/dc/${libc_id:0:2}/${libc_id:2}".*
+plant "$libc_id" .debug zero
+plant "$libc_id" .sym huge
+crash_check "a symlink to /dev/zero at libc's .debug, a 10 GB file at its .sym"
 [ -L "$T/dc/${libc_id:0:2}/${libc_id:2}.debug" ] || check_failed "T11: the planted symlink to /dev/zero was replaced"
 [ "$(stat -c %s "$T/dc/${libc_id:0:2}/${libc_id:2}.sym")" = $((10 << 30)) ] ||
 	check_failed "T11: the planted 10 GB file changed size"
