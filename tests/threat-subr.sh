@@ -18,7 +18,8 @@ threat_setup() {
 	at_exit "rm -rf '$T'"
 	chmod 755 "$T"
 	mkdir -p "$T/bin" "$T/spool" "$T/dc"
-	chmod 700 "$T/spool" "$T/dc"
+	chmod 700 "$T/spool"
+	chmod 755 "$T/dc"	# as cp_mkdir_p makes the real one
 	chmod 755 "$T/bin"
 	cp "$abs_srcdir/threat-wrap.sh" "$T/w" && chmod 755 "$T/w" || exit 99
 	${CC:-cc} -O1 -g -o "$T/bin/threat-victim" "$abs_srcdir/crashers/threat-victim.c" -lpthread ||
