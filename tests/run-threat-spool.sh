@@ -138,7 +138,7 @@ grep -q "spool $T/ispool" install.out || check_failed "T03: install did not name
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$before" ] ||
 	check_failed "T03: crashpipe install changed core_pattern with a refused spool: $(cat /proc/sys/kernel/core_pattern)"
 set_core_pattern "$before" 1
-rm -f "$T/ispool/.saved-sysctl.tmp"
+rm -f "$T/ispool/.saved-sysctl.tmp" "$T/ispool/.saved-sysctl"
 printf 'core_pattern=|%s/forged\ncore_pipe_limit=1\n' "$T" >"$T/ispool/.saved-sysctl"
 chown "$NOBODY:$NOBODY" "$T/ispool/.saved-sysctl"
 "$CRASHPIPE" uninstall --spool "$T/ispool" >uninstall.out 2>&1 &&
