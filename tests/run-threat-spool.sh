@@ -94,8 +94,9 @@ done
 [ -z "$(find "$evil" -newer "$T/go" ! -name '*.out' -print -quit)" ] ||
 	check_failed "T05: files changed in the victim's cwd: $(find "$evil" -newer "$T/go")"
 # T04, T05, T17: what the handler did, from strace
-if [ -s "$T/strace.log" ]; then
-	cp "$T/strace.log" strace.log
+# every handler's log (the wrapper writes one per crash)
+cat "$T"/strace.log.* >strace.log 2>/dev/null
+if [ -s strace.log ]; then
 	python3 "$abs_srcdir/check-strace.py" strace.log --allow-write "$T/spool" --allow-write "$T/dc" \
 		--expect-write "$T/spool" --forbid "/proc/$vpid/cwd" >strace.check ||
 		check_failed "T04/T05/T17: the handler's file system calls (strace.log): $(head -5 strace.check)"

@@ -5,7 +5,7 @@
 # reads DIR/conf (written by the test: CRASHPIPE, SPOOL, DEBUG_CACHE, STRACE_LOG, HOLD),
 # records its arguments in DIR/started, waits for the file HOLD when set (the test does
 # something to the crashed process meanwhile), and execs `crashpipe handle` with them,
-# under `strace -f` when STRACE_LOG is set.
+# under `strace -f` when STRACE_LOG is set (into STRACE_LOG.PID, one log per handler).
 dir=${0%/*}
 CRASHPIPE= SPOOL= DEBUG_CACHE= STRACE_LOG= HOLD= EXTRA=
 . "$dir/conf"
@@ -19,7 +19,7 @@ if [ -n "$HOLD" ]; then
 fi
 # $EXTRA: further options, split on purpose
 if [ -n "$STRACE_LOG" ]; then
-	exec strace -f -qq -y -s 512 -o "$STRACE_LOG" -e trace=%file,%desc \
+	exec strace -f -qq -y -s 512 -o "$STRACE_LOG.$$" -e trace=%file,%desc \
 		"$CRASHPIPE" handle --spool "$SPOOL" --debug-cache "$DEBUG_CACHE" $EXTRA "$@"
 fi
 exec "$CRASHPIPE" handle --spool "$SPOOL" --debug-cache "$DEBUG_CACHE" $EXTRA "$@"
