@@ -156,7 +156,9 @@ int cp_newfile_commit(struct cp_newfile *f, const char *name, mode_t mode)
 		for (int i = 0; i < 100 && r == -EEXIST; i++) {
 			if ((r = random_name(f->tmp)) < 0)
 				break;
-			if (linkat(AT_FDCWD, proc, f->dir_fd, f->tmp, AT_SYMLINK_FOLLOW) == 0)
+			/* Without /proc mounted, AT_EMPTY_PATH (root only) does the same. */
+			if (linkat(AT_FDCWD, proc, f->dir_fd, f->tmp, AT_SYMLINK_FOLLOW) == 0 ||
+			    (errno == ENOENT && linkat(f->fd, "", f->dir_fd, f->tmp, AT_EMPTY_PATH) == 0))
 				f->named = true;
 			else
 				r = -errno;
