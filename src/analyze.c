@@ -32,12 +32,18 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 	const struct cp_core_thread *crashed = &core->threads[0];
 	uint64_t entry;
 
-	p->pid = core->has_psinfo ? core->pid : crashed->tid;
+	/* The kernel's own pid and ids (%P, %u, %g: the host's view), when the caller has
+	 * them, beat the core's: NT_PRPSINFO holds them as the process saw them, inside its
+	 * PID and user namespaces, where any user can be pid 1 and uid 0. */
+	if (!p->pid)
+		p->pid = core->has_psinfo ? core->pid : crashed->tid;
 	p->tid = crashed->tid;
 	if (core->has_psinfo) {
-		p->has_ids = true;
-		p->uid = core->uid;
-		p->gid = core->gid;
+		if (!p->has_ids) {
+			p->has_ids = true;
+			p->uid = core->uid;
+			p->gid = core->gid;
+		}
 		if (!p->comm && core->fname[0])
 			p->comm = strdup(core->fname);
 		if (!p->cmdline && core->psargs[0])

@@ -22,6 +22,7 @@
 
 #include "cleanup.h"
 #include "debugcache.h"
+#include "spool.h"
 
 #define MAX_CACHE_BYTES (1ull << 30)	/* stop adding past this much */
 #define MAX_FILE_BYTES (256ull << 20)	/* debug files bigger than this are not copied */
@@ -50,10 +51,11 @@ bool cp_debug_cache_trusted(int fd, struct stat *st)
  * -errno. */
 static int open_trusted(const char *path, int flags, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags);
+	/* O_NONBLOCK: a FIFO planted at the name is refused by fstat(), not waited on. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
 	if (fd < 0)
 		return -errno;
-	if (!cp_debug_cache_trusted(fd, st)) {
+	if (!cp_debug_cache_trusted(fd, st) || fcntl(fd, F_SETFL, 0) < 0) {
 		close(fd);
 		return -EPERM;
 	}
@@ -166,7 +168,7 @@ int cp_mkdir_p(const char *path, mode_t mode)
 
 int cp_debug_cache_add(const char *dir, const char *hex)
 {
-	char src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 16], sub[PATH_MAX];
+	char src[PATH_MAX], dst[PATH_MAX], sub[PATH_MAX];
 	int r = cp_debug_cache_path(dst, sizeof(dst), dir, hex, ".debug");
 	if (r < 0)
 		return r;
@@ -189,26 +191,26 @@ int cp_debug_cache_add(const char *dir, const char *hex)
 	snprintf(sub, sizeof(sub), "%s/%.2s", dir, hex);
 	if ((r = cp_mkdir_p(sub, 0755)) < 0)
 		return r;
-	snprintf(tmp, sizeof(tmp), "%s/.tmpXXXXXX", sub);
-	_cleanup_close_ int out = mkostemp(tmp, O_CLOEXEC);
-	if (out < 0)
+	/* Made in the directory's fd and renamed within it (spool.h), never by path. */
+	_cleanup_close_ int sub_fd = open(sub, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub_fd < 0)
 		return -errno;
+	struct cp_newfile f;
+	if ((r = cp_newfile_create(sub_fd, O_RDWR, &f)) < 0)
+		return r;
 	off_t off = 0;
 	while (off < st.st_size) {
-		ssize_t n = sendfile(out, in, &off, st.st_size - off);
+		ssize_t n = sendfile(f.fd, in, &off, st.st_size - off);
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EIO;
 			goto fail;
 		}
 	}
-	if ((r = decompress_all(out)) < 0)
+	if ((r = decompress_all(f.fd)) < 0)
 		goto fail;
-	if (fchmod(out, 0644) < 0 || rename(tmp, dst) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	return 1;
+	r = cp_newfile_commit(&f, strrchr(dst, '/') + 1, 0644);
+	return r < 0 ? r : 1;
 fail:
-	unlink(tmp);
+	cp_newfile_abort(&f);
 	return r;
 }

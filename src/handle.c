@@ -51,6 +51,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "show.h"
+#include "spool.h"
 #include "zio.h"
 
 /* Seconds for the analysis child before the parent gives up on it; the DAC's own process
@@ -349,9 +350,7 @@ static int prepare_spool(struct handle_context *c)
 		c->path = NULL;
 		return -ENOMEM;
 	}
-	if (mkdir(c->spool, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return cp_spool_check(c->spool);
 }
 
 static void read_core_head(struct handle_context *c)
@@ -562,6 +561,7 @@ static void set_identity(const struct handle_context *c, struct cp_report *r, bo
 	p->gid = c->gid;
 	p->time = c->time;
 	p->rlimit_core = c->rlimit;
+	p->restricted = !c->proc.valid || c->proc.restricted;
 	set_str(&p->hostname, c->hostname);
 	set_str(&p->boot_id, c->boot_id);
 	set_str(&p->cgroup, c->proc.cgroup);

@@ -27,7 +27,9 @@
 #include "modules.h"
 #include "procfs.h"
 #include "show.h"
+#include "spool.h"
 #include "symcache.h"
+#include "zio.h"
 #include "stub/hint.h"
 
 #define CORE_PATTERN "/proc/sys/kernel/core_pattern"
@@ -176,18 +178,24 @@ int cp_cmd_install(int argc, char **argv)
 		cp_log_errno(LOG_ERR, -errno, "%s: %m", CORE_PATTERN);
 		return 1;
 	}
-	if (mkdir(spool, 0700) < 0 && errno != EEXIST) {
-		cp_log_errno(LOG_ERR, -errno, "%s: %m", spool);
+	/* The spool is where `uninstall` reads the values back as root: one only root can
+	 * write to (spool.h), the file made in its fd, nothing at the name followed. */
+	_cleanup_close_ int spool_fd = cp_spool_open(spool);
+	if (spool_fd < 0)
 		return 1;
-	}
-	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0 || asprintf(&tmp, "%s.tmp", saved_path) < 0)
+	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0 ||
+	    asprintf(&tmp, "core_pattern=%s\ncore_pipe_limit=%s\n", old_pattern, old_limit) < 0)
 		return 1;
 	/* Keep the first values saved: they are what the machine had before crashpipe. */
-	if (access(saved_path, F_OK) < 0) {
-		FILE *f = fopen(tmp, "we");
-		if (!f || fprintf(f, "core_pattern=%s\ncore_pipe_limit=%s\n", old_pattern, old_limit) < 0 ||
-		    fclose(f) != 0 || rename(tmp, saved_path) < 0) {
-			cp_log_errno(LOG_ERR, -errno, "%s: cannot save the current values: %m", saved_path);
+	if (faccessat(spool_fd, SAVED, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		struct cp_newfile f;
+		r = cp_newfile_create(spool_fd, O_WRONLY, &f);
+		if (r == 0 && (r = cp_write_all(f.fd, tmp, strlen(tmp))) < 0)
+			cp_newfile_abort(&f);
+		else if (r == 0)
+			r = cp_newfile_commit(&f, SAVED, 0600);
+		if (r < 0) {
+			cp_log_errno(LOG_ERR, r, "%s: cannot save the current values: %m", saved_path);
 			return 1;
 		}
 	}
@@ -223,7 +231,21 @@ int cp_cmd_uninstall(int argc, char **argv)
 		return r;
 	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0)
 		return 1;
-	_cleanup_free_ char *saved = cp_read_small_file(AT_FDCWD, saved_path);
+	/* What is written back into core_pattern must be what root saved there. */
+	_cleanup_close_ int spool_fd = cp_spool_open(spool);
+	if (spool_fd < 0)
+		return 1;
+	_cleanup_close_ int saved_fd = openat(spool_fd, SAVED, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (saved_fd < 0) {
+		cp_log_errno(LOG_ERR, -errno, "%s: nothing saved to restore: %m", saved_path);
+		return 1;
+	}
+	if (fstat(saved_fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		cp_log(LOG_ERR, "%s: not a regular file of ours that only we can write; not restoring from it", saved_path);
+		return 1;
+	}
+	_cleanup_free_ char *saved = cp_read_small_fd(saved_fd);
 	if (!saved) {
 		cp_log_errno(LOG_ERR, -errno, "%s: nothing saved to restore: %m", saved_path);
 		return 1;
@@ -241,7 +263,7 @@ int cp_cmd_uninstall(int argc, char **argv)
 		cp_log_errno(LOG_ERR, r, "cannot restore: %m");
 		return 1;
 	}
-	unlink(saved_path);
+	(void) unlinkat(spool_fd, SAVED, 0);
 	printf("core_pattern: %s\n", pattern);
 	return 0;
 }

@@ -6,11 +6,13 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -21,10 +23,16 @@
 char *cp_read_small_file(int dirfd, const char *path)
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	return fd < 0 ? NULL : cp_read_small_fd(fd);
+}
+
+char *cp_read_small_fd(int fd)
+{
 	char *buf;
 	size_t len = 0;
 
-	if (fd < 0 || !(buf = malloc(SMALL_FILE_MAX + 1)))
+	if (!(buf = malloc(SMALL_FILE_MAX + 1)))
 		return NULL;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, SMALL_FILE_MAX - len);
@@ -45,6 +53,115 @@ char *cp_read_small_file(int dirfd, const char *path)
 	return buf;
 }
 
+/* The value of "@key:" in a /proc status text, or NULL. */
+static const char *status_field(const char *status, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *line = status; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (strncmp(line, key, n) == 0 && line[n] == ':')
+			return line + n + 1;
+	return NULL;
+}
+
+/* Is the process of @dfd (a /proc/PID fd: it stays the same process even when the PID is
+ * reused) in the middle of a core dump? */
+static int core_dumping_in(int dfd, const char *status_path)
+{
+	_cleanup_free_ char *status = cp_read_small_file(dfd, status_path);
+	const char *v = status ? status_field(status, "CoreDumping") : NULL;
+
+	return v ? strtol(v, NULL, 10) == 1 : -1;
+}
+
+static bool core_dumping(int dfd)
+{
+	int r = core_dumping_in(dfd, "status");
+
+	if (r >= 0)
+		return r;
+	/* No memory to show (a main thread that exited before another one crashed): ask the
+	 * threads. */
+	_cleanup_close_ int tfd = openat(dfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = tfd >= 0 ? fdopendir(tfd) : NULL;
+	if (!d)
+		return false;
+	tfd = -1;
+	bool dumping = false;
+	int n = 0;
+	for (struct dirent *de; !dumping && n < 256 && (de = readdir(d)); n++) {
+		char path[64];
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "task/%.20s/status", de->d_name);
+		dumping = core_dumping_in(dfd, path) == 1;
+	}
+	closedir(d);
+	return dumping;
+}
+
+/* Are the four ids of a "Uid:" or "Gid:" line (real, effective, saved, fs) one? */
+static bool ids_differ(const char *v)
+{
+	char *end;
+	long first = v ? strtol(v, &end, 10) : 0;
+
+	if (!v)
+		return false;
+	for (int i = 1; i < 4; i++) {
+		const char *s = end;
+		long id = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (id != first)
+			return true;
+	}
+	return false;
+}
+
+/* AT_SECURE in /proc/PID/auxv: the kernel ran the program set-user-ID, set-group-ID or
+ * with file capabilities. */
+static bool at_secure(int dfd)
+{
+	_cleanup_close_ int fd = openat(dfd, "auxv", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	Elf64_auxv_t aux[128];
+	size_t len = 0;
+
+	if (fd < 0)
+		return false;
+	while (len < sizeof(aux)) {
+		ssize_t n = read(fd, (char *)aux + len, sizeof(aux) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	for (size_t i = 0; i < len / sizeof(aux[0]) && aux[i].a_type != AT_NULL; i++)
+		if (aux[i].a_type == AT_SECURE)
+			return aux[i].a_un.a_val != 0;
+	return false;
+}
+
+/* A process whose dump the kernel hands over only because fs.suid_dumpable is 2: its
+ * /proc files belong to root though it does not run as root (the kernel's "not dumpable"),
+ * its ids differ, or it was started with privileges (AT_SECURE). */
+static bool privileged(int dfd)
+{
+	_cleanup_free_ char *status = cp_read_small_file(dfd, "status");
+	struct stat st;
+	const char *uid = status ? status_field(status, "Uid") : NULL;
+
+	if (!status)
+		return true;	/* unknown: the careful answer */
+	if (ids_differ(uid) || ids_differ(status_field(status, "Gid")))
+		return true;
+	/* (the files in /proc/PID say it, the directory does not) */
+	if (fstatat(dfd, "status", &st, 0) < 0 || (uid && st.st_uid == 0 && strtol(uid, NULL, 10) != 0))
+		return true;
+	return at_secure(dfd);
+}
+
 int cp_proc_read(pid_t pid, struct cp_proc *p)
 {
 	char path[64];
@@ -56,6 +173,10 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 	_cleanup_close_ int dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
+	/* Without a pidfd (%F) nothing else says that this is the process that crashed. */
+	if (!core_dumping(dfd))
+		return -ESRCH;
+	p->restricted = privileged(dfd);
 
 	p->comm = cp_read_small_file(dfd, "comm");
 	p->cmdline = cp_read_small_file(dfd, "cmdline");
@@ -104,6 +225,12 @@ int cp_proc_read(pid_t pid, struct cp_proc *p)
 		}
 		closedir(d);
 	}
+	/* Still the same dump: the fd is of one process, not of a PID. */
+	if (!core_dumping(dfd)) {
+		cp_proc_deinit(p);
+		return -ESRCH;
+	}
+	p->valid = true;
 	return 0;
 }
 

@@ -21,10 +21,14 @@ struct cp_proc {
 	size_t n_threads;
 	int rootfd;		/* /proc/PID/root, for files seen from inside a container; -1 */
 	int memfd;		/* /proc/PID/mem, readable while the kernel holds the process; -1 */
+	bool valid;		/* read, and still the process the kernel is dumping */
+	bool restricted;	/* privileged: set-user-ID, file capabilities, changed ids, not dumpable */
 };
 
-/* Read what can be read of /proc/@pid; missing pieces stay NULL. Returns 0 or -errno
- * (-ESRCH when the process is not there). */
+/* Read what can be read of /proc/@pid; missing pieces stay NULL. Only a process the kernel
+ * is dumping ("CoreDumping: 1" in its status, before and after the reads) is read: a PID
+ * reused by another process is refused. Returns 0 or -errno (-ESRCH when the process is
+ * not there or not dumping). */
 int cp_proc_read(pid_t pid, struct cp_proc *ret);
 void cp_proc_deinit(struct cp_proc *p);
 
@@ -37,5 +41,7 @@ bool cp_pidfd_is(int pidfd, pid_t pid);
 /* Read a small file into a new NUL-terminated string without its trailing newline;
  * NULs inside (cmdline) become spaces. Returns NULL on failure. */
 char *cp_read_small_file(int dirfd, const char *path);
+/* The same from the open file @fd (borrowed). */
+char *cp_read_small_fd(int fd);
 
 #endif

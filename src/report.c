@@ -23,6 +23,7 @@
 
 #include "cleanup.h"
 #include "report.h"
+#include "spool.h"
 #include "strv.h"
 #include "zio.h"
 
@@ -409,7 +410,8 @@ static cJSON *process_to_json(const struct cp_process *p)
 	ok = ok && add_num_or_null(o, "time", p->time >= 0, p->time) && add_str(o, "hostname", p->hostname) &&
 	     add_str(o, "boot_id", p->boot_id) && add_str(o, "cgroup", p->cgroup) &&
 	     add_num_or_null(o, "rlimit_core", p->rlimit_core >= 0,
-			     p->rlimit_core == INT64_MAX ? -1 : (double)p->rlimit_core);
+			     p->rlimit_core == INT64_MAX ? -1 : (double)p->rlimit_core) &&
+	     cJSON_AddBoolToObject(o, "restricted", p->restricted);
 	return ok ? TAKE_PTR(o) : NULL;
 }
 
@@ -483,6 +485,7 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 static int write_json(const char *json, size_t len, const char *path);
+static int write_json_at(int dir_fd, const char *name, const char *json, size_t len);
 
 int cp_report_write(const struct cp_report *r, const char *path)
 {
@@ -493,68 +496,113 @@ int cp_report_write(const struct cp_report *r, const char *path)
 	return write_json(json, strlen(json), path);
 }
 
-int cp_report_write_json(const char *json, size_t len, const char *path)
+int cp_report_write_at(const struct cp_report *r, int dir_fd, const char *name)
+{
+	_cleanup_free_ char *json = cp_report_to_json(r);
+
+	if (!json)
+		return -ENOMEM;
+	return write_json_at(dir_fd, name, json, strlen(json));
+}
+
+static bool json_is_report(const char *json, size_t len)
 {
 	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
 	const cJSON *schema = root ? cJSON_GetObjectItemCaseSensitive(root, "schema") : NULL;
 
-	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0)
+	return cJSON_IsString(schema) && strcmp(schema->valuestring, CP_SCHEMA) == 0;
+}
+
+int cp_report_write_json(const char *json, size_t len, const char *path)
+{
+	if (!json_is_report(json, len))
 		return -EINVAL;
 	return write_json(json, len, path);
 }
 
+int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size_t len)
+{
+	if (!json_is_report(json, len))
+		return -EINVAL;
+	return write_json_at(dir_fd, name, json, len);
+}
+
+/* The bytes that go to the file: the JSON and its newline, compressed for a ".zst" name. */
+static int file_bytes(const char *name, const char *json, size_t len, void **ret, size_t *len_ret)
+{
+	_cleanup_free_ char *copy = malloc(len + 1);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, json, len);
+	copy[len] = '\n';
+	if (ends_with(name, ".zst"))
+		return cp_zstd_compress(copy, len + 1, ret, len_ret);
+	*ret = TAKE_PTR(copy);
+	*len_ret = len + 1;
+	return 0;
+}
+
+/*
+ * The one way a report file is made, by name in a directory fd, so that no path is looked
+ * up twice: a new file only we hold (cp_newfile_create), written, synced, made mode 0600
+ * and (as root) root:root through its fd, then given its name with renameat() within the
+ * same directory fd: a reader sees the old file or the whole new one, and whatever was at
+ * the name (a symlink, a hard link to /etc/shadow) is replaced, never followed or written.
+ */
+static int write_json_at(int dir_fd, const char *name, const char *json, size_t len)
+{
+	_cleanup_free_ void *data = NULL;
+	struct cp_newfile f;
+	int ret;
+
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	ret = file_bytes(name, json, len, &data, &len);
+	if (ret < 0)
+		return ret;
+	ret = cp_newfile_create(dir_fd, O_WRONLY, &f);
+	if (ret < 0)
+		return ret;
+	ret = cp_write_all(f.fd, data, len);
+	if (ret == 0 && fsync(f.fd) < 0 && errno != EINVAL)
+		ret = -errno;
+	if (ret < 0) {
+		cp_newfile_abort(&f);
+		return ret;
+	}
+	return cp_newfile_commit(&f, name, 0600);
+}
+
 static int write_json(const char *json, size_t len, const char *path)
 {
-	_cleanup_free_ void *z = NULL;
-	_cleanup_free_ char *tmp = NULL;
-	const void *data = json;
 	int ret;
 
 	if (strcmp(path, "-") == 0) {
 		ret = cp_write_all(STDOUT_FILENO, json, len);
 		return ret < 0 ? ret : cp_write_all(STDOUT_FILENO, "\n", 1);
 	}
-	if (ends_with(path, ".zst")) {
-		/* The newline a text file ends with goes in too. */
-		_cleanup_free_ char *copy = malloc(len + 1);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, json, len);
-		copy[len] = '\n';
-		ret = cp_zstd_compress(copy, len + 1, &z, &len);
-		if (ret < 0)
-			return ret;
-		data = z;
-	}
-	/* A device or a FIFO (/dev/null, /dev/stdout) is written as it is. */
+	/* A device or a FIFO a person named (/dev/null, /dev/stdout) is written as it is;
+	 * a FIFO nobody reads fails at once (O_NONBLOCK) instead of hanging. */
 	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		_cleanup_close_ int out = open(path, O_WRONLY | O_CLOEXEC);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		_cleanup_free_ void *data = NULL;
+		_cleanup_close_ int out = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (out < 0)
 			return -errno;
-		ret = cp_write_all(out, data, len);
-		return ret == 0 && !z ? cp_write_all(out, "\n", 1) : ret;
+		if (fcntl(out, F_SETFL, 0) < 0)
+			return -errno;
+		ret = file_bytes(path, json, len, &data, &len);
+		return ret < 0 ? ret : cp_write_all(out, data, len);
 	}
-	/* Write beside the target, then rename: a reader sees the old file or the whole new one. */
-	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
-		tmp = NULL;
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
 		return -ENOMEM;
-	}
-	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_close_ int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
 		return -errno;
-	ret = cp_write_all(fd, data, len);
-	if (ret == 0 && !z)
-		ret = cp_write_all(fd, "\n", 1);
-	if (ret == 0 && fchmod(fd, 0640) < 0)
-		ret = -errno;
-	if (ret == 0 && fsync(fd) < 0 && errno != EINVAL)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0)
-		unlink(tmp);
-	return ret;
+	return write_json_at(dir_fd, slash ? slash + 1 : path, json, len);
 }
 
 /* ---- reading ---- */

@@ -73,6 +73,7 @@ struct cp_process {
 	int64_t time;			/* -1: unknown */
 	char *hostname, *boot_id, *cgroup;
 	int64_t rlimit_core;		/* -1: unknown, INT64_MAX: unlimited (-1 in JSON) */
+	bool restricted;		/* privileged process (or unknown): report for root only */
 };
 
 struct cp_runtime {
@@ -121,6 +122,13 @@ int cp_report_write(const struct cp_report *report, const char *path);
 /* Write JSON text that claims to be a report (made by another process) the same way,
  * after checking that it parses and carries our schema. -EINVAL when it does not. */
 int cp_report_write_json(const char *json, size_t len, const char *path);
+
+/* The same as a file @name (no '/') in the directory @dir_fd (the spool, cp_spool_open()):
+ * a new file of mode 0600 (root:root when we are root), made without a name (O_TMPFILE) or
+ * under a fresh random one (O_EXCL), then renamed within @dir_fd. Nothing at @name is
+ * followed or written into; only file descriptors are chmod'ed and chown'ed. */
+int cp_report_write_at(const struct cp_report *report, int dir_fd, const char *name);
+int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size_t len);
 
 /* Bounds of the strict reader (crashpipe-report(5)): JSON text of at most
  * CP_REPORT_MAX_SIZE bytes (after decompression), nested at most CP_REPORT_MAX_DEPTH deep,

@@ -33,6 +33,7 @@
 #include "debugcache.h"
 #include "modules.h"
 #include "symcache.h"
+#include "spool.h"
 #include "symindex.h"
 #include "zio.h"
 
@@ -232,10 +233,15 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 		if (r < 0)
 			return r;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", dst);
-	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	/* Made in the directory's fd and renamed within it (spool.h), never by path. */
+	_cleanup_close_ int dir_fd = open(slash ? tmp : ".", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir_fd < 0)
 		return -errno;
+	struct cp_newfile f;
+	int r = cp_newfile_create(dir_fd, O_WRONLY, &f);
+	if (r < 0)
+		return r;
+	int fd = f.fd;
 	static const char zeros[8];
 	const struct {
 		const void *p;
@@ -249,15 +255,14 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 		{ b->strings, b->strings_len },
 		{ zeros, (8 - b->strings_len % 8) % 8 },
 	};
-	int r = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && r == 0; i++)
 		if (parts[i].len)
 			r = cp_write_all(fd, parts[i].p, parts[i].len);
-	if (r == 0 && (fchmod(fd, 0644) < 0 || rename(tmp, dst) < 0))
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	if (r < 0) {
+		cp_newfile_abort(&f);
+		return r;
+	}
+	return cp_newfile_commit(&f, slash ? strrchr(dst, '/') + 1 : dst, 0644);
 }
 
 int cp_symcache_build(const char *dir, const char *hex, const char *path)
@@ -364,7 +369,8 @@ struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t 
 	char path[PATH_MAX];
 	if (cp_debug_cache_path(path, sizeof(path), dir, hex, ".sym") < 0)
 		return NULL;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO at the name is refused below, not waited on (mmap ignores it). */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || !cp_debug_cache_trusted(fd, &st) || (uint64_t)st.st_size < sizeof(struct file_header) ||
 	    (uint64_t)st.st_size > SIZE_MAX)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -257,6 +258,28 @@ ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t le
 		done += n;
 	}
 	return done;
+}
+
+int cp_input_drain_max(struct cp_input *in, uint64_t max_bytes, unsigned max_seconds)
+{
+	struct timespec start, now;
+	uint64_t done = 0;
+
+	if (in->seekable)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		uint64_t left = max_bytes - done;
+		ssize_t n = stream_skip(in, left < (1u << 24) ? left : (1u << 24));
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 0;
+		done += n;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (done >= max_bytes || (uint64_t)(now.tv_sec - start.tv_sec) >= max_seconds)
+			return -EFBIG;
+	}
 }
 
 int cp_input_drain(struct cp_input *in)

@@ -39,6 +39,11 @@ ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t le
 /* Read and discard the rest of a stream, so a kernel writer finishes. Returns 0 or -errno. */
 int cp_input_drain(struct cp_input *in);
 
+/* The same, but read at most @max_bytes or for at most @max_seconds: a writer that never
+ * ends (a process with terabytes of untouched memory, an endless pipe) must not hold the
+ * reader. Returns 0 at the end of the data, -EFBIG when it stopped before, or -errno. */
+int cp_input_drain_max(struct cp_input *in, uint64_t max_bytes, unsigned max_seconds);
+
 /* Bytes of (decompressed) data consumed so far; after cp_input_drain() the total size. */
 uint64_t cp_input_pos(const struct cp_input *in);
 
