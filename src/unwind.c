@@ -189,6 +189,7 @@ static void thread_error(struct cp_thread *th, const char *what, int r)
 struct loop_check {
 	size_t first;		/* the walk's first frame in th->frames */
 	bool went_down;		/* some sp was not above the one before (after a signal frame) */
+	bool looped;		/* the walk stopped at a loop */
 };
 
 /* The frame at @c, with @ip and @sp, repeats frame @j of @th: the same ip and sp, and the
@@ -222,6 +223,7 @@ static bool frame_ok(struct loop_check *lc, struct cp_thread *th, const unw_curs
 		for (size_t j = lc->first; j < k; j++) {
 			if (repeats(c, th, j, ip, sp)) {
 				snprintf(buf, sizeof(buf), "unwinding stopped: the stack loops (frame %zu repeats frame %zu)", k, j);
+				lc->looped = true;
 				goto stop;
 			}
 		}
@@ -244,8 +246,8 @@ stop:
 }
 
 /* With @stop_outside_modules, the walk ends at the first frame outside every ELF module,
- * except frame 0 when @start_anywhere. */
-static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
+ * except frame 0 when @start_anywhere. Returns true when it stopped at a loop. */
+static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
 		       size_t max_frames, bool stop_outside_modules, bool start_anywhere)
 {
 	size_t first = th->n_frames;
@@ -257,7 +259,7 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 	int r = unw_init_remote(&c, as, ctx);
 	if (r < 0) {
 		thread_error(th, "cannot start unwinding", r);
-		return;
+		return false;
 	}
 	for (;;) {
 		unw_word_t ip, sp;
@@ -292,6 +294,7 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			break;
 		}
 	}
+	return lc.looped;
 }
 
 int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
@@ -323,7 +326,9 @@ int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modul
 		cp_report_note(report, true, "libunwind-coredump sees %d threads, the core %zu", n, core->n_threads);
 	for (int i = 0; i < n && (size_t)i < report->n_threads; i++) {
 		_UCD_select_thread(ctx.ucd, i);
-		unwind_one(as, &ctx, &report->threads[i], max_frames, false, false);
+		struct cp_thread *th = &report->threads[i];
+		if (unwind_one(as, &ctx, th, max_frames, false, false))
+			cp_report_note(report, false, "thread %d: %s", th->tid, th->error);
 	}
 	unw_destroy_addr_space(as);
 	_UCD_destroy(ctx.ucd);
