@@ -102,8 +102,10 @@ for p in $PROGS; do
 	nopie) [ "$n" -ge 1 ] ;;
 	*) [ "$n" -ge 2 ] ;;
 	esac || fail "$p: the core maps $bindir/$p from offset 0 $n times: the test would test nothing"
-	if ! timeout 60 "$CRASHPIPE" analyze -o "$p.json" "$core" 2>"$p.err"; then
-		check_failed "$p: analyze failed: $(cat "$p.err")"
+	timeout 60 "$CRASHPIPE" analyze -o "$p.json" "$core" 2>"$p.err"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		check_failed "$p: analyze exited $rc: $(cat "$p.err")"
 		continue
 	fi
 	gdb_frames "$p.gdb.json" "$bindir/$p" "$core"
