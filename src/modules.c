@@ -11,6 +11,19 @@
  * The build-id the process really had is read from the ELF header page the kernel keeps
  * in every core (coredump_filter bit 4) and checked against the file's: a file replaced
  * since (a package upgrade) would give wrong symbols and wrong unwind tables.
+ *
+ * One file is one module in libdwfl, reported once: a file can be mapped from offset 0
+ * more than once (any program can mmap its own executable again; dlmopen loads a library
+ * twice), and libdwfl keys its modules by name and address range. For an ET_EXEC file the
+ * range comes from the program headers whatever base we pass, so a second report of the
+ * same file finds the first module, is refused as an overlap, and the refusal marks that
+ * first module for removal: dwfl_report_end() frees it (elfutils' __libdwfl_report_elf and
+ * dwfl_report_module). So every later mapping of a file already reported, with the same
+ * build-id in the core, is attached to the first one's Dwfl_Module and translates its
+ * addresses into that module's (dw_bias); one whose build-id differs is another file
+ * under the same name and is not used. Should libdwfl refuse a report all the same, the
+ * modules reported before are reported again (which clears libdwfl's mark), and after
+ * dwfl_report_end() no mapping keeps a Dwfl_Module libdwfl no longer lists.
  */
 #include "config.h"
 
@@ -19,6 +32,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,7 +60,12 @@ extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *st
 struct cp_module {
 	const char *path;		/* borrowed from the core's NT_FILE, or "[vdso]" */
 	uint64_t start, end, bias;
-	Dwfl_Module *dw;		/* NULL: not reported to libdwfl */
+	Dwfl_Module *dw;		/* NULL: not reported to libdwfl; shared by every
+					 * mapping of one file (see above) */
+	uint64_t dw_bias;		/* libdwfl's bias for dw: addresses in dw are ours
+					 * + dw_bias - bias */
+	bool attached;			/* dw was reported for an earlier mapping */
+	bool dw_listed;			/* dw is still in libdwfl's list (drop_unlisted) */
 	unsigned char mem_id[MAX_BUILD_ID];	/* build-id in the core's header page */
 	size_t mem_id_len;
 	char *build_id;			/* hex: the core's when known, else the file's */
@@ -212,6 +231,55 @@ static int parse_image(struct cp_modules *mods, struct cp_module *m)
 	return 0;
 }
 
+/* Compare the build-id of the file behind @m->dw with the one the core holds for @m. A
+ * difference is noted; with @block the file is blocked for reads too (the first mapping of
+ * a file: the file is not what was mapped); a later mapping that differs is only not used. */
+static void check_build_id(struct cp_modules *mods, struct cp_module *m, struct cp_report *report, bool block)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->dw, &bits, &vaddr);
+	if (m->mem_id_len && n > 0) {
+		m->match = (size_t)n == m->mem_id_len && memcmp(bits, m->mem_id, n) == 0;
+		if (!m->match) {
+			_cleanup_free_ char *a = cp_hex(m->mem_id, m->mem_id_len);
+			_cleanup_free_ char *b = cp_hex(bits, n);
+			if (block) {
+				cp_report_note(report, true,
+					       "%s: build-id %s on disk, %s in the crashed process: the file was replaced; not used for symbols or unwinding",
+					       m->path, b ? b : "?", a ? a : "?");
+				cp_target_block_file(mods->t, m->path);
+			} else {
+				cp_report_note(report, true,
+					       "%s: the mapping at 0x%" PRIx64 " has build-id %s, the file %s: not used for symbols or unwinding",
+					       m->path, m->start, a ? a : "?", b ? b : "?");
+			}
+		}
+	}
+	if (!m->build_id) {
+		if (m->mem_id_len)
+			m->build_id = cp_hex(m->mem_id, m->mem_id_len);
+		else if (n > 0)
+			m->build_id = cp_hex(bits, n);
+	}
+}
+
+/* libdwfl refused a report: if that was an overlap with a module already reported, the
+ * refusal marked that module for removal at dwfl_report_end(). Reporting each module again
+ * under its own name and range clears the mark (dwfl_report_module finds it). */
+static void keep_reported(struct cp_modules *mods)
+{
+	for (size_t i = 0; i < mods->n; i++) {
+		struct cp_module *m = &mods->mods[i];
+		Dwarf_Addr low, high;
+		if (!m->dw || m->attached)
+			continue;
+		const char *name = dwfl_module_info(m->dw, NULL, &low, &high, NULL, NULL, NULL, NULL);
+		if (name && dwfl_report_module(mods->dwfl, name, low, high) != m->dw)
+			m->dw = NULL;	/* should not be: then it is not used */
+	}
+}
+
 static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, struct cp_report *report)
 {
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* libdwfl closes its fd at dwfl_end() */
@@ -221,6 +289,7 @@ static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, s
 	if (!m->dw) {
 		close(dupfd);
 		cp_report_note(report, false, "%s: not usable as an ELF module: %s", m->path, dwfl_errmsg(-1));
+		keep_reported(mods);
 		return -EINVAL;
 	}
 
@@ -228,27 +297,59 @@ static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, s
 	dwfl_module_info(m->dw, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
 	*userdata = mods;	/* for find_debuginfo() */
 
-	const unsigned char *bits;
-	GElf_Addr vaddr;
-	int n = dwfl_module_build_id(m->dw, &bits, &vaddr);
-	if (m->mem_id_len && n > 0) {
-		m->match = (size_t)n == m->mem_id_len && memcmp(bits, m->mem_id, n) == 0;
-		if (!m->match) {
-			_cleanup_free_ char *a = cp_hex(m->mem_id, m->mem_id_len);
-			_cleanup_free_ char *b = cp_hex(bits, n);
-			cp_report_note(report, true,
-				       "%s: build-id %s on disk, %s in the crashed process: the file was replaced; not used for symbols or unwinding",
-				       m->path, b ? b : "?", a ? a : "?");
-			cp_target_block_file(mods->t, m->path);
-		}
-	}
-	if (!m->build_id) {
+	/* libdwfl's bias: ours for an ET_DYN file, 0 for ET_EXEC whatever we asked. */
+	GElf_Addr bias;
+	m->dw_bias = dwfl_module_getelf(m->dw, &bias) ? bias : m->bias;
+	check_build_id(mods, m, report, true);
+	return 0;
+}
+
+/* The first mapping of @m's file (the same path), if any came before. */
+static struct cp_module *first_mapping(struct cp_modules *mods, const struct cp_module *m)
+{
+	for (size_t i = 0; i < mods->n; i++)
+		if (&mods->mods[i] != m && !mods->mods[i].attached && strcmp(mods->mods[i].path, m->path) == 0)
+			return &mods->mods[i];
+	return NULL;
+}
+
+/* @m maps the file of @first again: use @first's libdwfl module, never report it again. */
+static void attach_mapping(struct cp_modules *mods, struct cp_module *first, struct cp_module *m,
+			   struct cp_report *report)
+{
+	m->attached = true;
+	if (!first->dw) {
+		/* Not opened or not usable: said once, for the first mapping. */
 		if (m->mem_id_len)
 			m->build_id = cp_hex(m->mem_id, m->mem_id_len);
-		else if (n > 0)
-			m->build_id = cp_hex(bits, n);
+		return;
 	}
-	return 0;
+	m->dw = first->dw;
+	m->dw_bias = first->dw_bias;
+	check_build_id(mods, m, report, false);
+}
+
+/* After dwfl_report_end(): a mapping whose module libdwfl no longer lists (it freed it)
+ * must not use it. */
+static int listed(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct cp_modules *mods = arg;
+	for (size_t i = 0; i < mods->n; i++)
+		if (mods->mods[i].dw == mod)
+			mods->mods[i].dw_listed = true;
+	return DWARF_CB_OK;
+}
+
+static void drop_unlisted(struct cp_modules *mods, struct cp_report *report)
+{
+	dwfl_getmodules(mods->dwfl, listed, mods, 0);
+	for (size_t i = 0; i < mods->n; i++) {
+		struct cp_module *m = &mods->mods[i];
+		if (m->dw && !m->dw_listed) {
+			cp_report_note(report, true, "%s: dropped by libdwfl; not used for symbols", m->path);
+			m->dw = NULL;
+		}
+	}
 }
 
 static int add_vdso(struct cp_modules *mods, struct cp_module *m, struct cp_report *report)
@@ -312,6 +413,11 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 		if (parse_image(mods, m) < 0)
 			continue;	/* not ELF: a data file, a PE assembly... */
 		mods->n++;
+		struct cp_module *first = first_mapping(mods, m);
+		if (first) {
+			attach_mapping(mods, first, m, report);
+			continue;
+		}
 		int fd = cp_target_file_fd(t, m->path);
 		if (fd < 0) {
 			/* Without the file: no symbols, no unwind tables for its frames. */
@@ -337,6 +443,7 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 	}
 
 	dwfl_report_end(mods->dwfl, NULL, NULL);
+	drop_unlisted(mods, report);
 	qsort(mods->mods, mods->n, sizeof(*mods->mods), cmp_start);
 	*ret = TAKE_PTR(mods);
 	return 0;
@@ -499,22 +606,24 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 				m->syms = cp_symindex_build(m->dw);
 			m->syms_done = true;
 		}
-		uint64_t start;
-		const char *name = m->symcache ? cp_symcache_function(m->symcache, lookup, &start) :
-				   cp_symindex_lookup(m->syms, lookup, &start);
+		/* In libdwfl's addresses of the module (another mapping of the file, or
+		 * an ET_EXEC mapped away from its link address, has its own). */
+		uint64_t delta = m->dw_bias - m->bias, dl = lookup + delta, start;
+		const char *name = m->symcache ? cp_symcache_function(m->symcache, dl, &start) :
+				   cp_symindex_lookup(m->syms, dl, &start);
 		if (!name) {
 			GElf_Off off;
 			GElf_Sym sym;
-			name = dwfl_module_addrinfo(m->dw, lookup, &off, &sym, NULL, NULL, NULL);
-			start = lookup - off;
+			name = dwfl_module_addrinfo(m->dw, dl, &off, &sym, NULL, NULL, NULL);
+			start = dl - off;
 		}
 		if (name) {
 			c->function = demangle(name);
-			c->start = start;
+			c->start = start - delta;
 		}
 		const char *file = NULL;
-		if (!m->symcache || cp_symcache_line(m->symcache, lookup, &file, &c->line) < 0) {
-			Dwfl_Line *line = dwfl_module_getsrc(m->dw, lookup);
+		if (!m->symcache || cp_symcache_line(m->symcache, dl, &file, &c->line) < 0) {
+			Dwfl_Line *line = dwfl_module_getsrc(m->dw, dl);
 			file = line ? dwfl_lineinfo(line, NULL, &c->line, NULL, NULL, NULL) : NULL;
 		}
 		if (file)
@@ -575,7 +684,7 @@ int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *n
 		const char *s = dwfl_module_getsym_info(m->dw, i, &sym, &addr, NULL, NULL, NULL);
 		if (s && sym.st_shndx != SHN_UNDEF && strncmp(s, name, strlen(name)) == 0 &&
 		    (s[strlen(name)] == '\0' || s[strlen(name)] == '@')) {
-			*addr_ret = addr;
+			*addr_ret = addr - (m->dw_bias - m->bias);	/* in this mapping */
 			*path_ret = m->path;
 			*start_ret = m->start;
 			return 0;

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libunwind-coredump.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,19 +172,94 @@ static void thread_error(struct cp_thread *th, const char *what, int r)
 	th->error = strdup(buf);
 }
 
+/*
+ * Loops. A crafted stack can make the unwind cycle: A -> B -> A -> B ..., over any number
+ * of frames, and would run to --max-frames. Two rules, gdb's ("previous frame inner to this
+ * frame (corrupt stack?)", and no frame id twice):
+ *  - a caller's frame is outer to its callee's: its sp is strictly above the callee's
+ *    (libunwind's sp of frame k is the CFA of frame k-1). Except above a signal frame: the
+ *    interrupted code can be on another stack than the handler (sigaltstack), below it; and
+ *    above __morestack, which switches stacks (-fsplit-stack). A stack that goes inward
+ *    anywhere else is corrupt: the walk stops there.
+ *  - a frame whose state (ip, sp, cfa) is the one of a frame before it is a loop: every
+ *    frame after it would repeat the frames in between. Only possible once the sp went
+ *    down (or does now): it rises strictly otherwise. The cfa of the new frame is found by
+ *    stepping a copy of the cursor.
+ */
+struct loop_check {
+	size_t first;		/* the walk's first frame in th->frames */
+	bool went_down;		/* some sp was not above the one before (after a signal frame) */
+	bool looped;		/* the walk stopped at a loop */
+};
+
+/* The frame at @c, with @ip and @sp, repeats frame @j of @th: the same ip and sp, and the
+ * same cfa (frame j+1's sp, or @sp itself when j is the last frame). */
+static bool repeats(const unw_cursor_t *c, const struct cp_thread *th, size_t j, uint64_t ip, uint64_t sp)
+{
+	const struct cp_frame *f = &th->frames[j];
+	unw_cursor_t next = *c;	/* a cursor is copied by assignment (libunwind(3)) */
+	unw_word_t cfa;
+
+	if (f->ip != ip || f->sp != sp)
+		return false;
+	if (unw_step(&next) <= 0 || unw_get_reg(&next, UNW_REG_SP, &cfa) < 0)
+		return false;
+	return cfa == (j + 1 < th->n_frames ? th->frames[j + 1].sp : sp);
+}
+
+/* The frame at @c with @ip, @sp is about to be added as frame k of @th; frame k-1 was
+ * @prev_signal. Returns false (with the thread's error set) when the walk must stop. */
+static bool frame_ok(struct loop_check *lc, struct cp_thread *th, const unw_cursor_t *c, uint64_t ip,
+		     uint64_t sp, bool prev_signal)
+{
+	size_t k = th->n_frames;
+	char buf[160];
+
+	if (k == lc->first)
+		return true;
+	const struct cp_frame *prev = &th->frames[k - 1];
+	bool down = sp <= prev->sp;
+	if (down || lc->went_down) {
+		for (size_t j = lc->first; j < k; j++) {
+			if (repeats(c, th, j, ip, sp)) {
+				snprintf(buf, sizeof(buf), "unwinding stopped: the stack loops (frame %zu repeats frame %zu)", k, j);
+				lc->looped = true;
+				goto stop;
+			}
+		}
+	}
+	if (down) {
+		bool morestack = prev->function && strcmp(prev->function, "__morestack") == 0;
+		if (!prev_signal && !morestack) {
+			snprintf(buf, sizeof(buf),
+				 "unwinding stopped: frame %zu's sp 0x%" PRIx64 " is not above frame %zu's 0x%" PRIx64 " (corrupt stack?)",
+				 k, sp, k - 1, prev->sp);
+			goto stop;
+		}
+		lc->went_down = true;
+	}
+	return true;
+stop:
+	free(th->error);
+	th->error = strdup(buf);
+	return false;
+}
+
 /* With @stop_outside_modules, the walk ends at the first frame outside every ELF module,
- * except frame 0 when @start_anywhere. */
-static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
+ * except frame 0 when @start_anywhere. Returns true when it stopped at a loop. */
+static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
 		       size_t max_frames, bool stop_outside_modules, bool start_anywhere)
 {
 	size_t first = th->n_frames;
+	struct loop_check lc = { .first = first };
 	unw_cursor_t c;
 	bool exact_ip = true;	/* frame 0, and a frame a signal interrupted */
+	bool prev_signal = false;	/* the frame before is a signal frame */
 
 	int r = unw_init_remote(&c, as, ctx);
 	if (r < 0) {
 		thread_error(th, "cannot start unwinding", r);
-		return;
+		return false;
 	}
 	for (;;) {
 		unw_word_t ip, sp;
@@ -191,13 +267,8 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			break;
 		if (th->n_frames > first && ip == 0)
 			break;	/* the end of the chain in most ABIs' outermost frames */
-		if (th->n_frames > first) {
-			struct cp_frame *prev = &th->frames[th->n_frames - 1];
-			if (prev->ip == ip && prev->sp == sp) {
-				thread_error(th, "unwinding stopped, the stack repeats itself", -UNW_EBADFRAME);
-				break;
-			}
-		}
+		if (!frame_ok(&lc, th, &c, ip, sp, prev_signal))
+			break;
 		if (th->n_frames == max_frames) {
 			th->truncated = true;
 			break;
@@ -214,6 +285,7 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 		cp_modules_symbolize(ctx->mods, exact_ip || sigreturn ? ip : ip - 1, f);
 
 		exact_ip = sigreturn || unw_is_signal_frame(&c) > 0;
+		prev_signal = exact_ip;
 		r = unw_step(&c);
 		if (r == 0)
 			break;
@@ -222,6 +294,7 @@ static void unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			break;
 		}
 	}
+	return lc.looped;
 }
 
 int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
@@ -253,7 +326,9 @@ int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modul
 		cp_report_note(report, true, "libunwind-coredump sees %d threads, the core %zu", n, core->n_threads);
 	for (int i = 0; i < n && (size_t)i < report->n_threads; i++) {
 		_UCD_select_thread(ctx.ucd, i);
-		unwind_one(as, &ctx, &report->threads[i], max_frames, false, false);
+		struct cp_thread *th = &report->threads[i];
+		if (unwind_one(as, &ctx, th, max_frames, false, false))
+			cp_report_note(report, false, "thread %d: %s", th->tid, th->error);
 	}
 	unw_destroy_addr_space(as);
 	_UCD_destroy(ctx.ucd);

@@ -3,6 +3,7 @@
 
 usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N]
        mutate-core.py check RESULTS
+       mutate-core.py cycle CORE OUT LENGTH
 
 make: writes OUTDIR/<name> for every mutant and OUTDIR/MANIFEST, one line per mutant:
 "<name>\t<expect>\t<what was done>". expect is "ok" for the controls (an intact core,
@@ -10,6 +11,11 @@ plain or zstd: they must give a full report) and "any" for the rest (a report, p
 not, or a clean error). With --plant-dir, some mutants rename a file mapping in NT_FILE
 to a hostile file planted there (a FIFO, a directory, a symlink to /dev/zero, a 1 TiB
 sparse file, a truncated or foreign ELF): the caller removes DIR afterwards.
+
+cycle: writes OUT, CORE with the crashed thread's frame-pointer chain bent into a cycle of
+LENGTH frames (see stack_cycle): some frame N then repeats frame N - LENGTH. The crashed
+thread's code must keep frame pointers (its CFI then computes each CFA from %rbp) over
+LENGTH + 1 frames; exit 1 when the chain is too short.
 
 check: RESULTS has one directory per run (see run-hostile.sh) holding "cmd" (the command
 line, one argument a line: the mutant path is the one named by "target"), "expect", "rc",
@@ -385,6 +391,11 @@ def make(args):
     m.patch(c, "stack-ff", "stack filled with 0xff", [(soff, None, b"\xff" * slen)])
     m.patch(c, "stack-rbp-loop", "rbp points at itself on the stack",
             [(reg(crashed, "rbp"), 8, rsp), (soff + (rsp - sbase), 8, rsp)])
+    for length in (2, 3):
+        edits = stack_cycle(c, length)
+        if edits:
+            m.patch(c, "stack-cycle-%d" % length, "saved frame pointers bent into a cycle of %d frames" % length,
+                    edits)
 
     # SIGINFO, PRPSINFO, AUXV.
     if NT_SIGINFO in c.by_type:
@@ -444,6 +455,38 @@ def make(args):
         f.write("\n".join(m.manifest) + "\n")
     print("%d mutants of %s (%d bytes, %d phdrs, %d notes) in %s"
           % (len(m.manifest), core_path, size, c.e_phnum, len(c.notes), outdir))
+
+
+def rbp_chain(c, note, n):
+    """The crashed thread's frame-pointer chain: [(rbp, offset in the core)] for n frames,
+    each saved %rbp strictly above the one before it in one PT_LOAD, or None."""
+    chain, r = [], c.reg(note, "rbp")
+    stack = c.load_at(c.reg(note, "rsp"))
+    for _ in range(n):
+        if stack is None or r % 8 or not (stack[3] <= r and r + 16 <= stack[3] + stack[4]):
+            return None
+        off = stack[2] + (r - stack[3])
+        chain.append((r, off))
+        nxt = struct.unpack_from("<Q", c.data, off)[0]
+        if nxt <= r:
+            return None
+        r = nxt
+    return chain
+
+
+def stack_cycle(c, length):
+    """Edits that make the CFI unwind of the crashed thread cycle over LENGTH frames. With
+    R0 the crashed thread's %rbp, R(i+1) the %rbp saved at R(i), and code whose CFA is
+    %rbp + 16: the frame whose CFA is R(i) + 16 returns to [R(i) + 8] with sp R(i) + 16 and
+    %rbp R(i+1). Writing R0 in the slot at R(length-1) makes the frame after the one with
+    CFA R(length-1) + 16 restart from %rbp = R0, with the sp and the return address (from the
+    same stack words) of a frame seen LENGTH frames before: the same LENGTH frames repeat
+    for ever, all real return addresses over real stack memory. None when the chain is
+    too short."""
+    chain = rbp_chain(c, c.by_type[NT_PRSTATUS][0], length)
+    if chain is None:
+        return None
+    return [(chain[length - 1][1], 8, chain[0][0])]
 
 
 def plant(c, m, pdir, names, data):
@@ -690,9 +733,23 @@ def main():
     mk.add_argument("--seed", type=int, default=20250101)
     ck = sub.add_parser("check")
     ck.add_argument("results")
+    cy = sub.add_parser("cycle")
+    cy.add_argument("core")
+    cy.add_argument("out")
+    cy.add_argument("length", type=int)
     args = ap.parse_args()
     if args.cmd == "make":
         make(args)
+        return 0
+    if args.cmd == "cycle":
+        with open(args.core, "rb") as f:
+            c = Core(f.read())
+        edits = stack_cycle(c, args.length)
+        if edits is None:
+            print("mutate-core.py: %s: the crashed thread has no frame-pointer chain of %d frames"
+                  % (args.core, args.length + 1), file=sys.stderr)
+            return 1
+        Mutants(os.path.dirname(args.out) or ".").patch(c, os.path.basename(args.out), "cycle", edits)
         return 0
     return check(args)
 
