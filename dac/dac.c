@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,8 +42,10 @@
 #include "fsopen.h"
 #include "modules.h"
 #include "report.h"
+#include "sandbox.h"
 #include "target.h"
 #include "unwind.h"
+#include "zio.h"
 
 #define RUNTIME_NAME "libcoreclr.so"
 #define DAC_NAME "libmscordaccore.so"
@@ -297,11 +300,45 @@ typedef int (*dllmain_fn)(void *, uint32_t, void *);
 typedef int (*pal_init_fn)(void);
 typedef HRESULT (*create_fn)(const GUID *, void *, void **);
 
-static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, struct cp_core *core, struct cp_target *t,
+/* The sandbox of the DAC's process (src/sandbox.c) before the load: the files the target
+ * reads from opened now, every other fd closed, the DAC's own directory @dir_fd as the root.
+ * Then the DAC is loaded by its name there, and must be the file @dac_fd checked. */
+static int confine_dac(int out_fd, int dac_fd, int dir_fd, struct cp_core *core, struct cp_target *t,
+		       const char *name, const char **why)
+{
+	_cleanup_free_ int *keep = malloc((core->n_maps + 8) * sizeof(*keep));
+	struct stat a, b;
+	size_t n;
+	int r;
+
+	*why = "out of memory";
+	if (!keep)
+		return -ENOMEM;
+	n = cp_target_open_files(t, keep);
+	keep[n++] = out_fd;
+	keep[n++] = dac_fd;
+	keep[n++] = dir_fd;
+	if (core->live_fd >= 0)
+		keep[n++] = core->live_fd;
+	if (core->in)
+		keep[n++] = cp_input_fd(core->in);
+	if ((r = cp_child_enter_dac_sandbox(dir_fd, keep, n, why)) < 0)
+		return r;
+	close(dir_fd);
+	*why = "the DAC is not the file that was checked";
+	if (fstat(dac_fd, &a) < 0 || stat(name, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -ESTALE;
+	close(dac_fd);
+	return 0;
+}
+
+static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_fd, const char *dac_name,
+					       struct cp_core *core, struct cp_target *t,
 					       uint64_t runtime_base, const struct cp_dac_options *opts)
 {
 	struct child c = { .t = t, .max_frames = opts->max_frames };
-	char path[64];
+	char path[MAX_NAME];
+	const char *why;
 
 	c.out = fdopen(out_fd, "w");
 	if (!c.out)
@@ -316,7 +353,13 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, struct c
 	unsetenv("DOTNET_ENABLE_CDAC");
 	unsetenv("COMPlus_ENABLE_CDAC");
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", dac_fd);
+	/* Confined before the load: the DAC's constructors run inside dlopen(). */
+	snprintf(path, sizeof(path), "/%s", dac_name);
+	r = confine_dac(out_fd, dac_fd, dir_fd, core, t, path, &why);
+	if (r < 0) {
+		fprintf(c.out, "E\tnot loaded: the DAC's sandbox failed (%s: %s)\n", why, strerror(-r));
+		_exit(0);
+	}
 	void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!h) {
 		fprintf(c.out, "E\tcannot load the DAC: %s\n", dlerror());
@@ -337,10 +380,17 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, struct c
 	void *target = cp_datatarget_create(core, t, runtime_base);
 	HRESULT hr = target ? create(&IID_IXCLRDataProcess, target, &c.process) : E_FAIL;
 	if (FAILED(hr) || !c.process) {
-		const char *why = (uint32_t)hr == 0x80131c4f ? " (the runtime's debugger exports cannot be read)" :
+		why = (uint32_t)hr == 0x80131c4f ? " (the runtime's debugger exports cannot be read)" :
 				  (uint32_t)hr == 0x80131c4e ? " (the runtime had not started)" :
 				  (uint32_t)hr == 0x80131c30 ? " (wrong platform)" : "";
 		fprintf(c.out, "E\tCLRDataCreateInstance failed with HRESULT 0x%08" PRIx32 "%s\n", (uint32_t)hr, why);
+		_exit(0);
+	}
+	/* Loaded and initialised: from here on, memory, threads and this pipe only. */
+	fflush(c.out);
+	r = cp_sandbox_dac_allowlist(out_fd);
+	if (r < 0) {
+		fprintf(c.out, "E\tthe DAC's system call filter failed: %s\n", strerror(-r));
 		_exit(0);
 	}
 	if (FAILED(COM_FN(c.process, 0, HRESULT (*)(void *, const GUID *, void **))(c.process, &IID_ISOSDacInterface, &c.sos)))
@@ -733,15 +783,29 @@ static int start(struct cp_core *core, struct cp_target *t, struct cp_modules *m
 	}
 	rt->dac = strdup(dac_path);
 
+	/* The DAC's process gets the DAC's own directory as its root. */
+	_cleanup_free_ char *dac_copy = strdup(dac_path);
+	if (!dac_copy)
+		return -ENOMEM;
+	const char *dac_name = strrchr(dac_path, '/') ? strrchr(dac_path, '/') + 1 : dac_path;
+	const char *dac_dir = dirname(dac_copy);
+	_cleanup_close_ int dir_fd = opts->dac_path || opts->runtime_dir ?
+		open(dac_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : cp_open_dir_in_root(rootfd, dac_dir);
+	if (dir_fd < 0) {
+		int err = dir_fd == -1 ? errno : -dir_fd;
+		if (asprintf(&rt->dac_error, "%s: %s", dac_dir, strerror(err)) < 0)
+			rt->dac_error = NULL;
+		return 0;
+	}
+
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
 	fflush(NULL);
-	pid_t child = fork();
+	pid_t child = cp_child_fork();
 	if (child == 0) {
 		close(pfd[0]);
-		/* dlopen goes through /proc/self/fd: keep the DAC's fd across nothing else. */
-		run_child(pfd[1], dac_fd, core, t, runtime_base, opts);
+		run_child(pfd[1], dac_fd, dir_fd, dac_name, core, t, runtime_base, opts);
 	}
 	close(pfd[1]);
 	if (child < 0) {

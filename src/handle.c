@@ -258,7 +258,7 @@ static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *co
 						     const struct cp_hint *hint, bool live)
 {
 	/* Never more privilege than the crashed process had. */
-	if (cp_child_confine(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
+	if (cp_child_confine_analysis(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
 		_exit(3);
 
 	struct cp_report *r = cp_report_create();
@@ -309,7 +309,7 @@ static pid_t spawn_child(struct cp_core *core, int rootfd, const struct handle_a
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t child = fork();
+	pid_t child = cp_child_fork();
 	if (child == 0) {
 		close(pfd[0]);
 		if (live) {
@@ -505,8 +505,7 @@ int cp_cmd_handle(int argc, char **argv)
 			close(fd);
 			written = json && write_json(json, json_len, path, a.pid) == 0;
 			int status;
-			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-				;
+			cp_child_reap(child, LIVE_TIMEOUT + 5, &status);
 			if (!written)
 				cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s %d); analysing the core",
 				       (int)a.pid, WIFSIGNALED(status) ? "signal" : "exit status",

@@ -140,6 +140,16 @@ int cp_target_file_fd(struct cp_target *t, const char *path)
 	return open_file(t, &t->files[i]);
 }
 
+size_t cp_target_open_files(struct cp_target *t, int *fds)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_files; i++)
+		if (!t->files[i].blocked && open_file(t, &t->files[i]) >= 0)
+			fds[n++] = t->files[i].fd;
+	return n;
+}
+
 void cp_target_block_file(struct cp_target *t, const char *path)
 {
 	size_t i = file_index(t, path);
