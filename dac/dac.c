@@ -347,6 +347,7 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_
 				 opts->drop_privileges ? opts->gid : 0);
 	if (r < 0) {
 		fprintf(c.out, "E\tcannot drop privileges for the DAC: %s\n", strerror(-r));
+		fflush(c.out);
 		_exit(0);
 	}
 	/* With this set, the DAC would look for the cDAC and fail (runtime daccess.cpp). */
@@ -358,11 +359,13 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_
 	r = confine_dac(out_fd, dac_fd, dir_fd, core, t, path, &why);
 	if (r < 0) {
 		fprintf(c.out, "E\tnot loaded: the DAC's sandbox failed (%s: %s)\n", why, strerror(-r));
+		fflush(c.out);
 		_exit(0);
 	}
 	void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (!h) {
 		fprintf(c.out, "E\tcannot load the DAC: %s\n", dlerror());
+		fflush(c.out);
 		_exit(0);
 	}
 	dllmain_fn dllmain = (dllmain_fn)dlsym(h, "DllMain");
@@ -370,6 +373,7 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_
 	create_fn create = (create_fn)dlsym(h, "CLRDataCreateInstance");
 	if (!create) {
 		fprintf(c.out, "E\tthe DAC has no CLRDataCreateInstance\n");
+		fflush(c.out);
 		_exit(0);
 	}
 	if (dllmain)
@@ -384,6 +388,7 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_
 				  (uint32_t)hr == 0x80131c4e ? " (the runtime had not started)" :
 				  (uint32_t)hr == 0x80131c30 ? " (wrong platform)" : "";
 		fprintf(c.out, "E\tCLRDataCreateInstance failed with HRESULT 0x%08" PRIx32 "%s\n", (uint32_t)hr, why);
+		fflush(c.out);
 		_exit(0);
 	}
 	/* Loaded and initialised: from here on, memory, threads and this pipe only. */
@@ -391,6 +396,7 @@ static void __attribute__((noreturn)) run_child(int out_fd, int dac_fd, int dir_
 	r = cp_sandbox_dac_allowlist(out_fd);
 	if (r < 0) {
 		fprintf(c.out, "E\tthe DAC's system call filter failed: %s\n", strerror(-r));
+		fflush(c.out);
 		_exit(0);
 	}
 	if (FAILED(COM_FN(c.process, 0, HRESULT (*)(void *, const GUID *, void **))(c.process, &IID_ISOSDacInterface, &c.sos)))
