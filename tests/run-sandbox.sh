@@ -10,7 +10,8 @@
 #      Uid and Gid all 65534, no Groups, CapEff, CapPrm, CapBnd 0, NoNewPrivs 1, Seccomp 2
 #      (3 filters for the DAC: the analysis', its own before the load, the allowlist after);
 #      the DAC's user, mount, network and IPC namespaces are not the host's and its root is
-#      not the host's /.
+#      not the host's /; it holds one pipe (its own, none of the root handler's: finding 3)
+#      and no directory.
 #   2. Parent death: SIGKILL the analysis child while the DAC is held: the DAC's process is
 #      gone within a second (PR_SET_PDEATHSIG set after the uid change).
 #   3. Escape: the same crash, the DAC reporting what its constructor could do (in the
@@ -144,6 +145,17 @@ else
 	root=$(readlink "/proc/$dac/root")
 	echo "DAC's process: root $root, user ns $(readlink "/proc/$dac/ns/user") (host $host_userns)"
 	[ -n "$root" ] && [ "$root" != / ] || check_failed "DAC's process: its root is the host's / ('$root')"
+	# Its fds: one pipe (to its parent, not the handler's), no directory.
+	dac_pipes=$(for f in /proc/"$dac"/fd/*; do readlink "$f"; done | grep '^pipe:' | sort -u)
+	handler_pipes=$(for f in /proc/"$handler"/fd/*; do readlink "$f"; done | grep '^pipe:' | sort -u)
+	echo "DAC's process: fds $(for f in /proc/"$dac"/fd/*; do echo -n "$(basename "$f")=$(readlink "$f") "; done)"
+	[ "$(wc -w <<<"$dac_pipes")" = 1 ] || check_failed "DAC's process: pipes $(echo $dac_pipes), expected its own only"
+	for pp in $dac_pipes; do
+		grep -qxF "$pp" <<<"$handler_pipes" && check_failed "DAC's process: holds $pp, a pipe of the root handler"
+	done
+	for f in /proc/"$dac"/fd/*; do
+		[ -d "$f" ] && check_failed "DAC's process: fd $(basename "$f") is a directory ($(readlink "$f"))"
+	done
 	# 2: the parent dies; the DAC must follow within a second.
 	kill -KILL "$analysis"
 	gone=
