@@ -37,4 +37,8 @@ void cp_target_block_file(struct cp_target *t, const char *path);
 /* The root directory fd files are opened in. */
 int cp_target_rootfd(const struct cp_target *t);
 
+/* Every fd reads through @t need: the root, the files opened so far, the core's input and
+ * the live process's memory. A new array of *@n_ret fds (NULL on ENOMEM). */
+int *cp_target_fds(const struct cp_target *t, size_t *n_ret);
+
 #endif

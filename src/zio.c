@@ -150,6 +150,11 @@ void cp_input_destroy(struct cp_input *in)
 	free(in);
 }
 
+int cp_input_fd(const struct cp_input *in)
+{
+	return in->fd;
+}
+
 bool cp_input_seekable(const struct cp_input *in)
 {
 	return in->seekable;

@@ -21,6 +21,9 @@ struct cp_input;
 int cp_input_open(int fd, struct cp_input **ret);
 void cp_input_destroy(struct cp_input *in);
 
+/* The fd wrapped. */
+int cp_input_fd(const struct cp_input *in);
+
 /* True when any offset can be read (a plain regular file). */
 bool cp_input_seekable(const struct cp_input *in);
 
