@@ -18,6 +18,7 @@
 #include "core.h"
 #include "fsopen.h"
 #include "target.h"
+#include "zio.h"
 
 #define PAGE 4096u
 #define CACHE_PAGES 512u
@@ -103,6 +104,27 @@ void cp_target_destroy(struct cp_target *t)
 int cp_target_rootfd(const struct cp_target *t)
 {
 	return t->rootfd;
+}
+
+int *cp_target_fds(const struct cp_target *t, size_t *n_ret)
+{
+	int *fds = malloc((t->n_files + 3) * sizeof(*fds));
+	size_t n = 0;
+
+	*n_ret = 0;
+	if (!fds)
+		return NULL;
+	if (t->rootfd >= 0)
+		fds[n++] = t->rootfd;
+	if (t->core->live_fd >= 0)
+		fds[n++] = t->core->live_fd;
+	if (t->core->in && cp_input_fd(t->core->in) >= 0)
+		fds[n++] = cp_input_fd(t->core->in);
+	for (size_t i = 0; i < t->n_files; i++)
+		if (t->files[i].fd >= 0)
+			fds[n++] = t->files[i].fd;
+	*n_ret = n;
+	return fds;
 }
 
 static int open_file(struct cp_target *t, struct target_file *f)

@@ -42,4 +42,8 @@ size_t cp_target_open_files(struct cp_target *t, int *fds);
 /* The root directory fd files are opened in. */
 int cp_target_rootfd(const struct cp_target *t);
 
+/* Every fd reads through @t need: the root, the files opened so far, the core's input and
+ * the live process's memory. A new array of *@n_ret fds (NULL on ENOMEM). */
+int *cp_target_fds(const struct cp_target *t, size_t *n_ret);
+
 #endif

@@ -21,11 +21,11 @@ struct cp_input;
 int cp_input_open(int fd, struct cp_input **ret);
 void cp_input_destroy(struct cp_input *in);
 
+/* The fd wrapped. */
+int cp_input_fd(const struct cp_input *in);
+
 /* True when any offset can be read (a plain regular file). */
 bool cp_input_seekable(const struct cp_input *in);
-
-/* The fd @in reads from. */
-int cp_input_fd(const struct cp_input *in);
 
 /* Size of a seekable input's file; UINT64_MAX for a stream. */
 uint64_t cp_input_size(const struct cp_input *in);

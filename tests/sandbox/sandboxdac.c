@@ -9,8 +9,8 @@
  *   bit 4  see the host's / (SANDBOXDAC_HOST_FILE's directory is there)
  * With SANDBOXDAC_HOLD 0, CLRDataCreateInstance fails with HRESULT 0xa0f00000 | those bits,
  * which the report carries in runtime.dac_error. With SANDBOXDAC_HOLD N it succeeds, and the
- * first call the DAC's process makes after its system call filter (QueryInterface) sleeps
- * N seconds, so that the test can look at the process while it is held. Paths and times are
+ * first call the DAC's process makes after its system call filter (the first method but
+ * QueryInterface) sleeps N seconds, so that the test can look at the process while it is held. Paths and times are
  * compile-time constants: the DAC's process has no environment of the test's.
  */
 #include <errno.h>
@@ -55,16 +55,19 @@ __attribute__((constructor)) static void probe(void)
 
 typedef long (*slot_fn)(void);
 
+/* QueryInterface: no ISOSDacInterface; crashpipe goes on with the process alone. */
 static long query_interface(void)
+{
+	return (long)(int32_t)0x80004002;	/* E_NOINTERFACE */
+}
+
+/* Every other method: E_FAIL, after the hold on the first call (the first stack walk,
+ * which comes after crashpipe's system call filter). */
+static long fail(void)
 {
 	static int held;
 	if (!held++)
 		sleep(SANDBOXDAC_HOLD);
-	return (long)(int32_t)0x80004002;	/* E_NOINTERFACE */
-}
-
-static long fail(void)
-{
 	return (long)(int32_t)0x80004005;	/* E_FAIL */
 }
 
