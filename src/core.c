@@ -10,6 +10,8 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -330,15 +333,81 @@ static int cmp_by_vaddr(const void *a, const void *b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
+static bool is_coreclr(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	return base && strcmp(base, "/libcoreclr.so") == 0;
+}
+
 bool cp_core_is_dotnet(const struct cp_core *core)
 {
 	for (size_t i = 0; i < core->n_maps; i++) {
-		const char *path = core->maps[i].path, *base = strrchr(path, '/');
+		const char *path = core->maps[i].path;
 		/* W^X JIT code of .NET 7+ lives in this memfd; a single-file app has it too. */
-		if ((base && strcmp(base, "/libcoreclr.so") == 0) || strncmp(path, "/memfd:doublemapper", 19) == 0)
+		if (is_coreclr(path) || strncmp(path, "/memfd:doublemapper", 19) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* The file the runtime runs from: libcoreclr.so, or the executable of a single-file app. */
+static const char *runtime_file(const struct cp_core *core)
+{
+	uint64_t entry;
+	for (size_t i = 0; i < core->n_maps; i++)
+		if (is_coreclr(core->maps[i].path))
+			return core->maps[i].path;
+	if (cp_core_auxv(core, AT_ENTRY, &entry)) {
+		const struct cp_mapping *m = cp_core_mapping_at(core, entry);
+		if (m)
+			return m->path;
+	}
+	return NULL;
+}
+
+/* Is @path inside @rootfd a regular file of root's that nobody else may write? Looked at
+ * through O_PATH: nothing is opened, no link followed. */
+static bool installed_by_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+	struct stat st;
+
+	while (*path == '/')
+		path++;
+	_cleanup_close_ int fd = *path ? syscall(SYS_openat2, rootfd, path, &how, sizeof(how)) : -1;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* MemAvailable of /proc/meminfo in bytes, or 0. */
+static uint64_t mem_available(void)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *s = strstr(buf, "\nMemAvailable:");
+	unsigned long long kb;
+	return s && sscanf(s, "\nMemAvailable: %llu kB", &kb) == 1 ? (uint64_t)kb << 10 : 0;
+}
+
+uint64_t cp_core_dotnet_budget(struct cp_core *core, int rootfd, uint64_t max)
+{
+	if (!cp_core_is_dotnet(core))
+		return 0;
+	const char *file = runtime_file(core);
+	if (!file || rootfd < 0 || !installed_by_root(rootfd, file)) {
+		cp_core_problem(core, "the .NET runtime %s is not a root-owned file only root may write: its memory is kept as any process's",
+				file ? file : "(no file)");
+		return 0;
+	}
+	uint64_t share = mem_available() / 4;
+	return share < max ? share : max;
 }
 
 /* Widen [*lo, *hi) (relative to the segment) to hold [lo2, hi2). */
@@ -364,7 +433,8 @@ static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
 {
 	uint64_t total = 0, v;
 	/* The DAC reads the runtime's data and the GC heap: all of it, within a budget. */
-	uint64_t keep_all = cp_core_is_dotnet(core) ? cfg->max_keep_dotnet : cfg->keep_all_below;
+	uint64_t keep_all = cp_core_is_dotnet(core) && cfg->max_keep_dotnet > cfg->keep_all_below ?
+			    cfg->max_keep_dotnet : cfg->keep_all_below;
 
 	for (size_t i = 0; i < core->n_segs; i++)
 		total += core->segs[i].filesz > keep_all ? keep_all : core->segs[i].filesz;

@@ -112,8 +112,29 @@ int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg);
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);
 
 /* Does the process run .NET (libcoreclr.so mapped, or the JIT's double-mapped memfd of a
- * single-file app)? */
+ * single-file app)? A claim by names the process chose: good enough for what costs the
+ * process itself (its live analysis, its hint), not for what costs the machine. */
 bool cp_core_is_dotnet(const struct cp_core *core);
+
+/*
+ * What a .NET process's stream may keep (cp_core_config.max_keep_dotnet): the DAC reads the
+ * runtime's data and the GC heap, so that memory is kept whole, up to @max, where any other
+ * process keeps its stacks and small segments (keep_all_below). The root handler keeps it in
+ * its own memory, and "is .NET" only means a mapped file is named libcoreclr.so, so a name
+ * alone grants nothing (issue 7, finding 9). The budget is granted when
+ *  - the runtime's file (libcoreclr.so, or the executable of a single-file app), looked at
+ *    inside the process's root @rootfd without following links, is a regular file owned by
+ *    root that nobody else may write: an installed runtime, the host's or a container
+ *    image's, not a user's copy of any file under that name; and then it is at most
+ *  - a quarter of MemAvailable: a user may still map the machine's real runtime without
+ *    running it (or bind-mount it in a namespace of their own), and what the handler keeps
+ *    must be what the machine can afford beside everything else on it. Concurrent handlers
+ *    each see the memory kept by those before them gone from MemAvailable.
+ * RLIMIT_CORE (%c) is not used: the kernel pipes the whole core whatever it is, and most
+ * services run with 0.
+ * Returns the budget, or 0 for none (then a problem on @core says why, for the report).
+ */
+uint64_t cp_core_dotnet_budget(struct cp_core *core, int rootfd, uint64_t max);
 
 /* The segment holding @addr, or NULL. */
 const struct cp_segment *cp_core_segment_at(const struct cp_core *core, uint64_t addr);

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,22 +63,101 @@
 #define LIVE_TIMEOUT 5
 #define LIVE_DAC_TIMEOUT 4
 
-struct handle_args {
-	const char *spool;
+/* The kernel's arguments, in the order of the core_pattern line
+ * (%P %i %u %g %s %t %c %h %F), named as systemd-coredump names them. */
+enum {
+	META_ARGV_PID,		/* %P: the pid, in the initial pid namespace */
+	META_ARGV_TID,		/* %i: the thread that crashed, the same */
+	META_ARGV_UID,		/* %u: the real uid, in the initial user namespace */
+	META_ARGV_GID,		/* %g */
+	META_ARGV_SIGNAL,	/* %s */
+	META_ARGV_TIMESTAMP,	/* %t: seconds since the epoch */
+	META_ARGV_RLIMIT,	/* %c: RLIMIT_CORE; RLIM_INFINITY arrives as 2^64-1 */
+	META_ARGV_HOSTNAME,	/* %h */
+	META_ARGV_PIDFD,	/* %F: a pidfd of the process (Linux 6.16+), optional */
+	_META_ARGV_MAX,
+};
+
+/* How the analysis child ends; the parent logs these by name. */
+enum analysis_exit {
+	ANALYSIS_EXIT_OK = 0,
+	ANALYSIS_EXIT_CONFINE = 3,	/* privileges could not be dropped */
+	ANALYSIS_EXIT_ENOMEM,		/* no memory for the report */
+	ANALYSIS_EXIT_ANALYZE,		/* cp_analyze_core() failed */
+	ANALYSIS_EXIT_WRITE,		/* the report could not be sent */
+	ANALYSIS_EXIT_PROCESS_GONE,	/* live: the process's memory was gone mid-way */
+	ANALYSIS_EXIT_DAC_TOO_SLOW,	/* live: the DAC needs longer than the process may wait */
+	_ANALYSIS_EXIT_MAX,
+};
+
+static const char *const analysis_exit_names[_ANALYSIS_EXIT_MAX] = {
+	[ANALYSIS_EXIT_OK] = "OK",
+	[ANALYSIS_EXIT_CONFINE] = "CONFINE",
+	[ANALYSIS_EXIT_ENOMEM] = "ENOMEM",
+	[ANALYSIS_EXIT_ANALYZE] = "ANALYZE",
+	[ANALYSIS_EXIT_WRITE] = "WRITE",
+	[ANALYSIS_EXIT_PROCESS_GONE] = "PROCESS_GONE",
+	[ANALYSIS_EXIT_DAC_TOO_SLOW] = "DAC_TOO_SLOW",
+};
+
+/* Everything one crash needs, owned here: every stage reads and fills it, and
+ * handle_context_done() releases it on any way out. */
+struct handle_context {
+	/* options */
+	const char *spool, *hint_dir, *debug_cache;	/* debug_cache NULL unless the root is the host's */
 	size_t max_frames;
+	bool no_live;			/* analyse the core only, after it has been read */
+
+	/* the kernel's argv; have[] says which slots were there and numbers */
 	pid_t pid, tid;
 	uid_t uid;
 	gid_t gid;
 	int signal;
-	int64_t time;
-	int64_t rlimit;
+	int64_t time, rlimit;
 	const char *hostname;
-	const char *hint_dir;
-	const char *debug_cache;	/* NULL unless the process's root is the host's */
-	bool no_live;			/* analyse the core only, after it has been read */
 	int pidfd;
-	int bad_args;		/* positional arguments missing or not numbers */
+	bool have[_META_ARGV_MAX];
+	int bad_args;
+
+	/* what the parent itself found out */
+	struct cp_proc proc;
+	int rootfd;
+	char *boot_id;
+	char *path;			/* of the report */
+	struct cp_input *in;
+	struct cp_core *core;
+	struct cp_core_config cfg;
+	int core_error;			/* -errno when the core could not be read */
+	const char *core_why;
+	struct cp_hint hint;
+	bool have_hint;
+	const char *hint_why;		/* why a hint that was there was refused */
+
+	struct cp_report *report;	/* the one that is written */
+	bool written;
 };
+
+#define HANDLE_CONTEXT_NULL {						\
+	.spool = CP_DEFAULT_SPOOL, .hint_dir = CP_HINT_DIR_DEFAULT,	\
+	.debug_cache = CP_DEBUG_CACHE_DEFAULT,				\
+	.max_frames = CP_DEFAULT_MAX_FRAMES,				\
+	.time = -1, .rlimit = -1, .pidfd = -1,				\
+	.proc = { .rootfd = -1, .memfd = -1 },				\
+	.rootfd = -1,							\
+	.cfg = CP_CORE_CONFIG_DEFAULT,					\
+}
+
+static void handle_context_done(struct handle_context *c)
+{
+	cp_report_destroy(c->report);
+	cp_core_destroy(c->core);
+	cp_input_destroy(c->in);
+	cp_proc_deinit(&c->proc);
+	if (c->rootfd >= 0)
+		close(c->rootfd);
+	free(c->boot_id);
+	free(c->path);
+}
 
 static void usage(FILE *f)
 {
@@ -98,7 +178,19 @@ static void usage(FILE *f)
 		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT);
 }
 
-static int parse_args(int argc, char **argv, struct handle_args *a)
+/* A whole decimal number, nothing around it. */
+static bool parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	uint64_t u = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*ret = u;
+	return true;
+}
+
+static int parse_args(int argc, char **argv, struct handle_context *c)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
@@ -109,72 +201,79 @@ static int parse_args(int argc, char **argv, struct handle_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	int c;
+	int opt, r = 0;
 
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
 		case 's':
-			a->spool = optarg;
+			c->spool = optarg;
 			break;
 		case 'm':
-			(void) cp_parse_max_frames(optarg, &a->max_frames);
+			(void) cp_parse_max_frames(optarg, &c->max_frames);
 			break;
 		case 'H':
-			a->hint_dir = optarg;
+			c->hint_dir = optarg;
 			break;
 		case 'c':
-			a->debug_cache = optarg;
+			c->debug_cache = optarg;
 			break;
 		case 'L':
-			a->no_live = true;
+			c->no_live = true;
 			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		default:
-			return -EINVAL;
+			r = -EINVAL;
 		}
 	}
 	/* Best effort from here: a report with an unknown field beats no report. */
 	char **pos = argv + optind;
 	int n = argc - optind;
-	a->pid = a->tid = a->signal = 0;
-	a->time = a->rlimit = -1;
-	a->pidfd = -1;
-	a->hostname = n > 7 ? pos[7] : NULL;
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < _META_ARGV_MAX; i++) {
 		uint64_t u;
-		char *end;
-		if (i >= n) {
-			a->bad_args++;
+		if (i >= n || (i != META_ARGV_HOSTNAME && !parse_u64(pos[i], &u))) {
+			c->bad_args += i < META_ARGV_PIDFD || i < n;
 			continue;
 		}
-		errno = 0;
-		u = strtoull(pos[i], &end, 10);
-		if (errno || end == pos[i] || *end || pos[i][0] == '-') {
-			a->bad_args++;
-			continue;
-		}
+		c->have[i] = true;
 		switch (i) {
-		case 0: a->pid = u <= INT32_MAX ? (pid_t)u : 0; break;
-		case 1: a->tid = u <= INT32_MAX ? (pid_t)u : 0; break;
-		case 2: a->uid = (uid_t)u; break;
-		case 3: a->gid = (gid_t)u; break;
-		case 4: a->signal = u < 128 ? (int)u : 0; break;
-		case 5: a->time = u <= INT64_MAX ? (int64_t)u : -1; break;
-		/* %c: RLIM_INFINITY arrives as 18446744073709551615. */
-		case 6: a->rlimit = u >= INT64_MAX ? INT64_MAX : (int64_t)u; break;
+		case META_ARGV_PID:
+			c->have[i] = u > 0 && u <= INT32_MAX;
+			c->pid = c->have[i] ? (pid_t)u : 0;
+			break;
+		case META_ARGV_TID:
+			c->have[i] = u > 0 && u <= INT32_MAX;
+			c->tid = c->have[i] ? (pid_t)u : 0;
+			break;
+		case META_ARGV_UID:
+			c->uid = (uid_t)u;
+			break;
+		case META_ARGV_GID:
+			c->gid = (gid_t)u;
+			break;
+		case META_ARGV_SIGNAL:
+			c->have[i] = u > 0 && u < 128;
+			c->signal = c->have[i] ? (int)u : 0;
+			break;
+		case META_ARGV_TIMESTAMP:
+			c->time = u <= INT64_MAX ? (int64_t)u : -1;
+			break;
+		case META_ARGV_RLIMIT:
+			c->rlimit = u >= INT64_MAX ? INT64_MAX : (int64_t)u;
+			break;
+		case META_ARGV_HOSTNAME:
+			c->hostname = pos[i];
+			break;
+		case META_ARGV_PIDFD:
+			c->have[i] = u < (1 << 20);
+			c->pidfd = c->have[i] ? (int)u : -1;
+			break;
 		}
 	}
-	if (n > 9)
-		a->bad_args++;
-	if (n == 9) {
-		char *end;
-		long fd = strtol(pos[8], &end, 10);
-		if (*end == '\0' && end != pos[8] && fd >= 0 && fd < (1 << 20))
-			a->pidfd = fd;
-	}
-	return 0;
+	if (n > _META_ARGV_MAX)
+		c->bad_args++;
+	return r;
 }
 
 /* A kernel helper may start with fds 1 and 2 closed: point them at /dev/null so no file
@@ -191,119 +290,134 @@ static void sanitize_stdio(void)
 		}
 }
 
-static char *boot_id(void)
+/* Before anything can go wrong. A crash of the handler itself must not come back to it
+ * through core_pattern: the kernel already refuses a core of its own pipe helper (it runs
+ * us with RLIMIT_CORE 1), but a handler started any other way (by hand, by a test, by a
+ * wrapper that raised the limit) would dump a root process full of other users' data into
+ * a second handler, and so on. Not dumpable: no core at all (threats.md T13). */
+static void handle_start(void)
 {
-	return cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/random/boot_id");
+	(void) prctl(PR_SET_DUMPABLE, 0);
+	/* A 1 MiB pipe lets the kernel go on writing the core (on another CPU) while we
+	 * start up and read /proc, instead of stalling after 64 KiB. */
+	(void) fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+	sanitize_stdio();
+	cp_log_open(true, LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
 }
 
-static void fill_from_args(struct cp_report *r, const struct handle_args *a, struct cp_proc *proc)
+/* First, so that the crash is on record whatever happens next. */
+static void log_crash(const struct handle_context *c)
 {
-	struct cp_process *p = &r->process;
-
-	p->pid = a->pid;
-	p->has_ids = true;
-	p->uid = a->uid;
-	p->gid = a->gid;
-	p->time = a->time;
-	p->rlimit_core = a->rlimit;
-	p->hostname = a->hostname ? strdup(a->hostname) : NULL;
-	p->boot_id = boot_id();
-	/* What /proc said beats the core's truncated copies. */
-	p->exe = TAKE_PTR(proc->exe);
-	p->comm = TAKE_PTR(proc->comm);
-	p->cmdline = TAKE_PTR(proc->cmdline);
-	p->cgroup = TAKE_PTR(proc->cgroup);
+	if (c->bad_args)
+		cp_log(LOG_WARNING, "handle: %d of the arguments PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME are missing or not numbers",
+		       c->bad_args);
+	cp_log(LOG_INFO, "pid %d (tid %d) uid %u died on signal %d, collecting", (int)c->pid, (int)c->tid,
+	       (unsigned)c->uid, c->signal);
 }
 
-/* What we know without analysis: the threads and where they were. */
-static void fill_fallback(struct cp_report *r, struct cp_core *core, const struct cp_proc *proc)
+/* While the kernel holds the process, /proc/PID is the process that crashed; the pidfd
+ * (%F) proves it: a PID can be reused once its process is gone. */
+static void read_proc(struct handle_context *c)
 {
-	for (size_t i = 0; i < core->n_threads; i++) {
-		struct cp_thread *t = cp_report_add_thread(r, core->threads[i].tid);
-		if (!t)
-			return;
-		t->crashed = i == 0;
-		const char *name = cp_proc_thread_name(proc, t->tid);
-		t->name = name ? strdup(name) : NULL;
-		(void) cp_thread_add_frame(t, core->threads[i].regs.rip, core->threads[i].regs.rsp);
+	bool pid_ok = c->pidfd < 0 || cp_pidfd_is(c->pidfd, c->pid);
+	if (pid_ok && c->pid > 0 && cp_proc_read(c->pid, &c->proc) < 0)
+		cp_log(LOG_WARNING, "pid %d: /proc/%d is unreadable; report without it", (int)c->pid, (int)c->pid);
+	if (c->pidfd >= 0 && !cp_pidfd_is(c->pidfd, c->pid)) {
+		cp_log(LOG_WARNING, "pid %d: the pidfd does not match; /proc facts dropped", (int)c->pid);
+		cp_proc_deinit(&c->proc);
+		c->proc = (struct cp_proc) { .rootfd = -1, .memfd = -1 };
 	}
-	if (!r->process.signal)
-		r->process.signal = core->has_siginfo ? core->si_signo : core->threads[0].cursig;
-	r->process.tid = core->threads[0].tid;
+	c->rootfd = c->proc.rootfd >= 0 ? TAKE_FD(c->proc.rootfd) : cp_open_root("/");
+	if (c->rootfd < 0 || !cp_root_is_host(c->rootfd))
+		c->debug_cache = NULL;
+	c->boot_id = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/random/boot_id");
 }
 
-/* What the .NET runtime told createdump, where it adds to the core. */
-static void apply_hint(struct cp_report *r, const struct cp_hint *h)
+/* DIR/TIME-PID-COMM.json.zst; the name keeps only safe characters of comm. */
+static int prepare_spool(struct handle_context *c)
 {
-	for (size_t i = 0; i < r->n_threads; i++) {
-		r->threads[i].crashed = r->threads[i].tid == h->tid;
-		if (r->threads[i].crashed && i > 0) {
-			/* The crashed thread comes first. */
-			struct cp_thread t = r->threads[i];
-			memmove(&r->threads[1], &r->threads[0], i * sizeof(t));
-			r->threads[0] = t;
-		}
+	char safe[32] = "unknown";
+	size_t n = 0;
+
+	for (const char *s = c->proc.comm; s && *s && n < sizeof(safe) - 1; s++)
+		safe[n++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' ? *s : '_';
+	if (n)
+		safe[n] = '\0';
+	if (asprintf(&c->path, "%s/%lld-%d-%s.json.zst", c->spool, (long long)c->time, (int)c->pid, safe) < 0) {
+		c->path = NULL;
+		return -ENOMEM;
 	}
-	r->process.tid = h->tid;
-	if (h->signal != r->process.signal) {
-		const char *name = cp_signal_name(h->signal);
-		cp_report_note(r, false, "the .NET runtime reported %s (signal %d) on thread %d; the kernel's core says signal %d",
-			       name ? name : "a signal", h->signal, (int)h->tid, r->process.signal);
-	}
+	if (mkdir(c->spool, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
-/* The child: lose privileges, analyse, send the JSON to @out. Never returns. */
-static void __attribute__((noreturn)) analysis_child(int out, struct cp_core *core, int rootfd,
-						     const struct handle_args *a, struct cp_proc *proc,
-						     const struct cp_hint *hint, bool live)
+static void read_core_head(struct handle_context *c)
+{
+	int r = cp_input_open(STDIN_FILENO, &c->in);
+	if (r == 0)
+		r = cp_core_read_head(c->in, &c->cfg, &c->core, &c->core_why);
+	c->core_error = r;
+}
+
+static void read_hint(struct handle_context *c)
+{
+	if (c->core_error < 0 || !cp_core_is_dotnet(c->core))
+		return;
+	c->have_hint = cp_hint_read(c->rootfd, c->hint_dir, c->core->has_psinfo ? c->core->pid : c->pid,
+				    c->uid, c->core, &c->hint, &c->hint_why) == 0;
+	if (c->hint_why)
+		cp_log(LOG_WARNING, "pid %d: hint ignored: %s", (int)c->pid, c->hint_why);
+}
+
+/* The child: lose privileges, analyse, send the JSON to @out. Never returns. What it sends
+ * is a claim: the parent takes only the stacks from it (accept_report()). */
+static void __attribute__((noreturn)) analysis_child(int out, struct handle_context *c, bool live)
 {
 	/* Never more privilege than the crashed process had. */
-	if (cp_child_confine_analysis(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, a->uid, a->gid) < 0)
-		_exit(3);
+	if (cp_child_confine_analysis(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, c->uid, c->gid) < 0)
+		_exit(ANALYSIS_EXIT_CONFINE);
 
 	struct cp_report *r = cp_report_create();
 	if (!r)
-		_exit(4);
-	fill_from_args(r, a, proc);
+		_exit(ANALYSIS_EXIT_ENOMEM);
+	/* What /proc said beats the core's truncated copies (the parent sets them again). */
+	r->process.exe = c->proc.exe;
+	r->process.comm = c->proc.comm;
+	r->process.cmdline = c->proc.cmdline;
 	struct cp_analyze_options opts;
-	cp_analyze_options_init(&opts, a->uid, a->gid);
-	opts.max_frames = a->max_frames;
+	cp_analyze_options_init(&opts, c->uid, c->gid);
+	opts.max_frames = c->max_frames;
 	if (live)
 		opts.dac.timeout = LIVE_DAC_TIMEOUT;
-	opts.debug_cache = a->debug_cache;
+	opts.debug_cache = c->debug_cache;
 	opts.exiting = true;
-	if (cp_analyze_core(core, rootfd, &opts, r) < 0)
-		_exit(5);
+	if (cp_analyze_core(c->core, c->rootfd, &opts, r) < 0)
+		_exit(ANALYSIS_EXIT_ANALYZE);
 	/* A DAC slower than the live analysis may wait for gets its full time on the core. */
 	if (live && r->runtime.dac_timed_out)
-		_exit(8);
+		_exit(ANALYSIS_EXIT_DAC_TOO_SLOW);
 	/* Memory read from a process that was no longer there would be a hole in the report:
 	 * let the parent analyse the core instead. */
 	unsigned char byte;
 	uint64_t phdr;
-	if (live && cp_core_auxv(core, AT_PHDR, &phdr) && cp_core_read_mem(core, phdr, &byte, 1) != 1)
-		_exit(7);
-	if (hint)
-		apply_hint(r, hint);
-	for (size_t i = 0; i < r->n_threads; i++) {
-		const char *name = cp_proc_thread_name(proc, r->threads[i].tid);
-		if (name) {
-			free(r->threads[i].name);
-			r->threads[i].name = strdup(name);
-		}
-	}
+	if (live && cp_core_auxv(c->core, AT_PHDR, &phdr) && cp_core_read_mem(c->core, phdr, &byte, 1) != 1)
+		_exit(ANALYSIS_EXIT_PROCESS_GONE);
 	char *json = cp_report_to_json(r);
-	if (!json || cp_write_all(out, json, strlen(json)) < 0)
-		_exit(6);
+	if (!json)
+		_exit(ANALYSIS_EXIT_ENOMEM);
+	if (cp_write_all(out, json, strlen(json)) < 0)
+		_exit(ANALYSIS_EXIT_WRITE);
 	/* The end of the report now, not after the kernel has torn down our memory. */
 	close(out);
-	_exit(0);
+	_exit(ANALYSIS_EXIT_OK);
 }
 
 /* Start the analysis child; returns its pid with *@fd_ret the read end of its JSON, or
  * -errno. A @live child reads the process itself: the core holds only its notes. */
-static pid_t spawn_child(struct cp_core *core, int rootfd, const struct handle_args *a, struct cp_proc *proc,
-			 const struct cp_hint *hint, bool live, int *fd_ret)
+static pid_t spawn_child(struct handle_context *c, bool live, int *fd_ret)
 {
 	int pfd[2];
 
@@ -315,10 +429,10 @@ static pid_t spawn_child(struct cp_core *core, int rootfd, const struct handle_a
 		if (live) {
 			/* The kernel waits for every reader of the pipe to close it. */
 			close(STDIN_FILENO);
-			core->in = NULL;
-			core->live_fd = proc->memfd;
+			c->core->in = NULL;
+			c->core->live_fd = c->proc.memfd;
 		}
-		analysis_child(pfd[1], core, rootfd, a, proc, hint, live);
+		analysis_child(pfd[1], c, live);
 	}
 	close(pfd[1]);
 	if (child < 0) {
@@ -330,23 +444,232 @@ static pid_t spawn_child(struct cp_core *core, int rootfd, const struct handle_a
 	return child;
 }
 
-/* Collect the JSON of a child from spawn_child(); *@status is its wait status, or -errno
- * when it did not start. */
-static void collect_child(pid_t child, int fd, unsigned timeout, char **json, size_t *json_len, int *status)
+/* "exit status 5 (ANALYZE)", "signal 9 (SIGKILL)" for the log and the notes. */
+static const char *describe_status(int status, char *buf, size_t size)
 {
-	*json = NULL;
-	*json_len = 0;
-	if (child < 0) {
-		*status = child;
-		return;
+	if (WIFEXITED(status)) {
+		int e = WEXITSTATUS(status);
+		const char *name = e < _ANALYSIS_EXIT_MAX ? analysis_exit_names[e] : NULL;
+		snprintf(buf, size, "exit status %d (%s)", e, name ? name : "unknown");
+	} else if (WIFSIGNALED(status)) {
+		const char *name = cp_signal_name(WTERMSIG(status));
+		snprintf(buf, size, "signal %d (%s)", WTERMSIG(status), name ? name : "unknown");
+	} else {
+		snprintf(buf, size, "wait status 0x%x", (unsigned)status);
 	}
-	cp_child_collect(fd, child, timeout + 5, 256u << 20, json, json_len, status);
-	close(fd);
+	return buf;
 }
 
-static bool child_ok(int status, const char *json, size_t json_len)
+/* Read what child @pid sends on @fd, at most CP_HANDLE_CHILD_JSON_MAX bytes: a child that
+ * sends more is killed, not left blocked in write() (*@too_big). Returns the JSON (NULL
+ * when there is none) with *@len_ret; reap the child with reap_child(). */
+static char *read_child(pid_t pid, int fd, unsigned timeout, size_t *len_ret, bool *too_big)
 {
-	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && json && json_len > 0;
+	char *json = NULL;
+	size_t len = 0;
+
+	cp_child_read(fd, pid, timeout, CP_HANDLE_CHILD_JSON_MAX, &json, &len);
+	close(fd);
+	*too_big = len >= CP_HANDLE_CHILD_JSON_MAX;
+	if (*too_big)
+		kill(pid, SIGKILL);
+	*len_ret = len;
+	return json;
+}
+
+static int reap_child(pid_t pid)
+{
+	int status = 0;
+	/* Never without a deadline: a child that closed its pipe may still hang. */
+	cp_child_reap(pid, 5, &status);
+	return status;
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Does the report list exactly the core's threads, each once? */
+static bool same_threads(const struct cp_report *r, const struct cp_core *core)
+{
+	if (r->n_threads != core->n_threads)
+		return false;
+	_cleanup_free_ pid_t *a = calloc(core->n_threads + 1, sizeof(pid_t));
+	_cleanup_free_ pid_t *b = calloc(core->n_threads + 1, sizeof(pid_t));
+	if (!a || !b)
+		return false;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		a[i] = r->threads[i].tid;
+		b[i] = core->threads[i].tid;
+	}
+	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
+	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (a[i] != b[i] || (i > 0 && a[i] == a[i - 1]))
+			return false;
+	return true;
+}
+
+static void set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = strdup_or_null(value);
+}
+
+/* What the .NET runtime told createdump, where it adds to the core: the crashed thread
+ * comes first. */
+static void apply_hint(struct cp_report *r, const struct cp_hint *h)
+{
+	for (size_t i = 0; i < r->n_threads; i++) {
+		if (r->threads[i].tid == h->tid && i > 0) {
+			struct cp_thread t = r->threads[i];
+			memmove(&r->threads[1], &r->threads[0], i * sizeof(t));
+			r->threads[0] = t;
+			break;
+		}
+	}
+	r->process.tid = h->tid;
+	if (h->signal != r->process.signal) {
+		const char *name = cp_signal_name(h->signal);
+		cp_report_note(r, false, "the .NET runtime reported %s (signal %d) on thread %d; the kernel's core says signal %d",
+			       name ? name : "a signal", h->signal, (int)h->tid, r->process.signal);
+	}
+}
+
+/*
+ * The report's identity and process metadata are what this process knows itself: the
+ * kernel's arguments, /proc while the kernel held the process, and the core as we read it.
+ * Whatever the analysis child said about them is replaced (a child that parsed hostile
+ * data, or the DAC it ran, may say anything). The crashed thread comes first, the one the
+ * hint names when there is one; thread names are /proc's.
+ */
+static void set_identity(const struct handle_context *c, struct cp_report *r, bool live)
+{
+	struct cp_process *p = &r->process;
+	const struct cp_core *core = c->core_error < 0 ? NULL : c->core;
+	uint64_t entry;
+
+	p->pid = c->have[META_ARGV_PID] ? c->pid : core && core->has_psinfo ? core->pid : 0;
+	p->has_ids = true;
+	p->uid = c->uid;
+	p->gid = c->gid;
+	p->time = c->time;
+	p->rlimit_core = c->rlimit;
+	set_str(&p->hostname, c->hostname);
+	set_str(&p->boot_id, c->boot_id);
+	set_str(&p->cgroup, c->proc.cgroup);
+	/* What /proc said beats the core's truncated copies. */
+	set_str(&p->exe, c->proc.exe);
+	if (!p->exe && core && cp_core_auxv(core, AT_ENTRY, &entry)) {
+		const struct cp_mapping *m = cp_core_mapping_at(core, entry);
+		set_str(&p->exe, m ? m->path : NULL);
+	}
+	set_str(&p->comm, c->proc.comm ? c->proc.comm : core && core->has_psinfo ? core->fname : NULL);
+	set_str(&p->cmdline, c->proc.cmdline ? c->proc.cmdline : core && core->has_psinfo ? core->psargs : NULL);
+
+	int core_signal = !core ? 0 : core->has_siginfo ? core->si_signo : core->threads[0].cursig;
+	p->signal = c->have[META_ARGV_SIGNAL] ? c->signal : core_signal;
+	p->has_si_code = p->has_fault_address = false;
+	p->si_code = 0;
+	p->fault_address = 0;
+	if (core && core->has_siginfo && core->si_signo == p->signal) {
+		p->has_si_code = true;
+		p->si_code = core->si_code;
+		p->has_fault_address = core->has_fault_addr;
+		p->fault_address = core->has_fault_addr ? core->fault_addr : 0;
+	}
+	p->tid = core ? core->threads[0].tid : c->tid;
+	r->live = live;
+
+	if (!core)
+		return;
+	/* The core's first thread is the one that crashed: first in the report too. */
+	for (size_t i = 0; i < r->n_threads; i++) {
+		struct cp_thread *t = &r->threads[i];
+		t->crashed = t->tid == core->threads[0].tid;
+		if (t->crashed && i > 0) {
+			struct cp_thread tmp = *t;
+			memmove(&r->threads[1], &r->threads[0], i * sizeof(tmp));
+			r->threads[0] = tmp;
+		}
+	}
+	if (c->have_hint) {
+		apply_hint(r, &c->hint);
+		for (size_t i = 0; i < r->n_threads; i++)
+			r->threads[i].crashed = r->threads[i].tid == c->hint.tid;
+	}
+	/* Thread names are /proc's, or the process's comm for its main thread. */
+	for (size_t i = 0; i < r->n_threads; i++) {
+		const char *name = cp_proc_thread_name(&c->proc, r->threads[i].tid);
+		if (!name && core->has_psinfo && r->threads[i].tid == core->pid)
+			name = p->comm;
+		set_str(&r->threads[i].name, name);
+	}
+}
+
+/* What we know without analysis: the threads and where they were. */
+static struct cp_report *fallback_report(const struct handle_context *c)
+{
+	struct cp_report *r = cp_report_create();
+	if (!r)
+		return NULL;
+	if (c->core_error < 0) {
+		cp_report_note(r, true, "core: %s", c->core_why ? c->core_why : strerror(-c->core_error));
+	} else {
+		for (size_t i = 0; i < c->core->n_threads; i++) {
+			struct cp_thread *t = cp_report_add_thread(r, c->core->threads[i].tid);
+			if (!t)
+				break;
+			(void) cp_thread_add_frame(t, c->core->threads[i].regs.rip, c->core->threads[i].regs.rsp);
+		}
+		for (size_t i = 0; i < c->core->n_problems; i++)
+			cp_report_note(r, true, "core: %s", c->core->problems[i]);
+	}
+	set_identity(c, r, false);
+	return r;
+}
+
+/*
+ * The analysis child's JSON becomes the report only when it is one report, strictly parsed
+ * (cp_report_parse: one value, bounded, every field checked) and about the core's own
+ * threads; its identity is then set by set_identity(). NULL with *@why otherwise.
+ */
+static struct cp_report *accept_report(const struct handle_context *c, const char *json, size_t len, bool live,
+				       const char **why)
+{
+	struct cp_report *r = NULL;
+
+	*why = NULL;
+	if (!json || len == 0) {
+		*why = "no report";
+		return NULL;
+	}
+	if (cp_report_parse(json, len, &r, why) < 0) {
+		if (!*why)
+			*why = "no memory to read it";
+		return NULL;
+	}
+	if (!same_threads(r, c->core)) {
+		*why = "its threads are not the core's";
+		cp_report_destroy(r);
+		return NULL;
+	}
+	set_identity(c, r, live);
+	return r;
+}
+
+/* Parent's own notes, on whichever report is written. */
+static void add_parent_notes(const struct handle_context *c, struct cp_report *r)
+{
+	if (c->hint_why)
+		cp_report_note(r, false, "the .NET crash hint was not used: %s", c->hint_why);
 }
 
 static void log_written(int r, const char *path, pid_t pid)
@@ -357,23 +680,134 @@ static void log_written(int r, const char *path, pid_t pid)
 		cp_log(LOG_INFO, "pid %d: report written to %s", (int)pid, path);
 }
 
-/* The child's JSON is checked before it is written: it came from a process that parsed
- * hostile data. -EINVAL when it is not a valid report. */
-static int write_json(const char *json, size_t len, const char *path, pid_t pid)
+/* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
+ * it, the process's memory is gone once the last byte of the core is written. */
+static bool kernel_waits(void)
 {
-	int r = cp_report_write_json(json, len, path);
-	if (r != -EINVAL)
-		log_written(r, path, pid);
+	_cleanup_free_ char *s = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/core_pipe_limit");
+	return s && strtoul(s, NULL, 10) > 0;
+}
+
+/* .NET: analyse the process itself, now (see the top of this file); the report is written
+ * at once when the child's is good. */
+static void analyse_live(struct handle_context *c)
+{
+	if (c->core_error < 0 || c->proc.memfd < 0 || c->no_live || !cp_core_is_dotnet(c->core) || !kernel_waits())
+		return;
+	int fd = -1, status = 0;
+	pid_t child = spawn_child(c, true, &fd);
+	if (child < 0)
+		return;
+	/* The kernel's writer waits on the full pipe meanwhile: both CPUs of a small machine
+	 * go to the analysis. */
+	size_t len;
+	bool too_big;
+	_cleanup_free_ char *json = read_child(child, fd, LIVE_TIMEOUT + 5, &len, &too_big);
+	const char *why = too_big ? "too large" : NULL;
+	struct cp_report *r = !too_big ? accept_report(c, json, len, true, &why) : NULL;
+	char st[64];
+	/* A complete, valid report is all that counts: written first, the child reaped after. */
+	if (r) {
+		add_parent_notes(c, r);
+		int w = cp_report_write(r, c->path);
+		log_written(w, c->path, c->pid);
+		c->written = w == 0;
+		cp_report_destroy(r);
+	}
+	status = reap_child(child);
+	if (!c->written)
+		cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s%s%s); analysing the core",
+		       (int)c->pid, describe_status(status, st, sizeof(st)), why ? "; its report: " : "", why ? why : "");
+}
+
+/* Whatever happened, let the kernel finish and the process go; a stream keeps what the
+ * analysis of the core needs on the way, unless the report is written already. */
+static void drain(struct handle_context *c)
+{
+	if (c->core_error == 0 && !c->written) {
+		/* What a .NET process's stream may keep is granted by what the machine can
+		 * afford, not by the name of a file the process mapped (core.h). */
+		c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
+		c->core_error = cp_core_read_rest(c->core, &c->cfg);
+	}
+	if (c->core_error < 0 && c->core) {
+		cp_core_destroy(c->core);
+		c->core = NULL;
+	}
+	if (c->in)
+		(void) cp_input_drain(c->in);
+	close(STDIN_FILENO);
+}
+
+static void analyse_core(struct handle_context *c)
+{
+	if (c->written)
+		return;
+	if (c->core_error < 0) {
+		c->report = fallback_report(c);
+		return;
+	}
+	int fd = -1, status = 0;
+	size_t len = 0;
+	bool too_big = false;
+	_cleanup_free_ char *json = NULL;
+	pid_t child = spawn_child(c, false, &fd);
+	if (child > 0) {
+		json = read_child(child, fd, ANALYSIS_TIMEOUT + 5, &len, &too_big);
+		status = reap_child(child);
+	}
+
+	char st[64];
+	const char *why = NULL;
+	bool exited_ok = child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == ANALYSIS_EXIT_OK;
+	if (exited_ok && !too_big)
+		c->report = accept_report(c, json, len, false, &why);
+	if (c->report)
+		return;
+	c->report = fallback_report(c);
+	if (!c->report)
+		return;
+	if (child < 0)
+		cp_report_note(c->report, true, "analysis could not start: %s", strerror(-child));
+	else if (too_big)
+		cp_report_note(c->report, true, "the analysis sent more than %u bytes; only frame 0 of each thread is shown",
+			       CP_HANDLE_CHILD_JSON_MAX);
+	else if (WIFSIGNALED(status))
+		cp_report_note(c->report, true, "analysis died on signal %d (%s); only frame 0 of each thread is shown",
+			       WTERMSIG(status), WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL ?
+			       "timed out" : "crashed");
+	else if (!exited_ok)
+		cp_report_note(c->report, true, "analysis failed (%s); only frame 0 of each thread is shown",
+			       describe_status(status, st, sizeof(st)));
+	else
+		cp_report_note(c->report, true, "the analysis produced no valid report (%s); only frame 0 of each thread is shown",
+			       why);
+	if (child > 0 && (!exited_ok || why))
+		cp_log(LOG_WARNING, "pid %d: analysis failed (%s%s%s)", (int)c->pid, describe_status(status, st, sizeof(st)),
+		       why ? "; its report: " : "", why ? why : "");
+}
+
+static int write_report(struct handle_context *c)
+{
+	if (c->written)
+		return 0;
+	if (!c->report)
+		return -ENOMEM;
+	add_parent_notes(c, c->report);
+	int r = cp_report_write(c->report, c->path);
+	log_written(r, c->path, c->pid);
+	c->written = r == 0;
 	return r;
 }
 
 /* Decompressed copies of the debuginfo the frames of the report at @path used, and the
- * symcaches of their modules. */
-static void fill_debug_cache(const char *dir, const char *path, pid_t pid)
+ * symcaches of their modules. Last, with the process gone and the report written: it makes
+ * the next report faster. */
+static void fill_debug_cache(const struct handle_context *c)
 {
 	struct cp_report *rep;
 	const char *why;
-	if (cp_report_load(path, &rep, &why) < 0)
+	if (!c->debug_cache || !c->written || cp_report_load(c->path, &rep, &why) < 0)
 		return;
 	for (size_t i = 0; i < rep->n_threads; i++) {
 		const struct cp_thread *t = &rep->threads[i];
@@ -384,196 +818,38 @@ static void fill_debug_cache(const char *dir, const char *path, pid_t pid)
 				seen = t->frames[k].build_id && strcmp(t->frames[k].build_id, id) == 0;
 			if (!id || seen)
 				continue;
-			int r = cp_debug_cache_add(dir, id);
+			int r = cp_debug_cache_add(c->debug_cache, id);
 			if (r >= 0 && t->frames[j].module)
-				r = cp_symcache_build(dir, id, t->frames[j].module);
+				r = cp_symcache_build(c->debug_cache, id, t->frames[j].module);
 			if (r < 0 && r != -ENOSPC)
-				cp_log_errno(LOG_WARNING, r, "pid %d: debuginfo cache %s: %s: %m", (int)pid, dir, id);
+				cp_log_errno(LOG_WARNING, r, "pid %d: debuginfo cache %s: %s: %m", (int)c->pid,
+					     c->debug_cache, id);
 		}
 	}
 	cp_report_destroy(rep);
 }
 
-/* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
- * it, the process's memory is gone once the last byte of the core is written. */
-static bool kernel_waits(void)
-{
-	_cleanup_free_ char *s = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/core_pipe_limit");
-	return s && strtoul(s, NULL, 10) > 0;
-}
-
-static int make_spool(const char *dir)
-{
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* DIR/TIME-PID-COMM.json.zst; the name keeps only safe characters of comm. */
-static char *report_path(const struct handle_args *a, const char *comm)
-{
-	char safe[32] = "unknown";
-	size_t n = 0;
-
-	for (const char *s = comm; s && *s && n < sizeof(safe) - 1; s++)
-		safe[n++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' ? *s : '_';
-	if (n)
-		safe[n] = '\0';
-	char *path;
-	if (asprintf(&path, "%s/%lld-%d-%s.json.zst", a->spool, (long long)a->time, (int)a->pid, safe) < 0)
-		return NULL;
-	return path;
-}
-
 int cp_cmd_handle(int argc, char **argv)
 {
-	struct handle_args a = { .spool = CP_DEFAULT_SPOOL, .max_frames = CP_DEFAULT_MAX_FRAMES,
-				 .debug_cache = CP_DEBUG_CACHE_DEFAULT };
-	struct cp_proc proc = { .rootfd = -1, .memfd = -1 };
-	int r;
+	_cleanup_(handle_context_done) struct handle_context c = HANDLE_CONTEXT_NULL;
 
-	/* First of all: a 1 MiB pipe lets the kernel go on writing the core (on another CPU)
-	 * while we start up and read /proc, instead of stalling after 64 KiB. */
-	(void) fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
-	sanitize_stdio();
-	cp_log_open(true, LOG_INFO);
-	if (parse_args(argc, argv, &a) < 0) {
+	handle_start();
+	if (parse_args(argc, argv, &c) < 0) {
 		cp_log(LOG_ERR, "handle: bad options; collecting with the defaults");
-		a.bad_args++;
+		c.bad_args++;
 	}
-	if (a.bad_args)
-		cp_log(LOG_WARNING, "handle: %d of the arguments PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME are missing or not numbers",
-		       a.bad_args);
-	signal(SIGPIPE, SIG_IGN);
-
-	/* First, so that the crash is on record whatever happens next. */
-	cp_log(LOG_INFO, "pid %d (tid %d) uid %u died on signal %d, collecting", (int)a.pid, (int)a.tid,
-	       (unsigned)a.uid, a.signal);
-
-	/* While the kernel holds the process, /proc/PID is the process that crashed; the pidfd
-	 * (%F) proves it: a PID can be reused once its process is gone. */
-	bool pid_ok = a.pidfd < 0 || cp_pidfd_is(a.pidfd, a.pid);
-	if (pid_ok && a.pid > 0 && cp_proc_read(a.pid, &proc) < 0)
-		cp_log(LOG_WARNING, "pid %d: /proc/%d is unreadable; report without it", (int)a.pid, (int)a.pid);
-	if (a.pidfd >= 0 && !cp_pidfd_is(a.pidfd, a.pid)) {
-		cp_log(LOG_WARNING, "pid %d: the pidfd does not match; /proc facts dropped", (int)a.pid);
-		cp_proc_deinit(&proc);
-	}
-	_cleanup_close_ int rootfd = proc.rootfd >= 0 ? TAKE_FD(proc.rootfd) : cp_open_root("/");
-	if (rootfd < 0 || !cp_root_is_host(rootfd))
-		a.debug_cache = NULL;
-
-	struct cp_report *report = cp_report_create();
-	if (!report)
-		return 1;
-	_cleanup_free_ char *path = report_path(&a, proc.comm);
-	if (!path || make_spool(a.spool) < 0) {
-		cp_log(LOG_ERR, "pid %d: cannot create the spool %s: %m", (int)a.pid, a.spool);
+	log_crash(&c);
+	read_proc(&c);
+	if (prepare_spool(&c) < 0) {
+		cp_log(LOG_ERR, "pid %d: cannot create the spool %s: %m", (int)c.pid, c.spool);
 		return 1;
 	}
-
-	struct cp_input *in = NULL;
-	struct cp_core *core = NULL;
-	const char *why = NULL;
-	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
-	r = cp_input_open(STDIN_FILENO, &in);
-	if (r == 0)
-		r = cp_core_read_head(in, &cfg, &core, &why);
-	struct cp_hint hint;
-	bool have_hint = false;
-	if (r == 0 && cp_core_is_dotnet(core)) {
-		const char *hint_why = NULL;
-		have_hint = cp_hint_read(rootfd, a.hint_dir ? a.hint_dir : CP_HINT_DIR_DEFAULT,
-					 core->has_psinfo ? core->pid : a.pid, a.uid, core, &hint, &hint_why) == 0;
-		if (hint_why)
-			cp_log(LOG_WARNING, "pid %d: hint ignored: %s", (int)a.pid, hint_why);
-	}
-
-	_cleanup_free_ char *json = NULL;
-	size_t json_len = 0;
-	bool written = false;
-	if (r == 0 && proc.memfd >= 0 && !a.no_live && cp_core_is_dotnet(core) && kernel_waits()) {
-		/* .NET: analyse the process itself, now (see the top of this file). */
-		int fd = -1;
-		pid_t child = spawn_child(core, rootfd, &a, &proc, have_hint ? &hint : NULL, true, &fd);
-		if (child > 0) {
-			/* The kernel's writer waits on the full pipe meanwhile: both CPUs of a
-			 * small machine go to the analysis. A complete, valid report is all
-			 * that counts; the child is reaped after it is written. */
-			cp_child_read(fd, child, LIVE_TIMEOUT + 5, 256u << 20, &json, &json_len);
-			close(fd);
-			written = json && write_json(json, json_len, path, a.pid) == 0;
-			int status;
-			cp_child_reap(child, LIVE_TIMEOUT + 5, &status);
-			if (!written)
-				cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s %d); analysing the core",
-				       (int)a.pid, WIFSIGNALED(status) ? "signal" : "exit status",
-				       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-			free(json);
-			json = NULL;
-		}
-		/* The report is written: the rest of the core is only drained (below). */
-		if (!written)
-			r = cp_core_read_rest(core, &cfg);
-	} else if (r == 0) {
-		r = cp_core_read_rest(core, &cfg);
-	}
-	if (r < 0 && core) {
-		cp_core_destroy(core);
-		core = NULL;
-	}
-	/* Whatever happened, let the kernel finish and the process go. */
-	if (in)
-		(void) cp_input_drain(in);
-	close(STDIN_FILENO);
-
-	int status = 0;
-	if (written) {
-		/* done */
-	} else if (r < 0) {
-		fill_from_args(report, &a, &proc);
-		report->process.signal = a.signal;
-		report->process.tid = a.tid;
-		cp_report_note(report, true, "core: %s", why ? why : strerror(-r));
-	} else {
-		int fd = -1;
-		pid_t child = spawn_child(core, rootfd, &a, &proc, have_hint ? &hint : NULL, false, &fd);
-		collect_child(child, fd, ANALYSIS_TIMEOUT, &json, &json_len, &status);
-		fill_from_args(report, &a, &proc);
-		fill_fallback(report, core, &proc);
-		if (!child_ok(status, json, json_len)) {
-			if (status < 0)
-				cp_report_note(report, true, "analysis could not start: %s", strerror(-status));
-			else if (WIFSIGNALED(status))
-				cp_report_note(report, true, "analysis died on signal %d (%s); only frame 0 of each thread is shown",
-					       WTERMSIG(status), WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGKILL ?
-					       "timed out" : "crashed");
-			else
-				cp_report_note(report, true, "analysis failed (exit status %d); only frame 0 of each thread is shown",
-					       WEXITSTATUS(status));
-			free(json);
-			json = NULL;
-		}
-	}
-
-	if (!written) {
-		r = json ? write_json(json, json_len, path, a.pid) : -EINVAL;
-		if (r == -EINVAL) {
-			if (json)
-				cp_report_note(report, true, "the analysis produced no valid report");
-			r = cp_report_write(report, path);
-			log_written(r, path, a.pid);
-		}
-	}
-
-	/* Last, with the process gone and the report written: make the next report faster. */
-	if (a.debug_cache && (written || r >= 0))
-		fill_debug_cache(a.debug_cache, path, a.pid);
-
-	cp_report_destroy(report);
-	cp_core_destroy(core);
-	cp_input_destroy(in);
-	cp_proc_deinit(&proc);
-	return written || r >= 0 ? 0 : 1;
+	read_core_head(&c);
+	read_hint(&c);
+	analyse_live(&c);
+	drain(&c);
+	analyse_core(&c);
+	int r = write_report(&c);
+	fill_debug_cache(&c);
+	return r < 0 ? 1 : 0;
 }

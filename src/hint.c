@@ -1,9 +1,11 @@
 /*
  * hint.c - the crash context crashpipe-createdump left for us (src/stub/hint.h): the
  * thread the .NET runtime says crashed, and its signal, code and address. Written by the
- * crashed user, so it is opened inside the process's root without following links, must
- * be a small regular file owned by that user, is parsed strictly, and is used only when it
- * agrees with the core: the pid must be the process's, the thread one of its threads.
+ * crashed user, so it is looked at inside the process's root through O_PATH without
+ * following links, and opened only when it is a small regular file owned by that user with
+ * one link (never a device, FIFO, directory or symlink); it is parsed strictly, and used
+ * only when it agrees with the core: the pid must be the process's, the thread one of its
+ * threads.
  */
 #include "config.h"
 
@@ -44,11 +46,18 @@ int cp_hint_read(int rootfd, const char *dir, pid_t pid, uid_t uid, const struct
 	_cleanup_close_ int dirfd = cp_open_dir_in_root(rootfd, dir);
 	if (dirfd < 0)
 		return dirfd;
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	/* Look before opening: the user may have bind-mounted a device or a FIFO over the
+	 * name in their own mount namespace, and an open as root is already an action (a
+	 * device's open handler runs, a FIFO's writer wakes up). O_PATH opens nothing. */
+	_cleanup_close_ int pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	if (pfd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0)
+	if (fstat(pfd, &st) < 0)
 		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		*why = "a symbolic link";
+		return -ELOOP;
+	}
 	if (!S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
 		return -EINVAL;
@@ -57,9 +66,28 @@ int cp_hint_read(int rootfd, const char *dir, pid_t pid, uid_t uid, const struct
 		*why = "owned by another user";
 		return -EPERM;
 	}
+	/* A hard link to someone else's file is refused by the owner check already; a second
+	 * name of the user's own is not what the stub writes either. */
+	if (st.st_nlink != 1) {
+		*why = "has more than one link";
+		return -EINVAL;
+	}
 	if (st.st_size > CP_HINT_MAX) {
 		*why = "too large";
 		return -EFBIG;
+	}
+	/* Now that very inode, and nothing else: through our own fd, not the name. */
+	char self[64];
+	struct stat st2;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st2) < 0)
+		return -errno;
+	if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISREG(st2.st_mode)) {
+		*why = "changed while it was opened";
+		return -EINVAL;
 	}
 	ssize_t n = read(fd, buf, CP_HINT_MAX);
 	if (n < 0)

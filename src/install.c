@@ -56,18 +56,20 @@ static bool kernel_has_pidfd_specifier(void)
 	return major > 6 || (major == 6 && minor >= 16);
 }
 
+/* *@ret is set only on success: the caller's _cleanup_free_ owns nothing on failure. */
 static int make_pattern(const char *spool, char **ret)
 {
-	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
+	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL), *pattern = NULL;
 	if (!exe)
 		return -errno;
-	if (asprintf(ret, "|%s handle --spool %s %%P %%i %%u %%g %%s %%t %%c %%h%s", exe, spool,
-		     kernel_has_pidfd_specifier() ? " %F" : "") < 0)
+	if (asprintf(&pattern, "|%s handle --spool %s %%P %%i %%u %%g %%s %%t %%c %%h%s", exe, spool,
+		     kernel_has_pidfd_specifier() ? " %F" : "") < 0) {
+		pattern = NULL;
 		return -ENOMEM;
-	if (strlen(*ret) >= CORENAME_MAX) {
-		free(*ret);
-		return -ENAMETOOLONG;
 	}
+	if (strlen(pattern) >= CORENAME_MAX)
+		return -ENAMETOOLONG;
+	*ret = TAKE_PTR(pattern);
 	return 0;
 }
 

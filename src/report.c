@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdarg.h>
@@ -558,167 +559,494 @@ static int write_json(const char *json, size_t len, const char *path)
 
 /* ---- reading ---- */
 
-static char *get_str(const cJSON *o, const char *key)
+/*
+ * Nothing in a report is trusted: it is a file in a spool anyone may have planted, or JSON a
+ * child wrote. Every field is absent, null, or of its type and range; anything else refuses
+ * the whole report with a reason naming the field. Numbers are doubles in cJSON: each one is
+ * checked finite, integral and in range before it becomes an integer (a cast of one that is
+ * not is undefined behaviour).
+ */
+struct reader {
+	const char **why;
+	const char *section;		/* "process", "runtime", "threads", "modules", "notes" */
+	long thread, frame;		/* indices, -1 outside */
+	char buf[160];
+};
+
+static int bad(struct reader *rd, const char *key, const char *what)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) && v->valuestring ? strdup(v->valuestring) : NULL;
+	int n = snprintf(rd->buf, sizeof(rd->buf), "%s", rd->section ? rd->section : "report");
+	if (rd->thread >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
+		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, "[%ld]", rd->thread);
+	if (rd->frame >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
+		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, ".frames[%ld]", rd->frame);
+	if (n >= 0 && (size_t)n < sizeof(rd->buf))
+		snprintf(rd->buf + n, sizeof(rd->buf) - n, "%s%s: %s", key ? "." : "", key ? key : "", what);
+	*rd->why = rd->buf;
+	return -EINVAL;
 }
 
-static bool get_num(const cJSON *o, const char *key, double *ret)
+/* The member @key of object @o, NULL when absent or JSON null. */
+static const cJSON *member(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v))
-		return false;
-	*ret = v->valuedouble;
-	return true;
+	return cJSON_IsNull(v) ? NULL : v;
 }
 
-static bool get_hex(const cJSON *o, const char *key, uint64_t *ret)
+static int get_str(struct reader *rd, const cJSON *o, const char *key, char **ret)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	const cJSON *v = member(o, key);
+
+	*ret = NULL;
+	if (!v)
+		return 0;
 	if (!cJSON_IsString(v) || !v->valuestring)
-		return false;
-	char *end;
-	errno = 0;
-	*ret = strtoull(v->valuestring, &end, 16);
-	return errno == 0 && *end == '\0';
+		return bad(rd, key, "not a string");
+	*ret = strdup(v->valuestring);
+	return *ret ? 0 : -ENOMEM;
 }
 
-static bool get_bool(const cJSON *o, const char *key)
+/* An integral number from @lo to @hi (both exactly representable as doubles). */
+static int get_num(struct reader *rd, const cJSON *o, const char *key, double lo, double hi, const char *range,
+		   double *ret, bool *has)
 {
-	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
+	const cJSON *v = member(o, key);
 
-static struct cp_exception *exception_from_json(const cJSON *o, int depth)
-{
-	if (!cJSON_IsObject(o) || depth > 16)
-		return NULL;
-	struct cp_exception *e = calloc(1, sizeof(*e));
-	uint64_t hr;
-	if (!e)
-		return NULL;
-	e->type = get_str(o, "type");
-	e->message = get_str(o, "message");
-	if ((e->has_hresult = get_hex(o, "hresult", &hr)))
-		e->hresult = (int32_t)hr;
-	e->inner = exception_from_json(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "inner"), 0), depth + 1);
-	return e;
-}
-
-static int report_from_json(const cJSON *root, struct cp_report *r)
-{
-	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(root, "runtime");
-	if (cJSON_IsObject(rt)) {
-		r->runtime.present = true;
-		r->runtime.version = get_str(rt, "version");
-		r->runtime.directory = get_str(rt, "directory");
-		r->runtime.dac = get_str(rt, "dac");
-		r->runtime.dac_error = get_str(rt, "dac_error");
-	}
-
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "process"), *item;
-	double d;
-
-	r->partial = get_bool(root, "partial");
-	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "memory_source");
-	r->live = cJSON_IsString(ms) && strcmp(ms->valuestring, "live") == 0;
-	if (cJSON_IsObject(p)) {
-		struct cp_process *pr = &r->process;
-		if (get_num(p, "pid", &d))
-			pr->pid = d;
-		if (get_num(p, "tid", &d))
-			pr->tid = d;
-		pr->exe = get_str(p, "exe");
-		pr->comm = get_str(p, "comm");
-		pr->cmdline = get_str(p, "cmdline");
-		if (get_num(p, "uid", &d)) {
-			pr->has_ids = true;
-			pr->uid = d;
-			if (get_num(p, "gid", &d))
-				pr->gid = d;
-		}
-		if (get_num(p, "signal", &d))
-			pr->signal = d;
-		if (get_num(p, "si_code", &d)) {
-			pr->has_si_code = true;
-			pr->si_code = d;
-		}
-		pr->has_fault_address = get_hex(p, "fault_address", &pr->fault_address);
-		if (get_num(p, "time", &d))
-			pr->time = d;
-		pr->hostname = get_str(p, "hostname");
-		pr->boot_id = get_str(p, "boot_id");
-		pr->cgroup = get_str(p, "cgroup");
-		if (get_num(p, "rlimit_core", &d))
-			pr->rlimit_core = d < 0 ? INT64_MAX : d;
-	}
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "threads")) {
-		struct cp_thread *t = cp_report_add_thread(r, get_num(item, "tid", &d) ? d : 0);
-		const cJSON *fr;
-		if (!t)
-			return -ENOMEM;
-		t->name = get_str(item, "name");
-		t->crashed = get_bool(item, "crashed");
-		t->truncated = get_bool(item, "truncated");
-		t->error = get_str(item, "error");
-		t->exception = exception_from_json(cJSON_GetObjectItemCaseSensitive(item, "exception"), 0);
-		cJSON_ArrayForEach(fr, cJSON_GetObjectItemCaseSensitive(item, "frames")) {
-			uint64_t ip = 0, sp = 0;
-			get_hex(fr, "ip", &ip);
-			get_hex(fr, "sp", &sp);
-			struct cp_frame *f = cp_thread_add_frame(t, ip, sp);
-			if (!f)
-				return -ENOMEM;
-			f->module = get_str(fr, "module");
-			f->build_id = get_str(fr, "build_id");
-			f->has_module_offset = get_hex(fr, "module_offset", &f->module_offset);
-			f->function = get_str(fr, "function");
-			if ((f->has_offset = get_num(fr, "offset", &d)))
-				f->offset = d;
-			f->file = get_str(fr, "file");
-			if (get_num(fr, "line", &d))
-				f->line = d;
-			_cleanup_free_ char *kind = get_str(fr, "kind");
-			for (int k = 0; kind && k < _CP_FRAME_KIND_MAX; k++)
-				if (strcmp(kind, cp_frame_kind_name(k)) == 0)
-					f->kind = k;
-			f->assembly = get_str(fr, "assembly");
-			uint64_t v;
-			if ((f->has_token = get_hex(fr, "token", &v)))
-				f->token = v;
-			if ((f->has_il_offset = get_num(fr, "il_offset", &d)))
-				f->il_offset = d;
-		}
-	}
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "modules")) {
-		struct cp_module_info *m = cp_report_add_module(r);
-		const cJSON *match = cJSON_GetObjectItemCaseSensitive(item, "file_build_id_match");
-		if (!m)
-			return -ENOMEM;
-		m->path = get_str(item, "path");
-		get_hex(item, "base", &m->base);
-		get_hex(item, "end", &m->end);
-		m->build_id = get_str(item, "build_id");
-		m->build_id_match = cJSON_IsBool(match) ? cJSON_IsTrue(match) : -1;
-		m->debuginfo = get_str(item, "debuginfo");
-	}
-	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "notes"))
-		if (cJSON_IsString(item))
-			cp_report_note(r, false, "%s", item->valuestring);
+	*has = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v))
+		return bad(rd, key, "not a number");
+	double d = v->valuedouble;
+	if (!isfinite(d) || d != trunc(d) || d < lo || d > hi)
+		return bad(rd, key, range);
+	*ret = d;
+	*has = true;
 	return 0;
 }
 
-int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret)
+#define PID_MAX 4194304.0		/* the kernel's PID_MAX_LIMIT */
+#define TIME_MAX 253402300799.0		/* 9999-12-31 23:59:59 UTC */
+#define U64_MAX_DOUBLE 18446744073709549568.0	/* the largest double below 2^64 */
+
+/* A hex string as the writer makes them: "0x" and 1 to 16 hex digits, at most @bits wide. */
+static int get_hex(struct reader *rd, const cJSON *o, const char *key, unsigned bits, uint64_t *ret, bool *has)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const cJSON *v = member(o, key);
+	uint64_t x = 0;
+	size_t n = 0;
+
+	*has = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return bad(rd, key, "not a hex string");
+	const char *s = v->valuestring;
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return bad(rd, key, "not a hex string (0x...)");
+	for (s += 2; *s; s++, n++) {
+		int dig;
+		if (*s >= '0' && *s <= '9')
+			dig = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			dig = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			dig = *s - 'A' + 10;
+		else
+			return bad(rd, key, "not a hex string (0x...)");
+		if (n >= 16 || (bits < 64 && (x >> (bits - 4)) != 0))
+			return bad(rd, key, bits == 32 ? "hex number wider than 32 bits" : "hex number wider than 64 bits");
+		x = x << 4 | (uint64_t)dig;
+	}
+	if (n == 0)
+		return bad(rd, key, "not a hex string (0x...)");
+	*ret = x;
+	*has = true;
+	return 0;
+}
+
+static int get_bool(struct reader *rd, const cJSON *o, const char *key, bool *ret)
+{
+	const cJSON *v = member(o, key);
+
+	*ret = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return bad(rd, key, "not true or false");
+	*ret = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* The array @key of @o, at most @max long: *@ret NULL when absent or null. */
+static int get_array(struct reader *rd, const cJSON *o, const char *key, size_t max, const char *too_many,
+		     const cJSON **ret)
+{
+	const cJSON *v = member(o, key);
+
+	*ret = NULL;
+	if (!v)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return bad(rd, key, "not an array");
+	if ((size_t)cJSON_GetArraySize(v) > max)
+		return bad(rd, key, too_many);
+	*ret = v;
+	return 0;
+}
+
+static void cp_exception_destroyp(struct cp_exception **e)
+{
+	cp_exception_destroy(*e);
+}
+
+#define CHECK(x) do { int _r = (x); if (_r < 0) return _r; } while (0)
+
+static int exception_from_json(struct reader *rd, const cJSON *o, int depth, struct cp_exception **ret)
+{
+	_cleanup_(cp_exception_destroyp) struct cp_exception *e = NULL;
+	const cJSON *inner;
+	uint64_t hr;
+	bool has;
+
+	*ret = NULL;
+	if (!o)
+		return 0;
+	if (!cJSON_IsObject(o))
+		return bad(rd, "exception", "not an object");
+	if (depth > 16)
+		return bad(rd, "exception", "inner exceptions nested deeper than 16");
+	if (!(e = calloc(1, sizeof(*e))))
+		return -ENOMEM;
+	CHECK(get_str(rd, o, "type", &e->type));
+	CHECK(get_str(rd, o, "message", &e->message));
+	CHECK(get_hex(rd, o, "hresult", 32, &hr, &has));
+	if ((e->has_hresult = has))
+		e->hresult = (int32_t)(uint32_t)hr;
+	CHECK(get_array(rd, o, "inner", 1, "more than one inner exception", &inner));
+	CHECK(exception_from_json(rd, cJSON_GetArrayItem(inner, 0), depth + 1, &e->inner));
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+static int frame_from_json(struct reader *rd, const cJSON *fr, struct cp_thread *t)
+{
+	uint64_t ip, sp, v;
+	bool has_ip, has_sp, has;
+	double d;
+
+	if (!cJSON_IsObject(fr))
+		return bad(rd, NULL, "not an object");
+	CHECK(get_hex(rd, fr, "ip", 64, &ip, &has_ip));
+	CHECK(get_hex(rd, fr, "sp", 64, &sp, &has_sp));
+	struct cp_frame *f = cp_thread_add_frame(t, has_ip ? ip : 0, has_sp ? sp : 0);
+	if (!f)
+		return -ENOMEM;
+	CHECK(get_str(rd, fr, "module", &f->module));
+	CHECK(get_str(rd, fr, "build_id", &f->build_id));
+	CHECK(get_hex(rd, fr, "module_offset", 64, &f->module_offset, &f->has_module_offset));
+	CHECK(get_str(rd, fr, "function", &f->function));
+	CHECK(get_num(rd, fr, "offset", 0, U64_MAX_DOUBLE, "not an integer from 0 to 2^64-1", &d, &f->has_offset));
+	if (f->has_offset)
+		f->offset = (uint64_t)d;
+	CHECK(get_str(rd, fr, "file", &f->file));
+	CHECK(get_num(rd, fr, "line", 0, INT32_MAX, "not an integer from 0 to 2147483647", &d, &has));
+	if (has)
+		f->line = (int)d;
+	const cJSON *kind = member(fr, "kind");
+	if (kind) {
+		int k;
+		if (!cJSON_IsString(kind))
+			return bad(rd, "kind", "not a string");
+		for (k = 0; k < _CP_FRAME_KIND_MAX; k++)
+			if (strcmp(kind->valuestring, cp_frame_kind_name(k)) == 0)
+				break;
+		if (k == _CP_FRAME_KIND_MAX)
+			return bad(rd, "kind", "not native, managed or runtime");
+		f->kind = k;
+	}
+	CHECK(get_str(rd, fr, "assembly", &f->assembly));
+	CHECK(get_hex(rd, fr, "token", 32, &v, &f->has_token));
+	if (f->has_token)
+		f->token = (uint32_t)v;
+	CHECK(get_num(rd, fr, "il_offset", 0, UINT32_MAX, "not an integer from 0 to 4294967295", &d, &f->has_il_offset));
+	if (f->has_il_offset)
+		f->il_offset = (uint32_t)d;
+	return 0;
+}
+
+static int thread_from_json(struct reader *rd, const cJSON *item, struct cp_report *r)
+{
+	const cJSON *frames, *fr;
+	double d;
+	bool has;
+
+	if (!cJSON_IsObject(item))
+		return bad(rd, NULL, "not an object");
+	CHECK(get_num(rd, item, "tid", 0, PID_MAX, "not an integer from 0 to 4194304", &d, &has));
+	struct cp_thread *t = cp_report_add_thread(r, has ? (pid_t)d : 0);
+	if (!t)
+		return -ENOMEM;
+	CHECK(get_str(rd, item, "name", &t->name));
+	CHECK(get_bool(rd, item, "crashed", &t->crashed));
+	CHECK(get_bool(rd, item, "truncated", &t->truncated));
+	CHECK(get_str(rd, item, "error", &t->error));
+	CHECK(exception_from_json(rd, member(item, "exception"), 0, &t->exception));
+	CHECK(get_array(rd, item, "frames", CP_REPORT_MAX_FRAMES, "more than 1000000 frames", &frames));
+	rd->frame = 0;
+	cJSON_ArrayForEach(fr, frames) {
+		CHECK(frame_from_json(rd, fr, t));
+		rd->frame++;
+	}
+	rd->frame = -1;
+	return 0;
+}
+
+static int process_from_json(struct reader *rd, const cJSON *p, struct cp_process *pr)
+{
+	double d;
+	bool has;
+
+	if (!p)
+		return 0;
+	if (!cJSON_IsObject(p))
+		return bad(rd, NULL, "not an object");
+	CHECK(get_num(rd, p, "pid", 0, PID_MAX, "not an integer from 0 to 4194304", &d, &has));
+	if (has)
+		pr->pid = (pid_t)d;
+	CHECK(get_num(rd, p, "tid", 0, PID_MAX, "not an integer from 0 to 4194304", &d, &has));
+	if (has)
+		pr->tid = (pid_t)d;
+	CHECK(get_str(rd, p, "exe", &pr->exe));
+	CHECK(get_str(rd, p, "comm", &pr->comm));
+	CHECK(get_str(rd, p, "cmdline", &pr->cmdline));
+	/* (uid_t)-1 is no uid. */
+	CHECK(get_num(rd, p, "uid", 0, UINT32_MAX - 1, "not an integer from 0 to 4294967294", &d, &pr->has_ids));
+	if (pr->has_ids) {
+		pr->uid = (uid_t)d;
+		CHECK(get_num(rd, p, "gid", 0, UINT32_MAX - 1, "not an integer from 0 to 4294967294", &d, &has));
+		if (has)
+			pr->gid = (gid_t)d;
+	}
+	CHECK(get_num(rd, p, "signal", 0, 64, "not a signal number from 0 to 64", &d, &has));
+	if (has)
+		pr->signal = (int)d;
+	CHECK(get_num(rd, p, "si_code", INT32_MIN, INT32_MAX, "not a 32-bit integer", &d, &pr->has_si_code));
+	if (pr->has_si_code)
+		pr->si_code = (int)d;
+	CHECK(get_hex(rd, p, "fault_address", 64, &pr->fault_address, &pr->has_fault_address));
+	CHECK(get_num(rd, p, "time", 0, TIME_MAX, "not a time from 0 to 253402300799 (year 9999)", &d, &has));
+	if (has)
+		pr->time = (int64_t)d;
+	CHECK(get_str(rd, p, "hostname", &pr->hostname));
+	CHECK(get_str(rd, p, "boot_id", &pr->boot_id));
+	CHECK(get_str(rd, p, "cgroup", &pr->cgroup));
+	/* -1 is unlimited; so is anything from 2^63 on, which int64_t does not hold. */
+	CHECK(get_num(rd, p, "rlimit_core", -1, U64_MAX_DOUBLE, "not an integer from -1 to 2^64-1", &d, &has));
+	if (has)
+		pr->rlimit_core = d < 0 || d >= 9223372036854775808.0 ? INT64_MAX : (int64_t)d;
+	return 0;
+}
+
+static int report_from_json(const cJSON *root, struct cp_report *r, const char **why)
+{
+	struct reader rd = { .why = why, .thread = -1, .frame = -1 };
+	const cJSON *arr, *item;
+
+	rd.section = "runtime";
+	const cJSON *rt = member(root, "runtime");
+	if (rt) {
+		if (!cJSON_IsObject(rt))
+			return bad(&rd, NULL, "not an object");
+		r->runtime.present = true;
+		CHECK(get_str(&rd, rt, "version", &r->runtime.version));
+		CHECK(get_str(&rd, rt, "directory", &r->runtime.directory));
+		CHECK(get_str(&rd, rt, "dac", &r->runtime.dac));
+		CHECK(get_str(&rd, rt, "dac_error", &r->runtime.dac_error));
+	}
+	rd.section = NULL;
+	CHECK(get_bool(&rd, root, "partial", &r->partial));
+	const cJSON *ms = member(root, "memory_source");
+	if (ms) {
+		if (!cJSON_IsString(ms) || (strcmp(ms->valuestring, "live") != 0 && strcmp(ms->valuestring, "core") != 0))
+			return bad(&rd, "memory_source", "not \"live\" or \"core\"");
+		r->live = strcmp(ms->valuestring, "live") == 0;
+	}
+	rd.section = "process";
+	CHECK(process_from_json(&rd, member(root, "process"), &r->process));
+
+	rd.section = NULL;
+	CHECK(get_array(&rd, root, "threads", CP_REPORT_MAX_THREADS, "more than 100000 threads", &arr));
+	rd.section = "threads";
+	rd.thread = 0;
+	cJSON_ArrayForEach(item, arr) {
+		CHECK(thread_from_json(&rd, item, r));
+		rd.thread++;
+	}
+	rd.thread = -1;
+
+	rd.section = NULL;
+	CHECK(get_array(&rd, root, "modules", CP_REPORT_MAX_MODULES, "more than 100000 modules", &arr));
+	rd.section = "modules";
+	rd.thread = 0;	/* the index of the module, in the message */
+	cJSON_ArrayForEach(item, arr) {
+		struct cp_module_info *m = cp_report_add_module(r);
+		bool has;
+		if (!m)
+			return -ENOMEM;
+		if (!cJSON_IsObject(item))
+			return bad(&rd, NULL, "not an object");
+		CHECK(get_str(&rd, item, "path", &m->path));
+		CHECK(get_hex(&rd, item, "base", 64, &m->base, &has));
+		CHECK(get_hex(&rd, item, "end", 64, &m->end, &has));
+		CHECK(get_str(&rd, item, "build_id", &m->build_id));
+		const cJSON *match = member(item, "file_build_id_match");
+		if (match && !cJSON_IsBool(match))
+			return bad(&rd, "file_build_id_match", "not true, false or null");
+		m->build_id_match = match ? cJSON_IsTrue(match) : -1;
+		CHECK(get_str(&rd, item, "debuginfo", &m->debuginfo));
+		rd.thread++;
+	}
+	rd.thread = -1;
+
+	rd.section = NULL;
+	CHECK(get_array(&rd, root, "notes", CP_REPORT_MAX_NOTES, "more than 100000 notes", &arr));
+	rd.section = "notes";
+	rd.thread = 0;
+	cJSON_ArrayForEach(item, arr) {
+		if (!cJSON_IsString(item) || !item->valuestring)
+			return bad(&rd, NULL, "not a string");
+		size_t n = r->n_notes;
+		cp_report_note(r, false, "%s", item->valuestring);
+		if (r->n_notes == n)
+			return -ENOMEM;
+		rd.thread++;
+	}
+	return 0;
+}
+
+/* Before cJSON sees the text: its nesting (cJSON recurses once per level), the number of
+ * values it would allocate a node for, and no NUL byte. A value is counted at each '[', '{'
+ * and ',' outside strings, one more than there are. */
+static int prescan(const char *json, size_t len, const char **why)
+{
+	size_t depth = 0, values = 1;
+	bool in_string = false, escaped = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = json[i];
+		if (c == '\0') {
+			*why = "NUL byte in the JSON text";
+			return -EINVAL;
+		}
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_string = true;
+			break;
+		case '[':
+		case '{':
+			if (++depth > CP_REPORT_MAX_DEPTH) {
+				*why = "JSON nested deeper than 64 levels";
+				return -EINVAL;
+			}
+			/* fallthrough */
+		case ',':
+			if (++values > CP_REPORT_MAX_VALUES) {
+				*why = "more than 2000000 JSON values";
+				return -EINVAL;
+			}
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
+		}
+	}
+	return 0;
+}
+
+int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
+{
+	const char *end = NULL;
+	int r;
+
+	*why = NULL;
+	if (len > CP_REPORT_MAX_SIZE) {
+		*why = "larger than 64 MiB";
+		return -EINVAL;
+	}
+	r = prescan(json, len, why);
+	if (r < 0)
+		return r;
+	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	if (!root) {
+		*why = "not JSON";
+		return -EINVAL;
+	}
+	/* Exactly one value: a second one after it is what a forger appends. */
+	for (size_t off = end - json; off < len; off++)
+		if (!strchr(" \t\r\n", json[off])) {
+			*why = "more than one JSON value";
+			return -EINVAL;
+		}
+	if (!cJSON_IsObject(root)) {
+		*why = "not a JSON object";
+		return -EINVAL;
+	}
+	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
+		*why = "not a crashpipe report (schema is not " CP_SCHEMA ")";
+		return -EINVAL;
+	}
+	struct cp_report *rep = cp_report_create();
+	if (!rep)
+		return -ENOMEM;
+	r = report_from_json(root, rep, why);
+	if (r < 0) {
+		cp_report_destroy(rep);
+		if (r == -EINVAL && !*why)
+			*why = "malformed report";
+		return r;
+	}
+	*ret = rep;
+	return 0;
+}
+
+int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret)
+{
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct cp_input *in;
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t len;
 	int r;
 
 	*error_ret = NULL;
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == ELOOP)
+			*error_ret = "a symbolic link, not read";
 		return -errno;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		*error_ret = "not a regular file, not read";
+		return -EBADF;
+	}
+	if ((uint64_t)st.st_size > CP_REPORT_MAX_SIZE) {
+		*error_ret = "larger than 64 MiB";
+		return -EFBIG;
+	}
 	r = cp_input_open(fd, &in);
 	if (r == -ENODATA) {
 		*error_ret = "empty file";
@@ -726,33 +1054,26 @@ int cp_report_load(const char *path, struct cp_report **ret, const char **error_
 	}
 	if (r < 0)
 		return r;
-	r = cp_input_read_all(in, MAX_REPORT, &buf, &len);
+	/* crashpipe writes level 3 (a 2 MiB window at most); 16 MiB leaves room for a report
+	 * recompressed by hand and keeps the decoder small. */
+	r = cp_input_set_max_window(in, 24);
+	if (r >= 0)
+		r = cp_input_read_all(in, CP_REPORT_MAX_SIZE, &buf, &len);
 	cp_input_destroy(in);
 	if (r == -EBADMSG) {
-		*error_ret = "corrupt zstd data";
+		*error_ret = "corrupt zstd data (or a window larger than 16 MiB)";
 		return -EINVAL;
+	}
+	if (r == -EFBIG) {
+		*error_ret = "decompresses to more than 64 MiB";
+		return -EFBIG;
 	}
 	if (r < 0)
 		return r;
+	return cp_report_parse(buf, len, ret, error_ret);
+}
 
-	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(buf, len);
-	if (!root || !cJSON_IsObject(root)) {
-		*error_ret = "not JSON";
-		return -EINVAL;
-	}
-	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
-	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
-		*error_ret = "not a crashpipe report (schema is not " CP_SCHEMA ")";
-		return -EINVAL;
-	}
-	struct cp_report *rep = cp_report_create();
-	if (!rep)
-		return -ENOMEM;
-	r = report_from_json(root, rep);
-	if (r < 0) {
-		cp_report_destroy(rep);
-		return r;
-	}
-	*ret = rep;
-	return 0;
+int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret)
+{
+	return cp_report_loadat(AT_FDCWD, path, ret, error_ret);
 }

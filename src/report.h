@@ -122,9 +122,31 @@ int cp_report_write(const struct cp_report *report, const char *path);
  * after checking that it parses and carries our schema. -EINVAL when it does not. */
 int cp_report_write_json(const char *json, size_t len, const char *path);
 
-/* Read a report written by cp_report_write() (plain or zstd). Returns 0 or -errno;
- * *@error_ret gets a static reason for -EINVAL. */
+/* Bounds of the strict reader (crashpipe-report(5)): JSON text of at most
+ * CP_REPORT_MAX_SIZE bytes (after decompression), nested at most CP_REPORT_MAX_DEPTH deep,
+ * holding at most CP_REPORT_MAX_VALUES values (cJSON spends ~100 bytes on each). */
+#define CP_REPORT_MAX_SIZE (64u << 20)
+#define CP_REPORT_MAX_DEPTH 64
+#define CP_REPORT_MAX_VALUES 2000000u
+#define CP_REPORT_MAX_THREADS 100000u
+#define CP_REPORT_MAX_FRAMES 1000000u	/* per thread: --max-frames' own limit */
+#define CP_REPORT_MAX_MODULES 100000u
+#define CP_REPORT_MAX_NOTES 100000u
+
+/* Parse @len bytes of JSON text (need not be NUL-terminated) as a report, strictly: exactly
+ * one JSON value (only whitespace after it), an object whose "schema" is CP_SCHEMA, within
+ * the bounds above, every field of the right type and range. Nothing in @json is trusted.
+ * Returns 0 or -errno; -EINVAL with a static reason in *@why (never NULL then). */
+int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why);
+
+/* Read a report written by cp_report_write() (plain or zstd) with cp_report_parse(). Only a
+ * regular file is read (opened O_NOFOLLOW|O_NONBLOCK|O_NOCTTY: a symlink, a FIFO or a
+ * device is refused, never waited on), of at most CP_REPORT_MAX_SIZE bytes, compressed or
+ * not. Returns 0 or -errno; *@error_ret gets a static reason for -EINVAL, -ELOOP (a
+ * symlink), -EFBIG (too large) and -EBADF (not a regular file). */
 int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret);
+/* The same for @name in the directory @dir_fd (AT_FDCWD for the working directory). */
+int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret);
 
 const char *cp_signal_name(int sig);
 const char *cp_si_code_name(int sig, int code);

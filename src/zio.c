@@ -155,6 +155,14 @@ int cp_input_fd(const struct cp_input *in)
 	return in->fd;
 }
 
+int cp_input_set_max_window(struct cp_input *in, int log)
+{
+	if (!in->dctx)
+		return 0;
+	size_t r = ZSTD_DCtx_setParameter(in->dctx, ZSTD_d_windowLogMax, log);
+	return ZSTD_isError(r) ? -EINVAL : 0;
+}
+
 bool cp_input_seekable(const struct cp_input *in)
 {
 	return in->seekable;

@@ -42,4 +42,10 @@ line=$("$CRASHPIPE" install --dry-run --spool /var/tmp/cp-spool) || fail "instal
 	fail "install --dry-run printed: $line"
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$before" ] || fail "install --dry-run changed core_pattern"
 [ ! -e /var/tmp/cp-spool ] || fail "install --dry-run created the spool"
+
+# A spool that makes the pattern longer than the kernel's 127 bytes: one line, exit 1, no
+# abort (issue 7, finding 11: it printed the error, then "free(): double free detected").
+long=/var/tmp/$(printf 'x%.0s' $(seq 1 120))
+expect_error "longer than the kernel's 127 bytes" "$CRASHPIPE" install --dry-run --spool "$long"
+[ ! -e "$long" ] || fail "install --dry-run with a long spool created it"
 exit 0

@@ -145,7 +145,9 @@ static void cp_write_hint(const struct cp_crash *c, bool user_dumps)
 		return;
 	if (!dir || !*dir)
 		dir = CP_HINT_DIR_DEFAULT;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_PATH: the directory is 1733, searchable and writable but not readable by the
+	 * crashed user; openat(O_CREAT|O_EXCL), renameat and unlinkat need only w+x. */
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;		/* not installed, or not ours to write: no hint */
 	snprintf(name, sizeof(name), "%lld", c->pid);
