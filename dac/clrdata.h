@@ -9,7 +9,7 @@
  * On Linux x86_64 the DAC's COM calls are plain System V calls with `this` first
  * (STDMETHODCALLTYPE expands to nothing). WCHAR is UTF-16 (char16_t), LONG and HRESULT are
  * 32-bit. An interface pointer points at a pointer to its vtable; slot 0-2 are IUnknown.
- * We call DAC methods by slot number through typed function pointers (COM_FN below) rather
+ * We call DAC methods by slot number through one typed wrapper per method (below) rather
  * than declaring all ~90 slots of each interface.
  */
 
@@ -81,47 +81,82 @@ struct cp_runtime_locator_vtbl {
 	HRESULT (*GetRuntimeBase)(void *self, CLRDATA_ADDRESS *base);
 };
 
-/* Calling a DAC object's method by slot: COM_FN(obj, slot, HRESULT (*)(void *, args...)) */
-#define COM_FN(obj, slot, type) ((type)((*(void *const *const *)(obj))[slot]))
-#define COM_RELEASE(obj) do { if (obj) COM_FN(obj, 2, uint32_t (*)(void *))(obj); } while (0)
+/*
+ * The DAC's methods we call: each slot declared once, here, with its type, as an inline
+ * wrapper named after the interface and the method (slot numbers from xclrdata.idl and
+ * sospriv.idl: 0-2 IUnknown, then the methods in declaration order). No call site casts.
+ */
+#define CP_COM_SLOT(obj, slot, type) ((type)((*(void *const *const *)(obj))[slot]))
 
-/* Slots of the DAC interfaces we call. */
-enum {
-	/* IXCLRDataProcess */
-	XCLRPROCESS_GET_TASK_BY_OS_THREAD_ID = 7,
-	/* IXCLRDataTask */
-	XCLRTASK_CREATE_STACK_WALK = 11,
-	XCLRTASK_GET_CURRENT_EXCEPTION_STATE = 15,
-	XCLRTASK_GET_LAST_EXCEPTION_STATE = 18,
-	/* IXCLRDataStackWalk */
-	XCLRWALK_GET_CONTEXT = 3,
-	XCLRWALK_NEXT = 5,
-	XCLRWALK_GET_FRAME_TYPE = 7,
-	XCLRWALK_GET_FRAME = 8,
-	XCLRWALK_REQUEST = 9,
-	/* IXCLRDataFrame */
-	XCLRFRAME_GET_METHOD_INSTANCE = 11,
-	/* IXCLRDataMethodInstance */
-	XCLRMETHOD_GET_TOKEN_AND_SCOPE = 5,
-	XCLRMETHOD_GET_NAME = 6,
-	XCLRMETHOD_GET_IL_OFFSETS_BY_ADDRESS = 12,
-	/* IXCLRDataModule */
-	XCLRMODULE_GET_FILE_NAME = 30,
-	/* IXCLRDataExceptionState */
-	XCLREXC_GET_MANAGED_OBJECT = 5,
-	/* IXCLRDataValue */
-	XCLRVALUE_GET_ADDRESS = 4,
-	/* ISOSDacInterface */
-	SOS_GET_THREAD_STORE_DATA = 3,
-	SOS_GET_THREAD_DATA = 17,
-	SOS_GET_OBJECT_DATA = 33,
-	SOS_GET_OBJECT_STRING_DATA = 34,
-	SOS_GET_METHOD_TABLE_NAME = 36,
-	SOS_GET_FRAME_NAME = 43,
-	SOS_GET_NESTED_EXCEPTION_DATA = 65,
-	/* ISOSDacInterface2 */
-	SOS2_GET_OBJECT_EXCEPTION_DATA = 3,
-};
+#define CP_COM_METHOD(name, slot, params, args) \
+	static inline HRESULT name params \
+	{ \
+		typedef HRESULT (*fn_t) params; \
+		return CP_COM_SLOT(self, slot, fn_t) args; \
+	}
+
+/* IUnknown */
+CP_COM_METHOD(xclr_query_interface, 0, (void *self, const GUID *iid, void **out), (self, iid, out))
+static inline void xclr_release(void *self)
+{
+	if (self)
+		CP_COM_SLOT(self, 2, uint32_t (*)(void *))(self);
+}
+
+/* IXCLRDataProcess */
+CP_COM_METHOD(xclr_process_get_task_by_os_thread_id, 7,
+	      (void *self, ULONG32 tid, void **task), (self, tid, task))
+/* IXCLRDataTask */
+CP_COM_METHOD(xclr_task_create_stack_walk, 11,
+	      (void *self, ULONG32 flags, void **walk), (self, flags, walk))
+CP_COM_METHOD(xclr_task_get_current_exception_state, 15,
+	      (void *self, void **state), (self, state))
+CP_COM_METHOD(xclr_task_get_last_exception_state, 18,
+	      (void *self, void **state), (self, state))
+/* IXCLRDataStackWalk */
+CP_COM_METHOD(xclr_walk_get_context, 3,
+	      (void *self, ULONG32 flags, ULONG32 size, ULONG32 *needed, uint8_t *ctx),
+	      (self, flags, size, needed, ctx))
+CP_COM_METHOD(xclr_walk_next, 5, (void *self), (self))
+CP_COM_METHOD(xclr_walk_get_frame_type, 7,
+	      (void *self, uint32_t *simple, uint32_t *detailed), (self, simple, detailed))
+CP_COM_METHOD(xclr_walk_get_frame, 8, (void *self, void **frame), (self, frame))
+CP_COM_METHOD(xclr_walk_request, 9,
+	      (void *self, ULONG32 code, ULONG32 in_size, uint8_t *in, ULONG32 out_size, uint8_t *out),
+	      (self, code, in_size, in, out_size, out))
+/* IXCLRDataFrame */
+CP_COM_METHOD(xclr_frame_get_method_instance, 11, (void *self, void **method), (self, method))
+/* IXCLRDataMethodInstance */
+CP_COM_METHOD(xclr_method_get_token_and_scope, 5,
+	      (void *self, uint32_t *token, void **module), (self, token, module))
+CP_COM_METHOD(xclr_method_get_name, 6,
+	      (void *self, ULONG32 flags, ULONG32 size, ULONG32 *len, WCHAR *name),
+	      (self, flags, size, len, name))
+CP_COM_METHOD(xclr_method_get_il_offsets_by_address, 12,
+	      (void *self, CLRDATA_ADDRESS addr, ULONG32 size, ULONG32 *needed, ULONG32 *offsets),
+	      (self, addr, size, needed, offsets))
+/* IXCLRDataModule */
+CP_COM_METHOD(xclr_module_get_file_name, 30,
+	      (void *self, ULONG32 size, ULONG32 *len, WCHAR *name), (self, size, len, name))
+/* IXCLRDataExceptionState */
+CP_COM_METHOD(xclr_exception_get_managed_object, 5, (void *self, void **value), (self, value))
+/* IXCLRDataValue */
+CP_COM_METHOD(xclr_value_get_address, 4, (void *self, CLRDATA_ADDRESS *addr), (self, addr))
+/* ISOSDacInterface */
+CP_COM_METHOD(sos_get_thread_store_data, 3, (void *self, void *data), (self, data))
+CP_COM_METHOD(sos_get_thread_data, 17,
+	      (void *self, CLRDATA_ADDRESS thread, void *data), (self, thread, data))
+CP_COM_METHOD(sos_get_object_data, 33,
+	      (void *self, CLRDATA_ADDRESS obj, void *data), (self, obj, data))
+CP_COM_METHOD(sos_get_object_string_data, 34,
+	      (void *self, CLRDATA_ADDRESS obj, unsigned count, WCHAR *buf, unsigned *needed),
+	      (self, obj, count, buf, needed))
+CP_COM_METHOD(sos_get_method_table_name, 36,
+	      (void *self, CLRDATA_ADDRESS mt, unsigned count, WCHAR *buf, unsigned *needed),
+	      (self, mt, count, buf, needed))
+/* ISOSDacInterface2 */
+CP_COM_METHOD(sos2_get_object_exception_data, 3,
+	      (void *self, CLRDATA_ADDRESS obj, void *data), (self, obj, data))
 
 enum {
 	CLRDATA_SIMPFRAME_UNRECOGNIZED = 0x1,

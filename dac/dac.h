@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "runtime.h"
+
 struct cp_core;
 struct cp_target;
 struct cp_modules;
@@ -26,6 +28,7 @@ struct cp_dac_options {
 	const char *dac_path;		/* --dac: use this DAC */
 	const char *runtime_dir;	/* --runtime-dir: look for the DAC here */
 	bool disabled;			/* --no-dac: report the runtime, skip the DAC */
+	enum cp_dac_trust trust;	/* where a DAC may come from (runtime.h) */
 	size_t max_frames;
 	unsigned timeout;		/* seconds for the DAC child */
 	bool drop_privileges;		/* run the DAC as @uid/@gid (when root) */
@@ -37,6 +40,7 @@ struct cp_dac_options {
 struct cp_dac_run {
 	pid_t child;
 	int fd;
+	struct cp_core *core;
 };
 
 /* Add the runtime to @report and start the DAC's process, which walks the managed stacks

@@ -263,7 +263,8 @@ int cp_cmd_analyze(int argc, char **argv)
 		r = -ENOMEM;
 	} else {
 		struct cp_analyze_options aopts;
-		cp_analyze_options_init(&aopts, core->has_psinfo ? core->uid : 0, core->has_psinfo ? core->gid : 0);
+		/* The DAC runs as nobody, whatever uid the core claims (uid 0: nobody). */
+		cp_analyze_options_init(&aopts, 0, 0);
 		aopts.max_frames = max_frames;
 		aopts.no_dac = no_dac;
 		aopts.dac.dac_path = dac;

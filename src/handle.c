@@ -376,7 +376,7 @@ static void read_hint(struct handle_context *c)
 static void __attribute__((noreturn)) analysis_child(int out, struct handle_context *c, bool live)
 {
 	/* Never more privilege than the crashed process had. */
-	if (cp_child_confine(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, c->uid, c->gid) < 0)
+	if (cp_child_confine_analysis(live ? LIVE_TIMEOUT : ANALYSIS_TIMEOUT, c->uid, c->gid) < 0)
 		_exit(ANALYSIS_EXIT_CONFINE);
 
 	struct cp_report *r = cp_report_create();
@@ -422,7 +422,7 @@ static pid_t spawn_child(struct handle_context *c, bool live, int *fd_ret)
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t child = fork();
+	pid_t child = cp_child_fork();
 	if (child == 0) {
 		close(pfd[0]);
 		if (live) {
@@ -479,8 +479,8 @@ static char *read_child(pid_t pid, int fd, unsigned timeout, size_t *len_ret, bo
 static int reap_child(pid_t pid)
 {
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Never without a deadline: a child that closed its pipe may still hang. */
+	cp_child_reap(pid, 5, &status);
 	return status;
 }
 

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "fsopen.h"
 #include "target.h"
+#include "zio.h"
 
 #define PAGE 4096u
 #define CACHE_PAGES 512u
@@ -105,6 +106,27 @@ int cp_target_rootfd(const struct cp_target *t)
 	return t->rootfd;
 }
 
+int *cp_target_fds(const struct cp_target *t, size_t *n_ret)
+{
+	int *fds = malloc((t->n_files + 3) * sizeof(*fds));
+	size_t n = 0;
+
+	*n_ret = 0;
+	if (!fds)
+		return NULL;
+	if (t->rootfd >= 0)
+		fds[n++] = t->rootfd;
+	if (t->core->live_fd >= 0)
+		fds[n++] = t->core->live_fd;
+	if (t->core->in && cp_input_fd(t->core->in) >= 0)
+		fds[n++] = cp_input_fd(t->core->in);
+	for (size_t i = 0; i < t->n_files; i++)
+		if (t->files[i].fd >= 0)
+			fds[n++] = t->files[i].fd;
+	*n_ret = n;
+	return fds;
+}
+
 static int open_file(struct cp_target *t, struct target_file *f)
 {
 	if (f->fd != -1)
@@ -138,6 +160,16 @@ int cp_target_file_fd(struct cp_target *t, const char *path)
 	if (t->files[i].blocked)
 		return -EPERM;
 	return open_file(t, &t->files[i]);
+}
+
+size_t cp_target_open_files(struct cp_target *t, int *fds)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_files; i++)
+		if (!t->files[i].blocked && open_file(t, &t->files[i]) >= 0)
+			fds[n++] = t->files[i].fd;
+	return n;
 }
 
 void cp_target_block_file(struct cp_target *t, const char *path)

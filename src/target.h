@@ -34,7 +34,16 @@ int cp_target_file_fd(struct cp_target *t, const char *path);
 /* Never serve bytes of @path again: it is not the file the process had mapped. */
 void cp_target_block_file(struct cp_target *t, const char *path);
 
+/* Open now every file the target may read from, for a process that can open no more
+ * later (the DAC's). The fds go to @fds, which has room for one per mapping of the core
+ * (core->n_maps); returns how many. */
+size_t cp_target_open_files(struct cp_target *t, int *fds);
+
 /* The root directory fd files are opened in. */
 int cp_target_rootfd(const struct cp_target *t);
+
+/* Every fd reads through @t need: the root, the files opened so far, the core's input and
+ * the live process's memory. A new array of *@n_ret fds (NULL on ENOMEM). */
+int *cp_target_fds(const struct cp_target *t, size_t *n_ret);
 
 #endif

@@ -151,6 +151,11 @@ void cp_input_destroy(struct cp_input *in)
 	free(in);
 }
 
+int cp_input_fd(const struct cp_input *in)
+{
+	return in->fd;
+}
+
 int cp_input_set_max_window(struct cp_input *in, int log)
 {
 	if (!in->dctx)

@@ -21,6 +21,9 @@ struct cp_input;
 int cp_input_open(int fd, struct cp_input **ret);
 void cp_input_destroy(struct cp_input *in);
 
+/* The fd wrapped. */
+int cp_input_fd(const struct cp_input *in);
+
 /* Refuse a zstd frame whose window is larger than 2^@log bytes (the decoder would allocate
  * it): the bound of a reader that needs little memory. No-op on plain data. */
 int cp_input_set_max_window(struct cp_input *in, int log);

@@ -1,0 +1,523 @@
+/*
+ * wire.c - see wire.h. The encoder builds each record in a buffer and writes it whole; the
+ * parser walks a buffer the parent collected, record by record, and stops at the first
+ * thing that is not exactly what the grammar allows.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+/* ---- encoder ---- */
+
+struct enc {
+	uint8_t buf[5 + CP_WIRE_MAX_RECORD];
+	size_t len;
+	bool overflow;
+};
+
+static void enc_bytes(struct enc *e, const void *p, size_t n)
+{
+	if (e->overflow || n > sizeof(e->buf) - e->len) {
+		e->overflow = true;
+		return;
+	}
+	memcpy(e->buf + e->len, p, n);
+	e->len += n;
+}
+
+static void enc_u8(struct enc *e, uint8_t v)
+{
+	enc_bytes(e, &v, 1);
+}
+
+static void enc_u32(struct enc *e, uint32_t v)
+{
+	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
+	enc_bytes(e, b, 4);
+}
+
+static void enc_u64(struct enc *e, uint64_t v)
+{
+	enc_u32(e, (uint32_t)v);
+	enc_u32(e, (uint32_t)(v >> 32));
+}
+
+/* At most CP_WIRE_MAX_STRING bytes, not cutting a character in two. */
+static void enc_str(struct enc *e, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > CP_WIRE_MAX_STRING) {
+		n = CP_WIRE_MAX_STRING;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	enc_u32(e, n);
+	enc_bytes(e, s, n);
+}
+
+static void enc_begin(struct enc *e, uint8_t type)
+{
+	e->len = 0;
+	e->overflow = false;
+	enc_u8(e, type);
+	enc_u32(e, 0);		/* the length, filled in by enc_send() */
+}
+
+static int enc_send(struct enc *e, int fd)
+{
+	if (e->overflow)
+		return -EMSGSIZE;
+	uint32_t n = e->len - 5;
+	uint8_t b[4] = { n, n >> 8, n >> 16, n >> 24 };
+	memcpy(e->buf + 1, b, 4);
+	for (size_t off = 0; off < e->len;) {
+		ssize_t w = write(fd, e->buf + off, e->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += w;
+	}
+	return 0;
+}
+
+/* One encoder per process: the worker is single-threaded. */
+static struct enc enc;
+
+int cp_wire_put_start(int fd)
+{
+	enc_begin(&enc, CP_WIRE_START);
+	enc_u32(&enc, CP_WIRE_VERSION);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_thread(int fd, pid_t tid)
+{
+	enc_begin(&enc, CP_WIRE_THREAD);
+	enc_u32(&enc, (uint32_t)tid);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_frame(int fd, const struct cp_wire_frame *f)
+{
+	enc_begin(&enc, CP_WIRE_FRAME);
+	enc_u8(&enc, (uint8_t)f->kind);
+	enc_u64(&enc, f->ip);
+	enc_u64(&enc, f->sp);
+	enc_u32(&enc, f->token);
+	enc_u8(&enc, f->has_il);
+	enc_u32(&enc, f->has_il ? f->il : 0);
+	for (size_t i = 0; i < 8; i++)
+		enc_u64(&enc, f->regs[i]);
+	enc_str(&enc, f->name);
+	enc_str(&enc, f->assembly);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message)
+{
+	enc_begin(&enc, CP_WIRE_EXCEPTION);
+	enc_u32(&enc, depth);
+	enc_u32(&enc, hresult);
+	enc_str(&enc, type);
+	enc_str(&enc, message);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_error(int fd, const char *fmt, ...)
+{
+	char msg[CP_WIRE_MAX_STRING + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	enc_begin(&enc, CP_WIRE_ERROR);
+	enc_str(&enc, msg);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_end(int fd)
+{
+	enc_begin(&enc, CP_WIRE_END);
+	return enc_send(&enc, fd);
+}
+
+size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len)
+{
+	if (cap < 5 || len > cap - 5)
+		return 0;
+	buf[0] = type;
+	buf[1] = len;
+	buf[2] = len >> 8;
+	buf[3] = len >> 16;
+	buf[4] = len >> 24;
+	if (len)
+		memcpy(buf + 5, payload, len);
+	return 5 + (size_t)len;
+}
+
+/* ---- parser ---- */
+
+bool cp_wire_utf8_valid(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		size_t len;
+		uint32_t cp, min;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len > n - i)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* A cursor over one record's payload. */
+struct cur {
+	const uint8_t *p;
+	size_t left;
+	bool short_;
+};
+
+static uint64_t get_n(struct cur *c, size_t n)
+{
+	uint64_t v = 0;
+
+	if (c->short_ || c->left < n) {
+		c->short_ = true;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)c->p[i] << (8 * i);
+	c->p += n;
+	c->left -= n;
+	return v;
+}
+
+#define get_u8(c) ((uint8_t)get_n(c, 1))
+#define get_u32(c) ((uint32_t)get_n(c, 4))
+#define get_u64(c) get_n(c, 8)
+
+struct parser {
+	struct cp_wire_result *res;
+	const struct cp_wire_limits *lim;
+	bool started;
+	bool nomem;
+};
+
+static void violation(struct parser *ps, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void violation(struct parser *ps, size_t off, const char *fmt, ...)
+{
+	char what[128];
+	va_list ap;
+
+	if (ps->res->malformed[0])
+		return;		/* the first one says why */
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(ps->res->malformed, sizeof(ps->res->malformed), "%s (at byte %zu)", what, off);
+}
+
+/* A string field: NULL when empty; sets *bad with the reason when it is not allowed. */
+static char *get_str(struct parser *ps, struct cur *c, const char **bad)
+{
+	uint32_t n = get_u32(c);
+
+	if (c->short_)
+		return NULL;
+	if (n > CP_WIRE_MAX_STRING) {
+		*bad = "a string longer than the limit";
+		return NULL;
+	}
+	if (n > c->left) {
+		c->short_ = true;
+		return NULL;
+	}
+	if (!cp_wire_utf8_valid(c->p, n)) {
+		*bad = "a string that is not UTF-8";
+		return NULL;
+	}
+	char *s = NULL;
+	if (n) {
+		s = malloc(n + 1);
+		if (!s) {
+			ps->nomem = true;
+		} else {
+			memcpy(s, c->p, n);
+			s[n] = '\0';
+		}
+	}
+	c->p += n;
+	c->left -= n;
+	return s;
+}
+
+static bool tid_allowed(const struct cp_wire_limits *lim, pid_t tid)
+{
+	for (size_t i = 0; i < lim->n_tids; i++)
+		if (lim->tids[i] == tid)
+			return true;
+	return false;
+}
+
+static const char *type_name(uint8_t type)
+{
+	static const char *const names[] = {
+		[CP_WIRE_START] = "START", [CP_WIRE_THREAD] = "THREAD", [CP_WIRE_FRAME] = "FRAME",
+		[CP_WIRE_EXCEPTION] = "EXCEPTION", [CP_WIRE_ERROR] = "ERROR", [CP_WIRE_END] = "END",
+	};
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
+}
+
+/* One record; false on a violation (recorded) or ENOMEM. */
+static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
+{
+	struct cp_wire_result *r = ps->res;
+	struct cp_wire_thread *th = r->n_threads ? &r->threads[r->n_threads - 1] : NULL;
+	const char *bad = NULL;
+
+	if (type < CP_WIRE_START || type > CP_WIRE_END) {
+		violation(ps, off, "unknown record type %u", type);
+		return false;
+	}
+	if (!ps->started && type != CP_WIRE_START) {
+		violation(ps, off, "%s before START", type_name(type));
+		return false;
+	}
+	if (r->error && type != CP_WIRE_END) {
+		violation(ps, off, "%s after ERROR", type_name(type));
+		return false;
+	}
+	switch (type) {
+	case CP_WIRE_START: {
+		if (ps->started) {
+			violation(ps, off, "a second START");
+			return false;
+		}
+		uint32_t v = get_u32(c);
+		if (c->short_ || c->left)
+			break;
+		if (v != CP_WIRE_VERSION) {
+			violation(ps, off, "protocol version %u, expected %u", v, CP_WIRE_VERSION);
+			return false;
+		}
+		ps->started = true;
+		break;
+	}
+	case CP_WIRE_THREAD: {
+		pid_t tid = (pid_t)get_u32(c);
+		if (c->short_ || c->left)
+			break;
+		if (!tid_allowed(ps->lim, tid)) {
+			violation(ps, off, "thread %u is not a thread of the core", (unsigned)tid);
+			return false;
+		}
+		for (size_t i = 0; i < r->n_threads; i++) {
+			if (r->threads[i].tid == tid) {
+				violation(ps, off, "thread %d twice", (int)tid);
+				return false;
+			}
+		}
+		/* Distinct and among the core's: at most n_tids of them. */
+		struct cp_wire_thread *p = realloc(r->threads, (r->n_threads + 1) * sizeof(*p));
+		if (!p) {
+			ps->nomem = true;
+			return false;
+		}
+		r->threads = p;
+		memset(&p[r->n_threads], 0, sizeof(*p));
+		p[r->n_threads++].tid = tid;
+		break;
+	}
+	case CP_WIRE_FRAME: {
+		if (!th) {
+			violation(ps, off, "FRAME before any THREAD");
+			return false;
+		}
+		if (th->n_frames >= ps->lim->max_frames) {
+			violation(ps, off, "thread %d: more than %zu frames", (int)th->tid, ps->lim->max_frames);
+			return false;
+		}
+		struct cp_wire_frame f = { 0 };
+		f.kind = (char)get_u8(c);
+		f.ip = get_u64(c);
+		f.sp = get_u64(c);
+		f.token = get_u32(c);
+		uint8_t has_il = get_u8(c);
+		f.il = get_u32(c);
+		for (size_t i = 0; i < 8; i++)
+			f.regs[i] = get_u64(c);
+		if (!c->short_ && f.kind != 'm' && f.kind != 'r' && f.kind != 'c') {
+			violation(ps, off, "frame kind 0x%02x", (unsigned char)f.kind);
+			return false;
+		}
+		if (!c->short_ && has_il > 1) {
+			violation(ps, off, "has_il %u", has_il);
+			return false;
+		}
+		f.has_il = has_il;
+		f.name = get_str(ps, c, &bad);
+		if (!bad)
+			f.assembly = get_str(ps, c, &bad);
+		if (bad || c->short_ || ps->nomem || c->left) {
+			free(f.name);
+			free(f.assembly);
+			break;
+		}
+		struct cp_wire_frame *p = realloc(th->frames, (th->n_frames + 1) * sizeof(*p));
+		if (!p) {
+			free(f.name);
+			free(f.assembly);
+			ps->nomem = true;
+			return false;
+		}
+		th->frames = p;
+		p[th->n_frames++] = f;
+		break;
+	}
+	case CP_WIRE_EXCEPTION: {
+		if (!th) {
+			violation(ps, off, "EXCEPTION before any THREAD");
+			return false;
+		}
+		uint32_t depth = get_u32(c);
+		uint32_t hresult = get_u32(c);
+		if (c->short_)
+			break;
+		if (depth >= CP_WIRE_MAX_EXCEPTION_DEPTH) {
+			violation(ps, off, "exception depth %u", depth);
+			return false;
+		}
+		if (depth != th->n_exceptions) {
+			violation(ps, off, "thread %d: exception depth %u after %zu", (int)th->tid, depth, th->n_exceptions);
+			return false;
+		}
+		struct cp_wire_exception e = { .hresult = hresult };
+		e.type = get_str(ps, c, &bad);
+		if (!bad)
+			e.message = get_str(ps, c, &bad);
+		if (bad || c->short_ || ps->nomem || c->left) {
+			free(e.type);
+			free(e.message);
+			break;
+		}
+		th->exceptions[th->n_exceptions++] = e;
+		break;
+	}
+	case CP_WIRE_ERROR: {
+		char *msg = get_str(ps, c, &bad);
+		if (bad || c->short_ || ps->nomem || c->left) {
+			free(msg);
+			break;
+		}
+		r->error = msg ? msg : strdup("(no message)");
+		if (!r->error)
+			ps->nomem = true;
+		break;
+	}
+	case CP_WIRE_END:
+		r->ended = true;
+		break;
+	}
+	if (ps->nomem)
+		return false;
+	if (bad) {
+		violation(ps, off, "%s: %s", type_name(type), bad);
+		return false;
+	}
+	if (c->short_) {
+		violation(ps, off, "%s: payload too short", type_name(type));
+		return false;
+	}
+	if (c->left) {
+		violation(ps, off, "%s: %zu bytes left over", type_name(type), c->left);
+		return false;
+	}
+	return true;
+}
+
+int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *lim, struct cp_wire_result *res)
+{
+	struct parser ps = { .res = res, .lim = lim };
+	size_t off = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (len > CP_WIRE_MAX_TOTAL) {
+		/* The records in the first CP_WIRE_MAX_TOTAL bytes still count. */
+		len = CP_WIRE_MAX_TOTAL;
+		snprintf(res->malformed, sizeof(res->malformed), "more than %u bytes", CP_WIRE_MAX_TOTAL);
+	}
+	while (off < len && !res->ended) {
+		if (len - off < 5)
+			break;	/* a record cut short: the process was stopped in the middle */
+		uint8_t type = buf[off];
+		uint32_t n = (uint32_t)buf[off + 1] | (uint32_t)buf[off + 2] << 8 |
+			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
+		if (n > CP_WIRE_MAX_RECORD) {
+			violation(&ps, off, "a record of %u bytes", n);
+			return 0;
+		}
+		if (n > len - off - 5)
+			break;
+		struct cur c = { .p = buf + off + 5, .left = n };
+		if (!record(&ps, type, &c, off))
+			return ps.nomem ? -ENOMEM : 0;
+		off += 5 + (size_t)n;
+	}
+	if (res->ended && off < len && !res->malformed[0])
+		violation(&ps, off, "%zu bytes after END", len - off);
+	return 0;
+}
+
+void cp_wire_result_deinit(struct cp_wire_result *res)
+{
+	for (size_t i = 0; i < res->n_threads; i++) {
+		struct cp_wire_thread *th = &res->threads[i];
+		for (size_t j = 0; j < th->n_frames; j++) {
+			free(th->frames[j].name);
+			free(th->frames[j].assembly);
+		}
+		free(th->frames);
+		for (size_t j = 0; j < th->n_exceptions; j++) {
+			free(th->exceptions[j].type);
+			free(th->exceptions[j].message);
+		}
+	}
+	free(res->threads);
+	free(res->error);
+	memset(res, 0, sizeof(*res));
+}

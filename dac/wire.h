@@ -1,0 +1,117 @@
+#ifndef CP_DAC_WIRE_H
+#define CP_DAC_WIRE_H
+
+/*
+ * wire - the protocol between the DAC's process and its parent: the encoder the worker
+ * writes with and the strict, bounded parser the parent reads with. Nothing here knows the
+ * DAC, libdw or the target, so a fuzzer links this file alone.
+ *
+ * The stream is a sequence of records, each
+ *
+ *   u8 type | u32 length (little-endian) | payload (length bytes, at most CP_WIRE_MAX_RECORD)
+ *
+ * Integers in payloads are little-endian of fixed width; a string is a u32 length and that
+ * many bytes of UTF-8 (at most CP_WIRE_MAX_STRING, no NUL, no overlong forms, no
+ * surrogates). Records:
+ *
+ *   START     1  u32 version (CP_WIRE_VERSION)                      first, exactly once
+ *   THREAD    2  u32 tid                                            a thread the DAC knows
+ *   FRAME     3  u8 kind ('m' managed method, 'r' runtime-managed code, 'c' context only),
+ *                u64 ip, u64 sp, u32 token, u8 has_il, u32 il,
+ *                u64 regs[8] (rip rsp rbp rbx r12 r13 r14 r15), str name, str assembly
+ *   EXCEPTION 4  u32 depth (0 the thread's exception, n its n-th inner one), u32 hresult,
+ *                str type, str message
+ *   ERROR     5  str message                                       why the DAC gave up
+ *   END       6  (empty)                                           last, exactly once
+ *
+ * Grammar: START (THREAD (FRAME | EXCEPTION)*)* ERROR? END, and nothing after END. A
+ * thread is one of the core's threads and comes once; a thread has at most max_frames
+ * frames; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
+ * whole stream is at most CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
+ * size and a payload with bytes left over are violations.
+ *
+ * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
+ * are the business of the report's writer (JSON escapes) and of the terminal sanitiser of
+ * `show`, like every other string from the crashed process.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CP_WIRE_VERSION 1
+#define CP_WIRE_MAX_RECORD (64u << 10)
+#define CP_WIRE_MAX_TOTAL (8u << 20)
+#define CP_WIRE_MAX_STRING 4096u
+#define CP_WIRE_MAX_EXCEPTION_DEPTH 8u
+
+enum cp_wire_type {
+	CP_WIRE_START = 1,
+	CP_WIRE_THREAD = 2,
+	CP_WIRE_FRAME = 3,
+	CP_WIRE_EXCEPTION = 4,
+	CP_WIRE_ERROR = 5,
+	CP_WIRE_END = 6,
+};
+
+struct cp_wire_frame {
+	char kind;			/* 'm', 'r' or 'c' */
+	uint64_t ip, sp;
+	uint32_t token, il;
+	bool has_il;
+	uint64_t regs[8];		/* rip rsp rbp rbx r12 r13 r14 r15 */
+	char *name, *assembly;		/* NULL when empty */
+};
+
+struct cp_wire_exception {
+	uint32_t hresult;
+	char *type, *message;		/* NULL when empty */
+};
+
+struct cp_wire_thread {
+	pid_t tid;
+	struct cp_wire_frame *frames;
+	size_t n_frames;
+	struct cp_wire_exception exceptions[CP_WIRE_MAX_EXCEPTION_DEPTH];
+	size_t n_exceptions;		/* [0] is the thread's exception, [i+1] the inner one of [i] */
+};
+
+struct cp_wire_result {
+	struct cp_wire_thread *threads;
+	size_t n_threads;
+	char *error;			/* the ERROR record's message */
+	bool ended;			/* the END record came */
+	/* The first violation: the records before it are kept, nothing after it. */
+	char malformed[160];
+};
+
+/* ---- encoder (the DAC's process) ----
+ * Each writes one whole record to @fd; strings are cut to CP_WIRE_MAX_STRING bytes at a
+ * character boundary. Return 0 or -errno. */
+int cp_wire_put_start(int fd);
+int cp_wire_put_thread(int fd, pid_t tid);
+int cp_wire_put_frame(int fd, const struct cp_wire_frame *f);
+int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message);
+int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cp_wire_put_end(int fd);
+
+/* Encode into a buffer instead (for seeds and tests): the record of @type with @payload. */
+size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len);
+
+/* ---- parser (the parent) ---- */
+struct cp_wire_limits {
+	const pid_t *tids;		/* the core's threads: the only tids accepted */
+	size_t n_tids;
+	size_t max_frames;		/* per thread */
+};
+
+/* Parse @len bytes into *@res (zeroed here). Returns 0 (res->malformed[0] set on a
+ * violation, res->ended when the stream was whole) or -ENOMEM. */
+int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *lim, struct cp_wire_result *res);
+void cp_wire_result_deinit(struct cp_wire_result *res);
+
+/* Is [s, s + n) UTF-8 without NUL, overlong forms or surrogates? */
+bool cp_wire_utf8_valid(const uint8_t *s, size_t n);
+
+#endif

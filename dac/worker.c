@@ -1,0 +1,427 @@
+/*
+ * worker.c - see worker.h. The order, which matters:
+ *   1. close every fd but the kept ones (nothing of the analysis process's, such as its
+ *      pipe to the root parent, may reach the DAC);
+ *   2. confine (hook before the load);
+ *   3. dlopen the DAC (its constructors run here), initialise it, CLRDataCreateInstance;
+ *   4. confine further (hook after the load);
+ *   5. walk each thread of the core and send what the walk found, then END.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "cleanup.h"
+#include "clrdata.h"
+#include "core.h"
+#include "dac.h"
+#include "datatarget.h"
+#include "target.h"
+#include "wire.h"
+#include "worker.h"
+#include "zio.h"
+#include "sandbox.h"
+
+#define MAX_NAME 2048
+#define MAX_EXCEPTION_DEPTH CP_WIRE_MAX_EXCEPTION_DEPTH
+
+struct walker {
+	int out;
+	void *process;		/* IXCLRDataProcess */
+	void *sos, *sos2;	/* ISOSDacInterface, ISOSDacInterface2 (may be NULL) */
+	struct cp_target *t;
+	size_t max_frames;
+};
+
+/* ---- the confinement hooks ---- */
+
+int cp_dac_worker_confine_before_load(struct cp_dac_worker *w, const char **why)
+{
+	const struct cp_dac_options *o = w->opts;
+	struct stat a, b;
+	int r = cp_child_confine(o->timeout, o->drop_privileges ? o->uid : 0, o->drop_privileges ? o->gid : 0);
+	if (r < 0) {
+		*why = "cannot drop privileges for the DAC";
+		return r;
+	}
+	/* Every file the target reads from, opened now: none can be opened later, and the
+	 * root they are opened in must not reach the DAC (a directory fd leads out of a
+	 * chroot). */
+	_cleanup_free_ int *keep = malloc((w->core->n_maps + 8) * sizeof(*keep));
+	if (!keep) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	size_t n = cp_target_open_files(w->t, keep);
+	keep[n++] = w->out_fd;
+	keep[n++] = w->dac_fd;
+	keep[n++] = w->dir_fd;
+	if (w->core->live_fd >= 0)
+		keep[n++] = w->core->live_fd;
+	if (w->core->in)
+		keep[n++] = cp_input_fd(w->core->in);
+	if (w->rootfd >= 0 && w->rootfd != w->dir_fd)
+		close(w->rootfd);
+	r = cp_child_enter_dac_sandbox(w->dir_fd, keep, n, why);
+	if (r < 0)
+		return r;
+	close(w->dir_fd);
+	/* Loaded by its name in its directory, which must still be the file checked. */
+	*why = "the DAC is not the file that was checked";
+	snprintf(w->path, sizeof(w->path), "/%s", w->dac_name);
+	if (fstat(w->dac_fd, &a) < 0 || stat(w->path, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return -ESTALE;
+	close(w->dac_fd);
+	return 0;
+}
+
+int cp_dac_worker_confine_after_load(struct cp_dac_worker *w, const char **why)
+{
+	/* Memory, threads, time, the fds already open and writes to the pipe only. */
+	*why = "the system call filter";
+	return cp_sandbox_dac_allowlist(w->out_fd);
+}
+
+/* ---- the fds ---- */
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static void close_from(int lo, int hi)
+{
+	if (lo > hi)
+		return;
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0) == 0)
+		return;
+#endif
+	/* No close_range (before Linux 5.9): one by one, up to the limit of fds. */
+	long max = sysconf(_SC_OPEN_MAX);
+	if (hi == INT32_MAX)
+		hi = max > 0 && max < (1 << 20) ? (int)max : (1 << 20);
+	for (int fd = lo; fd <= hi; fd++)
+		close(fd);
+}
+
+int cp_dac_worker_close_fds(struct cp_dac_worker *w)
+{
+	size_t n = 0;
+	_cleanup_free_ int *target_fds = cp_target_fds(w->t, &n);
+	if (!target_fds)
+		return -ENOMEM;
+	_cleanup_free_ int *keep = malloc((n + 3) * sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	memcpy(keep, target_fds, n * sizeof(*keep));
+	keep[n++] = w->out_fd;
+	keep[n++] = w->dac_fd;
+	keep[n++] = w->dir_fd;
+	qsort(keep, n, sizeof(*keep), cmp_int);
+
+	/* 0, 1 and 2: /dev/null, unless kept (a core read from standard input). */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++) {
+		if (bsearch(&fd, keep, n, sizeof(*keep), cmp_int))
+			continue;
+		if (null < 0 || null == fd || dup2(null, fd) < 0)
+			close(fd);
+	}
+	if (null > 2 && !bsearch(&null, keep, n, sizeof(*keep), cmp_int))
+		close(null);
+
+	int lo = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < lo)
+			continue;
+		close_from(lo, keep[i] - 1);
+		lo = keep[i] + 1;
+	}
+	close_from(lo, INT32_MAX);
+	return 0;
+}
+
+/* ---- the walk ---- */
+
+/* UTF-16 from the DAC to UTF-8; unpaired surrogates become '?'. */
+static void utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && in[i]; i++) {
+		uint32_t c = in[i];
+		if (c >= 0xd800 && c < 0xdc00 && i + 1 < n && in[i + 1] >= 0xdc00 && in[i + 1] < 0xe000) {
+			c = 0x10000 + ((c - 0xd800) << 10) + (in[i + 1] - 0xdc00);
+			i++;
+		} else if (c >= 0xd800 && c < 0xe000) {
+			c = '?';
+		}
+		if (o + 4 >= cap)
+			break;
+		if (c < 0x80) {
+			out[o++] = c;
+		} else if (c < 0x800) {
+			out[o++] = 0xc0 | (c >> 6);
+			out[o++] = 0x80 | (c & 0x3f);
+		} else if (c < 0x10000) {
+			out[o++] = 0xe0 | (c >> 12);
+			out[o++] = 0x80 | ((c >> 6) & 0x3f);
+			out[o++] = 0x80 | (c & 0x3f);
+		} else {
+			out[o++] = 0xf0 | (c >> 18);
+			out[o++] = 0x80 | ((c >> 12) & 0x3f);
+			out[o++] = 0x80 | ((c >> 6) & 0x3f);
+			out[o++] = 0x80 | (c & 0x3f);
+		}
+	}
+	out[o] = '\0';
+}
+
+static uint64_t ctx64(const uint8_t *ctx, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, ctx + off, 8);
+	return v;
+}
+
+static void method_info(void *walk, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
+{
+	void *frame = NULL, *mi = NULL, *module = NULL;
+	WCHAR buf[MAX_NAME];
+	ULONG32 len = 0;
+
+	name[0] = assembly[0] = '\0';
+	*token = 0;
+	*il = CLRDATA_IL_OFFSET_NO_MAPPING;
+	if (FAILED(xclr_walk_get_frame(walk, &frame)) || !frame)
+		return;
+	if (SUCCEEDED(xclr_frame_get_method_instance(frame, &mi)) && mi) {
+		if (SUCCEEDED(xclr_method_get_name(mi, 0, MAX_NAME, &len, buf)))
+			utf16_to_utf8(buf, MAX_NAME, name, MAX_NAME);
+		if (SUCCEEDED(xclr_method_get_token_and_scope(mi, token, &module)) && module) {
+			if (SUCCEEDED(xclr_module_get_file_name(module, MAX_NAME, &len, buf)))
+				utf16_to_utf8(buf, MAX_NAME, assembly, MAX_NAME);
+			xclr_release(module);
+		}
+		ULONG32 needed = 0, off = 0;
+		if (xclr_method_get_il_offsets_by_address(mi, ip, 1, &needed, &off) == S_OK && needed >= 1)
+			*il = off;
+		xclr_release(mi);
+	}
+	xclr_release(frame);
+}
+
+/* A System.String object's text. */
+static void object_string(struct walker *c, CLRDATA_ADDRESS obj, char *out, size_t cap)
+{
+	WCHAR buf[MAX_NAME];
+	unsigned needed = 0;
+
+	out[0] = '\0';
+	if (!obj || !c->sos)
+		return;
+	if (SUCCEEDED(sos_get_object_string_data(c->sos, obj, MAX_NAME, buf, &needed)))
+		utf16_to_utf8(buf, MAX_NAME, out, cap);
+}
+
+static void object_type(struct walker *c, CLRDATA_ADDRESS obj, char *out, size_t cap)
+{
+	struct dacp_object_data od;
+	WCHAR buf[MAX_NAME];
+	unsigned needed = 0;
+
+	out[0] = '\0';
+	memset(&od, 0, sizeof(od));
+	if (!c->sos || FAILED(sos_get_object_data(c->sos, obj, &od)))
+		return;
+	if (SUCCEEDED(sos_get_method_table_name(c->sos, od.method_table, MAX_NAME, buf, &needed)))
+		utf16_to_utf8(buf, MAX_NAME, out, cap);
+}
+
+static void emit_exception(struct walker *c, CLRDATA_ADDRESS obj)
+{
+	char type[MAX_NAME], msg[MAX_NAME * 2];
+
+	for (uint32_t depth = 0; obj && depth < MAX_EXCEPTION_DEPTH; depth++) {
+		struct dacp_exception_object_data ed;
+		memset(&ed, 0, sizeof(ed));
+		bool have = c->sos2 && SUCCEEDED(sos2_get_object_exception_data(c->sos2, obj, &ed));
+		object_type(c, obj, type, sizeof(type));
+		object_string(c, have ? ed.message : 0, msg, sizeof(msg));
+		(void) cp_wire_put_exception(c->out, depth, have ? (uint32_t)ed.hresult : 0u, type, msg);
+		obj = have ? ed.inner_exception : 0;
+	}
+}
+
+/* The thread's current exception: the task's exception state, else (for the crashed
+ * thread) the last object it threw, as SOS's CLRMA does. */
+static void thread_exception(struct walker *c, void *task, pid_t tid, bool crashed)
+{
+	void *es = NULL, *val = NULL;
+	CLRDATA_ADDRESS obj = 0;
+
+	if (FAILED(xclr_task_get_current_exception_state(task, &es)) || !es) {
+		es = NULL;
+		if (crashed && FAILED(xclr_task_get_last_exception_state(task, &es)))
+			es = NULL;
+	}
+	if (es) {
+		if (SUCCEEDED(xclr_exception_get_managed_object(es, &val)) && val) {
+			(void) xclr_value_get_address(val, &obj);
+			xclr_release(val);
+		}
+		xclr_release(es);
+	}
+	if (!obj && crashed && c->sos) {
+		struct dacp_thread_store_data ts;
+		memset(&ts, 0, sizeof(ts));
+		if (SUCCEEDED(sos_get_thread_store_data(c->sos, &ts))) {
+			CLRDATA_ADDRESS th = ts.first_thread;
+			for (int i = 0; th && i < 100000; i++) {
+				struct dacp_thread_data td;
+				memset(&td, 0, sizeof(td));
+				if (FAILED(sos_get_thread_data(c->sos, th, &td)))
+					break;
+				if ((pid_t)td.os_thread_id == tid) {
+					if (td.last_thrown_object_handle)
+						(void) cp_target_read(c->t, td.last_thrown_object_handle, &obj, sizeof(obj));
+					break;
+				}
+				th = td.next_thread;
+			}
+		}
+	}
+	if (obj)
+		emit_exception(c, obj);
+}
+
+static void walk_thread(struct walker *c, pid_t tid, bool crashed)
+{
+	void *task = NULL, *walk = NULL;
+	static uint8_t ctx[4096] __attribute__((aligned(16)));
+	static char name[MAX_NAME], assembly[MAX_NAME];
+	static const size_t regs[] = { CTX_RIP, CTX_RSP, CTX_RBP, CTX_RBX, CTX_R12, CTX_R13, CTX_R14, CTX_R15 };
+
+	if (FAILED(xclr_process_get_task_by_os_thread_id(c->process, tid, &task)) || !task)
+		return;
+	(void) cp_wire_put_thread(c->out, tid);
+	thread_exception(c, task, tid, crashed);
+	if (FAILED(xclr_task_create_stack_walk(task, 0xf, &walk)) || !walk) {
+		xclr_release(task);
+		return;
+	}
+	for (size_t n = 0; n < c->max_frames; n++) {
+		ULONG32 size = 0;
+		memset(ctx, 0, sizeof(ctx));
+		if (xclr_walk_get_context(walk, CONTEXT_ALL, sizeof(ctx), &size, ctx) != S_OK)
+			break;
+		uint32_t simple = 0, detailed = 0;
+		uint64_t frame_addr = 0;
+		(void) xclr_walk_get_frame_type(walk, &simple, &detailed);
+		(void) xclr_walk_request(walk, DACSTACKPRIV_REQUEST_FRAME_DATA, 0, NULL, sizeof(frame_addr),
+					 (uint8_t *)&frame_addr);
+		/* An explicit runtime Frame (a transition record) is not a method. */
+		struct cp_wire_frame f = { .kind = 'c' };
+		if (!frame_addr && (simple & CLRDATA_SIMPFRAME_MANAGED_METHOD))
+			f.kind = 'm';
+		else if (!frame_addr && (simple & CLRDATA_SIMPFRAME_RUNTIME_MANAGED_CODE))
+			f.kind = 'r';
+		f.ip = ctx64(ctx, CTX_RIP);
+		f.sp = ctx64(ctx, CTX_RSP);
+		name[0] = assembly[0] = '\0';
+		f.il = CLRDATA_IL_OFFSET_NO_MAPPING;
+		if (f.kind != 'c')
+			method_info(walk, f.ip, name, assembly, &f.token, &f.il);
+		f.has_il = f.il != CLRDATA_IL_OFFSET_NO_MAPPING && (int32_t)f.il >= 0;
+		for (size_t i = 0; i < ARRAY_SIZE(regs); i++)
+			f.regs[i] = ctx64(ctx, regs[i]);
+		f.name = name;
+		f.assembly = assembly;
+		(void) cp_wire_put_frame(c->out, &f);
+		if (xclr_walk_next(walk) != S_OK)
+			break;
+	}
+	xclr_release(walk);
+	xclr_release(task);
+}
+
+typedef int (*dllmain_fn)(void *, uint32_t, void *);
+typedef int (*pal_init_fn)(void);
+typedef HRESULT (*create_fn)(const GUID *, void *, void **);
+
+/* Say why (@what: @detail) and stop. */
+static void __attribute__((noreturn)) give_up(int out, const char *what, const char *detail)
+{
+	if (detail)
+		(void) cp_wire_put_error(out, "%s: %s", what, detail);
+	else
+		(void) cp_wire_put_error(out, "%s", what);
+	(void) cp_wire_put_end(out);
+	_exit(0);
+}
+
+void cp_dac_worker_run(struct cp_dac_worker *w)
+{
+	struct walker c = { .out = w->out_fd, .t = w->t, .max_frames = w->opts->max_frames };
+	const char *why = NULL;
+	int r;
+
+	(void) cp_wire_put_start(c.out);
+	r = cp_dac_worker_close_fds(w);
+	if (r < 0)
+		give_up(c.out, "cannot close the fds the DAC must not have", strerror(-r));
+	if (cp_dac_worker_confine_before_load(w, &why) < 0)
+		give_up(c.out, "the DAC was not loaded", why ? why : "its process could not be confined");
+	/* With this set, the DAC would look for the cDAC and fail (runtime daccess.cpp). */
+	unsetenv("DOTNET_ENABLE_CDAC");
+	unsetenv("COMPlus_ENABLE_CDAC");
+
+	/* Confined: its name in its own directory, now the root (the hook above). */
+	void *h = dlopen(w->path, RTLD_LAZY | RTLD_LOCAL);
+	if (!h)
+		give_up(c.out, "cannot load the DAC", dlerror());
+	dllmain_fn dllmain = (dllmain_fn)dlsym(h, "DllMain");
+	pal_init_fn pal_init = (pal_init_fn)dlsym(h, "DAC_PAL_InitializeDLL");
+	create_fn create = (create_fn)dlsym(h, "CLRDataCreateInstance");
+	if (!create)
+		give_up(c.out, "the DAC has no CLRDataCreateInstance", NULL);
+	if (dllmain)
+		dllmain(h, 1 /* DLL_PROCESS_ATTACH */, NULL);
+	else if (pal_init)
+		pal_init();
+
+	void *target = cp_datatarget_create(w->core, w->t, w->runtime_base);
+	HRESULT hr = target ? create(&IID_IXCLRDataProcess, target, &c.process) : E_FAIL;
+	if (FAILED(hr) || !c.process) {
+		const char *what = (uint32_t)hr == 0x80131c4f ? " (the runtime's debugger exports cannot be read)" :
+				   (uint32_t)hr == 0x80131c4e ? " (the runtime had not started)" :
+				   (uint32_t)hr == 0x80131c30 ? " (wrong platform)" : "";
+		(void) cp_wire_put_error(c.out, "CLRDataCreateInstance failed with HRESULT 0x%08x%s", (unsigned)hr, what);
+		(void) cp_wire_put_end(c.out);
+		_exit(0);
+	}
+	if (FAILED(xclr_query_interface(c.process, &IID_ISOSDacInterface, &c.sos)))
+		c.sos = NULL;
+	if (FAILED(xclr_query_interface(c.process, &IID_ISOSDacInterface2, &c.sos2)))
+		c.sos2 = NULL;
+	if (cp_dac_worker_confine_after_load(w, &why) < 0)
+		give_up(c.out, "the DAC's process could not be confined", why);
+
+	for (size_t i = 0; i < w->core->n_threads; i++)
+		walk_thread(&c, w->core->threads[i].tid, i == 0);
+	(void) cp_wire_put_end(c.out);
+	/* Never dlclose the DAC (its TLS destructors live in it); just leave. */
+	_exit(0);
+}
