@@ -758,12 +758,12 @@ static int frame_from_json(struct reader *rd, const cJSON *fr, struct cp_thread 
 		int k;
 		if (!cJSON_IsString(kind))
 			return bad(rd, "kind", "not a string");
+		/* crashpipe-report(5): new kinds may appear within crashpipe/1; one this
+		 * reader does not know is shown as native. */
 		for (k = 0; k < _CP_FRAME_KIND_MAX; k++)
 			if (strcmp(kind->valuestring, cp_frame_kind_name(k)) == 0)
 				break;
-		if (k == _CP_FRAME_KIND_MAX)
-			return bad(rd, "kind", "not native, managed or runtime");
-		f->kind = k;
+		f->kind = k < _CP_FRAME_KIND_MAX ? k : CP_FRAME_NATIVE;
 	}
 	CHECK(get_str(rd, fr, "assembly", &f->assembly));
 	CHECK(get_hex(rd, fr, "token", 32, &v, &f->has_token));
