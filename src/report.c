@@ -570,19 +570,23 @@ struct reader {
 	const char **why;
 	const char *section;		/* "process", "runtime", "threads", "modules", "notes" */
 	long thread, frame;		/* indices, -1 outside */
-	char buf[160];
 };
+
+/* The reason of the last refusal: *why points here, so it outlives the reader. */
+static __thread char why_buf[160];
 
 static int bad(struct reader *rd, const char *key, const char *what)
 {
-	int n = snprintf(rd->buf, sizeof(rd->buf), "%s", rd->section ? rd->section : "report");
-	if (rd->thread >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
-		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, "[%ld]", rd->thread);
-	if (rd->frame >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
-		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, ".frames[%ld]", rd->frame);
-	if (n >= 0 && (size_t)n < sizeof(rd->buf))
-		snprintf(rd->buf + n, sizeof(rd->buf) - n, "%s%s: %s", key ? "." : "", key ? key : "", what);
-	*rd->why = rd->buf;
+	char *buf = why_buf;
+	size_t size = sizeof(why_buf);
+	int n = snprintf(buf, size, "%s", rd->section ? rd->section : "report");
+	if (rd->thread >= 0 && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, "[%ld]", rd->thread);
+	if (rd->frame >= 0 && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, ".frames[%ld]", rd->frame);
+	if (n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, "%s%s: %s", key ? "." : "", key ? key : "", what);
+	*rd->why = buf;
 	return -EINVAL;
 }
 
