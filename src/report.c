@@ -610,6 +610,21 @@ static int get_str(struct reader *rd, const cJSON *o, const char *key, char **re
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* A build-id: a string of hex digits (any length: a core may carry a long one). It names
+ * files in the debuginfo cache, so nothing else gets through. */
+static int get_build_id(struct reader *rd, const cJSON *o, const char *key, char **ret)
+{
+	int r = get_str(rd, o, key, ret);
+	if (r < 0 || !*ret)
+		return r;
+	if ((*ret)[strspn(*ret, "0123456789abcdefABCDEF")] != '\0') {
+		free(*ret);
+		*ret = NULL;
+		return bad(rd, key, "not a string of hex digits");
+	}
+	return 0;
+}
+
 /* An integral number from @lo to @hi (both exactly representable as doubles). */
 static int get_num(struct reader *rd, const cJSON *o, const char *key, double lo, double hi, const char *range,
 		   double *ret, bool *has)
@@ -747,7 +762,7 @@ static int frame_from_json(struct reader *rd, const cJSON *fr, struct cp_thread 
 	if (!f)
 		return -ENOMEM;
 	CHECK(get_str(rd, fr, "module", &f->module));
-	CHECK(get_str(rd, fr, "build_id", &f->build_id));
+	CHECK(get_build_id(rd, fr, "build_id", &f->build_id));
 	CHECK(get_hex(rd, fr, "module_offset", 64, &f->module_offset, &f->has_module_offset));
 	CHECK(get_str(rd, fr, "function", &f->function));
 	CHECK(get_num(rd, fr, "offset", 0, U64_MAX_DOUBLE, "not an integer from 0 to 2^64-1", &d, &f->has_offset));
@@ -903,7 +918,7 @@ static int report_from_json(const cJSON *root, struct cp_report *r, const char *
 		CHECK(get_str(&rd, item, "path", &m->path));
 		CHECK(get_hex(&rd, item, "base", 64, &m->base, &has));
 		CHECK(get_hex(&rd, item, "end", 64, &m->end, &has));
-		CHECK(get_str(&rd, item, "build_id", &m->build_id));
+		CHECK(get_build_id(&rd, item, "build_id", &m->build_id));
 		const cJSON *match = member(item, "file_build_id_match");
 		if (match && !cJSON_IsBool(match))
 			return bad(&rd, "file_build_id_match", "not true, false or null");

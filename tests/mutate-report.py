@@ -11,6 +11,7 @@ Writes into OUTDIR, next to a copy of GOOD as good.json:
     line.json       a frame's line 3.5        iloff.json   a frame's il_offset 1e20
     tid.json        a thread's tid 2^32       signal.json  process.signal 1e300
     hex.json        a frame's ip "-0x1"       type.json    process.comm a number
+    buildid.json    a module's build_id "../../etc/x" (it names files in the debuginfo cache)
     two.json        the report, then a second (forged) report after it
     deep.json       10^5 nested '[' in threads
   reports that are shown, with every hostile character escaped:
@@ -71,6 +72,8 @@ refuse("type.json", mutant(lambda r: r["process"].update(comm=42)), "process.com
 refuse("line.json", mutant(lambda r: crashed_of(r)["frames"][0].update(line=3.5)), ".line")
 refuse("iloff.json", mutant(lambda r: crashed_of(r)["frames"][0].update(il_offset=1e20)), ".il_offset")
 refuse("tid.json", mutant(lambda r: r["threads"][0].update(tid=2**32)), "threads[0].tid")
+refuse("buildid.json", mutant(lambda r: r["modules"][0].update(build_id="../../etc/x")),
+       "modules[0].build_id: not a string of hex digits")
 refuse("hex.json", mutant(lambda r: crashed_of(r)["frames"][0].update(ip="-0x1")), ".ip")
 
 # A forger appends its own report after a real one: a reader that takes the first value
