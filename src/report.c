@@ -1014,8 +1014,8 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 	}
 	/* Exactly one value: a second one after it is what a forger appends. */
 	for (size_t off = end - json; off < len; off++)
-		if (!strchr(" \t\r\n", json[off])) {
-			*why = "more than one JSON value";
+		if (json[off] != ' ' && json[off] != '\t' && json[off] != '\r' && json[off] != '\n') {
+			*why = "more than one JSON value (or text after it)";
 			return -EINVAL;
 		}
 	if (!cJSON_IsObject(root)) {
