@@ -4,6 +4,7 @@
  * reader accepted. Seeds: tests/fuzz/corpus/report/ (reports crashpipe analyze wrote for
  * real cores, and hostile ones).
  *
+ * Dictionary: tests/fuzz/report.dict (-dict=).
  * Build: clang -fsanitize=fuzzer,address,undefined with src/report.c src/show.c
  * src/termsafe.c src/zio.c src/log.c, -lcjson -lzstd (`make fuzz`).
  */
