@@ -1043,25 +1043,45 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 
 int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret)
 {
-	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct cp_input *in;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
+	struct stat st, st2;
 	size_t len;
 	int r;
 
+	/* Anyone may have put the entry there: look at it through O_PATH first (that opens
+	 * no device and waits on no FIFO), then open that very inode. */
 	*error_ret = NULL;
+	_cleanup_close_ int pfd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		*error_ret = "a symbolic link, not read";
+		return -ELOOP;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*error_ret = "not a regular file, not read";
+		return -EBADF;
+	}
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)	/* no /proc: the entry again, with the same rules */
+		fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			*error_ret = "a symbolic link, not read";
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st2) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st2.st_mode) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
 		*error_ret = "not a regular file, not read";
 		return -EBADF;
 	}
+	st = st2;
 	if ((uint64_t)st.st_size > CP_REPORT_MAX_SIZE) {
 		*error_ret = "larger than 64 MiB";
 		return -EFBIG;

@@ -7,7 +7,7 @@
 # and fractional numbers, wrong types, a second value after the report, 10^5 nested '[';
 # C0/C1/CSI/OSC/bidi characters as UTF-8 and as raw bytes in every string show prints;
 # a report whose file NAME holds ESC and 0x9b; a FIFO named x.json; a symlink to a good
-# report; a 22 KB .json.zst that decompresses to 700 MB (a run of spaces in a string).
+# report; a character device named dev.json; a 22 KB .json.zst that decompresses to 700 MB (a run of spaces in a string).
 # Asserted: list exits 0, prints one line per bad file naming it and why, and lists the
 # good reports; show exits 1 with one line on stderr for each bad one and never dies on a
 # signal or waits (10 s timeout); show of the bomb stays under 100 MB of RSS; no output
@@ -31,6 +31,10 @@ mv "$spool/REFUSED" refused.txt
 mkfifo "$spool/x.json"
 ln -s good.json "$spool/link.json"
 printf 'x.json\tnot a regular file\nlink.json\tsymbolic link\n' >>refused.txt
+# A device (/dev/null's numbers) is refused without being opened.
+if mknod "$spool/dev.json" c 1 3 2>/dev/null; then
+	printf 'dev.json\tnot a regular file\n' >>refused.txt
+fi
 {
 	printf '{"schema": "crashpipe/1", "notes": ["'
 	head -c 700M /dev/zero | tr '\0' ' '
