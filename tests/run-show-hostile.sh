@@ -71,7 +71,7 @@ while IFS=$'\t' read -r name why; do
 	grep -F -- "$spool/$name: unreadable (" list.out | grep -qF -- "$why" ||
 		check_failed "list: the line for $name does not say '$why': $(grep -F -- "$name" list.out)"
 done <refused.txt
-pid=$(jq -r .process.pid "$spool/good.json")
+pid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["process"]["pid"])' "$spool/good.json")
 for name in good.json c1-utf8.json c1-raw.json 'evil\x1b]0;pwned\x07\x1b[2J\x9b31m.json'; do
 	grep -F -- "$spool/$name" list.out | grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +$pid " ||
 		check_failed "list: no line for the good report $name: $(cat list.out)"
