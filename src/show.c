@@ -99,6 +99,29 @@ static bool same_stack(const struct cp_thread *a, const struct cp_thread *b)
 	return true;
 }
 
+/* Threads sorted by their stacks (then by their place in the report), so that the threads
+ * of one stack lie together: a report may hold 100000 threads, all different, and
+ * comparing each with every other took minutes. */
+struct stack_key {
+	const struct cp_thread *t;
+	size_t index;
+};
+
+static int cmp_stack_key(const void *pa, const void *pb)
+{
+	const struct stack_key *ka = pa, *kb = pb;
+	const struct cp_thread *a = ka->t, *b = kb->t;
+
+	if (a->n_frames != b->n_frames)
+		return a->n_frames < b->n_frames ? -1 : 1;
+	if (a->truncated != b->truncated)
+		return a->truncated ? 1 : -1;
+	for (size_t i = 0; i < a->n_frames; i++)
+		if (a->frames[i].ip != b->frames[i].ip)
+			return a->frames[i].ip < b->frames[i].ip ? -1 : 1;
+	return ka->index < kb->index ? -1 : ka->index > kb->index;
+}
+
 static void print_thread_title(FILE *out, const struct cp_thread *t)
 {
 	fprintf(out, "%d", t->tid);
@@ -211,27 +234,37 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 	size_t others = r->n_threads - (crashed ? 1 : 0);
 	if (others > 0) {
 		fprintf(out, "\nOther threads (%zu):\n", others);
-		_cleanup_free_ bool *done = calloc(r->n_threads, sizeof(*done));
-		for (size_t i = 0; i < r->n_threads; i++) {
+		size_t n = r->n_threads;
+		_cleanup_free_ bool *done = calloc(n, sizeof(*done));
+		_cleanup_free_ struct stack_key *keys = malloc(n * sizeof(*keys));
+		_cleanup_free_ size_t *pos = malloc(n * sizeof(*pos));
+		bool fold = done && keys && pos;
+		if (fold) {
+			for (size_t i = 0; i < n; i++)
+				keys[i] = (struct stack_key){ &r->threads[i], i };
+			qsort(keys, n, sizeof(*keys), cmp_stack_key);
+			for (size_t k = 0; k < n; k++)
+				pos[keys[k].index] = k;
+		}
+		for (size_t i = 0; i < n; i++) {
 			const struct cp_thread *t = &r->threads[i];
-			if (t == crashed || (done && done[i]))
+			if (t == crashed || (fold && done[i]))
 				continue;
-			size_t count = 1;
-			for (size_t j = i + 1; done && j < r->n_threads; j++)
-				if (&r->threads[j] != crashed && !done[j] && same_stack(t, &r->threads[j])) {
-					done[j] = true;
+			/* The threads after it with its stack follow it in @keys. */
+			size_t count = 1, end = fold ? pos[i] + 1 : 0;
+			for (; fold && end < n && same_stack(t, keys[end].t); end++)
+				if (keys[end].t != crashed && !done[keys[end].index]) {
+					done[keys[end].index] = true;
 					count++;
 				}
 			fputc('\n', out);
 			if (count > 1) {
 				fprintf(out, "%zu threads with the same stack: ", count);
 				print_thread_title(out, t);
-				for (size_t j = i + 1, shown = 1; done && j < r->n_threads; j++)
-					if (done[j] && same_stack(t, &r->threads[j])) {
-						if (shown++ < 8) {
-							fputs(", ", out);
-							print_thread_title(out, &r->threads[j]);
-						}
+				for (size_t k = pos[i] + 1, shown = 1; k < end; k++)
+					if (keys[k].t != crashed && shown++ < 8) {
+						fputs(", ", out);
+						print_thread_title(out, keys[k].t);
 					}
 				if (count > 8)
 					fprintf(out, ", ...");

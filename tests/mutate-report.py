@@ -19,6 +19,7 @@ Writes into OUTDIR, next to a copy of GOOD as good.json:
                     U+2066..U+2069, U+200E, U+200F, U+061C) as JSON escapes, i.e. UTF-8,
                     in function, file, module, thread name, comm, cmdline, exception
                     type and message, notes
+    many-threads.json  100000 threads, each with its own one-frame stack
     c1-raw.json     the same places with raw bytes 0x9b, 0x9d, 0x85, 0xff and an overlong
                     NUL (0xc0 0x80): invalid UTF-8 inside JSON strings
 """
@@ -124,6 +125,15 @@ for k, v in RAW.items():
     text = text.replace(k.encode(), v)
 with open(os.path.join(out, "c1-raw.json"), "wb") as f:
     f.write(text)
+
+# 100000 threads (the reader's limit), every stack different: folding identical stacks by
+# comparing each thread with every other took show 20 s.
+many = copy.deepcopy(good)
+many["threads"] = [crashed_of(good)] + [
+    {"tid": 100000 + i, "name": None, "crashed": False, "truncated": False, "error": None,
+     "exception": None, "frames": [{"index": 0, "ip": "0x%x" % (0x400000 + i), "sp": "0x0", "kind": "native"}]}
+    for i in range(99999)]
+dump("many-threads.json", many)
 
 with open(os.path.join(out, "REFUSED"), "w") as f:
     for name, why in refused:

@@ -7,7 +7,7 @@
 # and fractional numbers, wrong types, a second value after the report, 10^5 nested '[';
 # C0/C1/CSI/OSC/bidi characters as UTF-8 and as raw bytes in every string show prints;
 # a report whose file NAME holds ESC and 0x9b; a FIFO named x.json; a symlink to a good
-# report; a character device named dev.json; a 22 KB .json.zst that decompresses to 700 MB (a run of spaces in a string).
+# report; a character device named dev.json; 100000 threads with different stacks; a 22 KB .json.zst that decompresses to 700 MB (a run of spaces in a string).
 # Asserted: list exits 0, prints one line per bad file naming it and why, and lists the
 # good reports; show exits 1 with one line on stderr for each bad one and never dies on a
 # signal or waits (10 s timeout); show of the bomb stays under 100 MB of RSS; no output
@@ -72,15 +72,15 @@ while IFS=$'\t' read -r name why; do
 		check_failed "list: the line for $name does not say '$why': $(grep -F -- "$name" list.out)"
 done <refused.txt
 pid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["process"]["pid"])' "$spool/good.json")
-for name in good.json c1-utf8.json c1-raw.json 'evil\x1b]0;pwned\x07\x1b[2J\x9b31m.json'; do
+for name in good.json c1-utf8.json c1-raw.json many-threads.json 'evil\x1b]0;pwned\x07\x1b[2J\x9b31m.json'; do
 	grep -F -- "$spool/$name" list.out | grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +$pid " ||
 		check_failed "list: no line for the good report $name: $(cat list.out)"
 done
 grep -qF 'commcomm' list.out && check_failed "list: the hostile comm was not escaped"
 grep -qF 'comm\x1b[2J\u009b31m\u009d0;pwned\x07\u0085\u202e' list.out ||
 	check_failed "list: the hostile comm is not shown escaped: $(grep c1-utf8 list.out)"
-[ "$(wc -l <list.out)" = $(($(wc -l <refused.txt) + 4)) ] ||
-	check_failed "list: $(wc -l <list.out) lines for $(($(wc -l <refused.txt) + 4)) files: $(cat list.out)"
+[ "$(wc -l <list.out)" = $(($(wc -l <refused.txt) + 5)) ] ||
+	check_failed "list: $(wc -l <list.out) lines for $(($(wc -l <refused.txt) + 5)) files: $(cat list.out)"
 
 # ---- show: each bad one exit 1 and one line naming it; never a signal or a wait ----
 while IFS=$'\t' read -r name why; do
@@ -113,6 +113,13 @@ for want in 'fn\x1b[2J\u009b31m\u009d0;pwned\x07\u0085\u202e\u2066\u2067\u2068\u
 done
 grep -qF -- 'fn\x9b[31m\x9d0;x\x85\xff\xc0\x80END' show-c1-raw.json.out ||
 	check_failed "show c1-raw.json: the raw bytes are not shown as \\xNN: $(grep '#0 ' show-c1-raw.json.out)"
+# 100000 different stacks are folded in n log n, not compared each with every other.
+timeout 5 "$CRASHPIPE" show "$spool/many-threads.json" >show.out 2>show.err
+rc=$?
+[ "$rc" = 0 ] || check_failed "show many-threads.json: exit status $rc, expected 0 (124: over 5 s): $(head -3 show.err)"
+grep -q '^Other threads (99999):' show.out || check_failed "show many-threads.json: no 'Other threads (99999)'"
+[ "$(grep -c '^Thread ' show.out)" = 99999 ] || check_failed "show many-threads.json: not 99999 threads of their own"
+
 # A file name given to show that is refused is named escaped too.
 timeout 10 "$CRASHPIPE" show "$spool/nosuch"$'\e[2J\x9b'.json >show.out 2>show.err
 [ $? = 1 ] || check_failed "show of a missing file did not exit 1"
