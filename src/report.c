@@ -994,6 +994,42 @@ static int prescan(const char *json, size_t len, const char **why)
 	return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No object names a member twice: readers differ on which one counts (cJSON takes the
+ * first, jq the last), and a forger would pick the one each tool shows. Recursion is
+ * bounded by the prescan's depth. */
+static int no_duplicate_keys(const cJSON *node, const char **why)
+{
+	const cJSON *c;
+	size_t n = 0, i = 0;
+
+	for (c = node->child; c; c = c->next)
+		n++;
+	if (cJSON_IsObject(node) && n > 1) {
+		_cleanup_free_ const char **keys = malloc(n * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		for (c = node->child; c; c = c->next)
+			keys[i++] = c->string ? c->string : "";
+		qsort(keys, n, sizeof(*keys), cmp_key);
+		for (i = 1; i < n; i++)
+			if (strcmp(keys[i - 1], keys[i]) == 0) {
+				*why = "a JSON object names a member twice";
+				return -EINVAL;
+			}
+	}
+	for (c = node->child; c; c = c->next) {
+		int r = no_duplicate_keys(c, why);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
 {
 	const char *end = NULL;
@@ -1022,6 +1058,9 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 		*why = "not a JSON object";
 		return -EINVAL;
 	}
+	r = no_duplicate_keys(root, why);
+	if (r < 0)
+		return r;
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
 		*why = "not a crashpipe report (schema is not " CP_SCHEMA ")";

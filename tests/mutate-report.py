@@ -14,6 +14,7 @@ Writes into OUTDIR, next to a copy of GOOD as good.json:
     buildid.json    a module's build_id "../../etc/x" (it names files in the debuginfo cache)
     two.json        the report, then a second (forged) report after it
     deep.json       10^5 nested '[' in threads
+    dupkey.json     process.pid given twice
   reports that are shown, with every hostile character escaped:
     c1-utf8.json    C0, C1 (U+009B CSI, U+009D OSC, U+0085), bidi controls (U+202E,
                     U+2066..U+2069, U+200E, U+200F, U+061C) as JSON escapes, i.e. UTF-8,
@@ -83,6 +84,13 @@ forged = mutant(lambda r: r["process"].update(pid=1, comm="sshd", uid=0))
 with open(os.path.join(out, "two.json"), "w") as f:
     f.write(json.dumps(good) + "\n" + json.dumps(forged) + "\n")
 refused.append(("two.json", "more than one JSON value"))
+
+# The same member twice: cJSON reads the first, jq the last.
+text = json.dumps(good)
+assert text.count('"pid": ') >= 1
+with open(os.path.join(out, "dupkey.json"), "w") as f:
+    f.write(text.replace('"pid": ', '"pid": 1, "pid": ', 1) + "\n")
+refused.append(("dupkey.json", "member twice"))
 
 with open(os.path.join(out, "deep.json"), "w") as f:
     f.write('{"schema": "crashpipe/1", "threads": ' + "[" * 100000 + "]" * 100000 + "}\n")

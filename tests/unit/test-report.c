@@ -50,6 +50,9 @@ int main(void)
 	CHECK(parses("{\"schema\":7}", "schema is not"));
 	CHECK(parses("{\"schema\":\"crashpipe/1\"} {\"schema\":\"crashpipe/1\"}", "more than one JSON value"));
 	CHECK(parses("{\"schema\":\"crashpipe/1\"}x", "more than one JSON value"));
+	CHECK(parses("{\"schema\":\"crashpipe/1\",\"process\":{\"pid\":1,\"comm\":\"a\",\"pid\":2}}", "member twice"));
+	CHECK(parses("{\"schema\":\"crashpipe/1\",\"schema\":\"crashpipe/1\"}", "member twice"));
+	CHECK(parses("{\"schema\":\"crashpipe/1\",\"x\":[{\"a\":1,\"b\":2},{\"a\":1}]}", NULL));
 
 	/* A NUL byte inside the length: refused, not cut short. */
 	{
