@@ -618,19 +618,23 @@ struct reader {
 	const char **why;
 	const char *section;		/* "process", "runtime", "threads", "modules", "notes" */
 	long thread, frame;		/* indices, -1 outside */
-	char buf[160];
 };
+
+/* The reason of the last refusal: *why points here, so it outlives the reader. */
+static __thread char why_buf[160];
 
 static int bad(struct reader *rd, const char *key, const char *what)
 {
-	int n = snprintf(rd->buf, sizeof(rd->buf), "%s", rd->section ? rd->section : "report");
-	if (rd->thread >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
-		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, "[%ld]", rd->thread);
-	if (rd->frame >= 0 && n >= 0 && (size_t)n < sizeof(rd->buf))
-		n += snprintf(rd->buf + n, sizeof(rd->buf) - n, ".frames[%ld]", rd->frame);
-	if (n >= 0 && (size_t)n < sizeof(rd->buf))
-		snprintf(rd->buf + n, sizeof(rd->buf) - n, "%s%s: %s", key ? "." : "", key ? key : "", what);
-	*rd->why = rd->buf;
+	char *buf = why_buf;
+	size_t size = sizeof(why_buf);
+	int n = snprintf(buf, size, "%s", rd->section ? rd->section : "report");
+	if (rd->thread >= 0 && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, "[%ld]", rd->thread);
+	if (rd->frame >= 0 && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, ".frames[%ld]", rd->frame);
+	if (n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, "%s%s: %s", key ? "." : "", key ? key : "", what);
+	*rd->why = buf;
 	return -EINVAL;
 }
 
@@ -652,6 +656,21 @@ static int get_str(struct reader *rd, const cJSON *o, const char *key, char **re
 		return bad(rd, key, "not a string");
 	*ret = strdup(v->valuestring);
 	return *ret ? 0 : -ENOMEM;
+}
+
+/* A build-id: a string of hex digits (any length: a core may carry a long one). It names
+ * files in the debuginfo cache, so nothing else gets through. */
+static int get_build_id(struct reader *rd, const cJSON *o, const char *key, char **ret)
+{
+	int r = get_str(rd, o, key, ret);
+	if (r < 0 || !*ret)
+		return r;
+	if ((*ret)[strspn(*ret, "0123456789abcdefABCDEF")] != '\0') {
+		free(*ret);
+		*ret = NULL;
+		return bad(rd, key, "not a string of hex digits");
+	}
+	return 0;
 }
 
 /* An integral number from @lo to @hi (both exactly representable as doubles). */
@@ -791,7 +810,7 @@ static int frame_from_json(struct reader *rd, const cJSON *fr, struct cp_thread 
 	if (!f)
 		return -ENOMEM;
 	CHECK(get_str(rd, fr, "module", &f->module));
-	CHECK(get_str(rd, fr, "build_id", &f->build_id));
+	CHECK(get_build_id(rd, fr, "build_id", &f->build_id));
 	CHECK(get_hex(rd, fr, "module_offset", 64, &f->module_offset, &f->has_module_offset));
 	CHECK(get_str(rd, fr, "function", &f->function));
 	CHECK(get_num(rd, fr, "offset", 0, U64_MAX_DOUBLE, "not an integer from 0 to 2^64-1", &d, &f->has_offset));
@@ -806,12 +825,12 @@ static int frame_from_json(struct reader *rd, const cJSON *fr, struct cp_thread 
 		int k;
 		if (!cJSON_IsString(kind))
 			return bad(rd, "kind", "not a string");
+		/* crashpipe-report(5): new kinds may appear within crashpipe/1; one this
+		 * reader does not know is shown as native. */
 		for (k = 0; k < _CP_FRAME_KIND_MAX; k++)
 			if (strcmp(kind->valuestring, cp_frame_kind_name(k)) == 0)
 				break;
-		if (k == _CP_FRAME_KIND_MAX)
-			return bad(rd, "kind", "not native, managed or runtime");
-		f->kind = k;
+		f->kind = k < _CP_FRAME_KIND_MAX ? k : CP_FRAME_NATIVE;
 	}
 	CHECK(get_str(rd, fr, "assembly", &f->assembly));
 	CHECK(get_hex(rd, fr, "token", 32, &v, &f->has_token));
@@ -947,7 +966,7 @@ static int report_from_json(const cJSON *root, struct cp_report *r, const char *
 		CHECK(get_str(&rd, item, "path", &m->path));
 		CHECK(get_hex(&rd, item, "base", 64, &m->base, &has));
 		CHECK(get_hex(&rd, item, "end", 64, &m->end, &has));
-		CHECK(get_str(&rd, item, "build_id", &m->build_id));
+		CHECK(get_build_id(&rd, item, "build_id", &m->build_id));
 		const cJSON *match = member(item, "file_build_id_match");
 		if (match && !cJSON_IsBool(match))
 			return bad(&rd, "file_build_id_match", "not true, false or null");
@@ -1023,6 +1042,42 @@ static int prescan(const char *json, size_t len, const char **why)
 	return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No object names a member twice: readers differ on which one counts (cJSON takes the
+ * first, jq the last), and a forger would pick the one each tool shows. Recursion is
+ * bounded by the prescan's depth. */
+static int no_duplicate_keys(const cJSON *node, const char **why)
+{
+	const cJSON *c;
+	size_t n = 0, i = 0;
+
+	for (c = node->child; c; c = c->next)
+		n++;
+	if (cJSON_IsObject(node) && n > 1) {
+		_cleanup_free_ const char **keys = malloc(n * sizeof(*keys));
+		if (!keys)
+			return -ENOMEM;
+		for (c = node->child; c; c = c->next)
+			keys[i++] = c->string ? c->string : "";
+		qsort(keys, n, sizeof(*keys), cmp_key);
+		for (i = 1; i < n; i++)
+			if (strcmp(keys[i - 1], keys[i]) == 0) {
+				*why = "a JSON object names a member twice";
+				return -EINVAL;
+			}
+	}
+	for (c = node->child; c; c = c->next) {
+		int r = no_duplicate_keys(c, why);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
 {
 	const char *end = NULL;
@@ -1043,14 +1098,17 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 	}
 	/* Exactly one value: a second one after it is what a forger appends. */
 	for (size_t off = end - json; off < len; off++)
-		if (!strchr(" \t\r\n", json[off])) {
-			*why = "more than one JSON value";
+		if (json[off] != ' ' && json[off] != '\t' && json[off] != '\r' && json[off] != '\n') {
+			*why = "more than one JSON value (or text after it)";
 			return -EINVAL;
 		}
 	if (!cJSON_IsObject(root)) {
 		*why = "not a JSON object";
 		return -EINVAL;
 	}
+	r = no_duplicate_keys(root, why);
+	if (r < 0)
+		return r;
 	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	if (!cJSON_IsString(schema) || strcmp(schema->valuestring, CP_SCHEMA) != 0) {
 		*why = "not a crashpipe report (schema is not " CP_SCHEMA ")";
@@ -1072,25 +1130,45 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 
 int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret)
 {
-	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct cp_input *in;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
+	struct stat st, st2;
 	size_t len;
 	int r;
 
+	/* Anyone may have put the entry there: look at it through O_PATH first (that opens
+	 * no device and waits on no FIFO), then open that very inode. */
 	*error_ret = NULL;
+	_cleanup_close_ int pfd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		*error_ret = "a symbolic link, not read";
+		return -ELOOP;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*error_ret = "not a regular file, not read";
+		return -EBADF;
+	}
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)	/* no /proc: the entry again, with the same rules */
+		fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			*error_ret = "a symbolic link, not read";
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st2) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st2.st_mode) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
 		*error_ret = "not a regular file, not read";
 		return -EBADF;
 	}
+	st = st2;
 	if ((uint64_t)st.st_size > CP_REPORT_MAX_SIZE) {
 		*error_ret = "larger than 64 MiB";
 		return -EFBIG;

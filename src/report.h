@@ -148,9 +148,9 @@ int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why);
 
 /* Read a report written by cp_report_write() (plain or zstd) with cp_report_parse(). Only a
- * regular file is read (opened O_NOFOLLOW|O_NONBLOCK|O_NOCTTY: a symlink, a FIFO or a
- * device is refused, never waited on), of at most CP_REPORT_MAX_SIZE bytes, compressed or
- * not. Returns 0 or -errno; *@error_ret gets a static reason for -EINVAL, -ELOOP (a
+ * regular file is read: the entry is looked at through O_PATH|O_NOFOLLOW, then that inode
+ * opened O_RDONLY|O_NONBLOCK|O_NOCTTY (a symlink, a FIFO or a device is refused, never
+ * opened or waited on), of at most CP_REPORT_MAX_SIZE bytes, compressed or not. Returns 0 or -errno; *@error_ret gets a static reason for -EINVAL, -ELOOP (a
  * symlink), -EFBIG (too large) and -EBADF (not a regular file). */
 int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret);
 /* The same for @name in the directory @dir_fd (AT_FDCWD for the working directory). */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "report.h"
 #include "show.h"
+#include "termsafe.h"
 
 static const char *base_name(const char *path)
 {
@@ -25,61 +26,44 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Report strings come from the crashed process: never let them drive the terminal. */
-static void defang(char *s)
+/* Report strings come from the crashed process and file names from whoever wrote into the
+ * spool: every one goes to the terminal through the sanitiser. */
+static void put(FILE *out, const char *s)
 {
-	for (; s && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	cp_termsafe_fputs(s, out);
 }
 
-static void defang_exception(struct cp_exception *e)
+/* "YYYY-mm-dd HH:MM:SS" of @t, or "?" when gmtime_r() cannot (the reader bounds the year,
+ * but a struct may come from elsewhere). */
+static void format_time(int64_t t, char *buf, size_t size)
 {
-	for (; e; e = e->inner) {
-		defang(e->type);
-		defang(e->message);
-	}
-}
+	time_t tt = (time_t)t;
+	struct tm tm;
 
-static void defang_report(struct cp_report *r)
-{
-	struct cp_process *p = &r->process;
-	char *strs[] = { p->exe, p->comm, p->cmdline, p->hostname, p->boot_id, p->cgroup,
-			 r->runtime.version, r->runtime.directory, r->runtime.dac, r->runtime.dac_error };
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
-		defang(strs[i]);
-	for (size_t i = 0; i < r->n_threads; i++) {
-		struct cp_thread *t = &r->threads[i];
-		defang(t->name);
-		defang(t->error);
-		defang_exception(t->exception);
-		for (size_t j = 0; j < t->n_frames; j++) {
-			defang(t->frames[j].function);
-			defang(t->frames[j].file);
-			defang(t->frames[j].module);
-			defang(t->frames[j].assembly);
-		}
-	}
-	for (size_t i = 0; i < r->n_notes; i++)
-		defang(r->notes[i]);
+	if (t < 0 || (int64_t)tt != t || !gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "?");
 }
 
 static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 {
 	fprintf(out, "  #%-3zu 0x%016" PRIx64 " ", i, f->ip);
 	if (f->function) {
-		fputs(f->function, out);
+		put(out, f->function);
 		if (f->has_offset)
 			fprintf(out, "+0x%" PRIx64, f->offset);
 	} else {
 		fputs("??", out);
 	}
-	if (f->file)
-		fprintf(out, " (%s:%d)", f->file, f->line);
+	if (f->file) {
+		fputs(" (", out);
+		put(out, f->file);
+		fprintf(out, ":%d)", f->line);
+	}
 	if (f->kind != CP_FRAME_NATIVE && f->has_il_offset)
 		fprintf(out, " [IL_%04x]", f->il_offset);
 	if (f->module) {
-		fprintf(out, " in %s", base_name(f->module));
+		fputs(" in ", out);
+		put(out, base_name(f->module));
 		if (!f->function && f->has_module_offset)
 			fprintf(out, "+0x%" PRIx64, f->module_offset);
 	}
@@ -92,8 +76,11 @@ static void print_frames(FILE *out, const struct cp_thread *t)
 		print_frame(out, i, &t->frames[i]);
 	if (t->truncated)
 		fprintf(out, "  ... more frames left out (stack overflow?)\n");
-	if (t->error)
-		fprintf(out, "  (%s)\n", t->error);
+	if (t->error) {
+		fputs("  (", out);
+		put(out, t->error);
+		fputs(")\n", out);
+	}
 	if (t->n_frames == 0 && !t->error)
 		fprintf(out, "  (no frames)\n");
 }
@@ -112,11 +99,37 @@ static bool same_stack(const struct cp_thread *a, const struct cp_thread *b)
 	return true;
 }
 
+/* Threads sorted by their stacks (then by their place in the report), so that the threads
+ * of one stack lie together: a report may hold 100000 threads, all different, and
+ * comparing each with every other took minutes. */
+struct stack_key {
+	const struct cp_thread *t;
+	size_t index;
+};
+
+static int cmp_stack_key(const void *pa, const void *pb)
+{
+	const struct stack_key *ka = pa, *kb = pb;
+	const struct cp_thread *a = ka->t, *b = kb->t;
+
+	if (a->n_frames != b->n_frames)
+		return a->n_frames < b->n_frames ? -1 : 1;
+	if (a->truncated != b->truncated)
+		return a->truncated ? 1 : -1;
+	for (size_t i = 0; i < a->n_frames; i++)
+		if (a->frames[i].ip != b->frames[i].ip)
+			return a->frames[i].ip < b->frames[i].ip ? -1 : 1;
+	return ka->index < kb->index ? -1 : ka->index > kb->index;
+}
+
 static void print_thread_title(FILE *out, const struct cp_thread *t)
 {
 	fprintf(out, "%d", t->tid);
-	if (t->name)
-		fprintf(out, " \"%s\"", t->name);
+	if (t->name) {
+		fputs(" \"", out);
+		put(out, t->name);
+		fputc('"', out);
+	}
 }
 
 void cp_show_report(FILE *out, const struct cp_report *r)
@@ -133,17 +146,28 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 	/* For .NET the exception is what the engineer looks for first. */
 	if (crashed && crashed->exception) {
 		const struct cp_exception *e = crashed->exception;
-		fprintf(out, "Unhandled exception: %s", e->type ? e->type : "?");
-		if (e->message)
-			fprintf(out, ": %s", e->message);
+		fputs("Unhandled exception: ", out);
+		put(out, e->type ? e->type : "?");
+		if (e->message) {
+			fputs(": ", out);
+			put(out, e->message);
+		}
 		if (e->has_hresult)
 			fprintf(out, " (HResult 0x%08x)", (unsigned)e->hresult);
 		fputc('\n', out);
-		for (e = e->inner; e; e = e->inner)
-			fprintf(out, "  ---> %s%s%s\n", e->type ? e->type : "?", e->message ? ": " : "",
-				e->message ? e->message : "");
+		for (e = e->inner; e; e = e->inner) {
+			fputs("  ---> ", out);
+			put(out, e->type ? e->type : "?");
+			if (e->message) {
+				fputs(": ", out);
+				put(out, e->message);
+			}
+			fputc('\n', out);
+		}
 	}
-	fprintf(out, "Process %d (%s) died on ", p->pid, p->comm ? p->comm : "?");
+	fprintf(out, "Process %d (", p->pid);
+	put(out, p->comm ? p->comm : "?");
+	fputs(") died on ", out);
 	if (sig)
 		fputs(sig, out);
 	else
@@ -156,30 +180,45 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 
 	if (crashed && crashed->n_frames > 0 && crashed->frames[0].function) {
 		const struct cp_frame *f = &crashed->frames[0];
-		fprintf(out, "  in %s", f->function);
-		if (f->file)
-			fprintf(out, " at %s:%d", f->file, f->line);
+		fputs("  in ", out);
+		put(out, f->function);
+		if (f->file) {
+			fputs(" at ", out);
+			put(out, f->file);
+			fprintf(out, ":%d", f->line);
+		}
 		fputc('\n', out);
 	}
-	if (p->exe)
-		fprintf(out, "  executable: %s\n", p->exe);
-	if (p->cmdline)
-		fprintf(out, "  command line: %s\n", p->cmdline);
+	if (p->exe) {
+		fputs("  executable: ", out);
+		put(out, p->exe);
+		fputc('\n', out);
+	}
+	if (p->cmdline) {
+		fputs("  command line: ", out);
+		put(out, p->cmdline);
+		fputc('\n', out);
+	}
 	if (p->has_ids)
 		fprintf(out, "  user: uid %u gid %u\n", (unsigned)p->uid, (unsigned)p->gid);
 	if (p->time >= 0) {
 		char buf[64];
-		time_t t = p->time;
-		struct tm tm;
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
-		fprintf(out, "  time: %s\n", buf);
+		format_time(p->time, buf, sizeof(buf));
+		fprintf(out, "  time: %s UTC\n", buf);
 	}
-	if (p->hostname)
-		fprintf(out, "  host: %s\n", p->hostname);
+	if (p->hostname) {
+		fputs("  host: ", out);
+		put(out, p->hostname);
+		fputc('\n', out);
+	}
 	if (r->runtime.present) {
-		fprintf(out, "  runtime: .NET %s", r->runtime.version ? r->runtime.version : "(version unknown)");
-		if (r->runtime.dac_error)
-			fprintf(out, " (no managed frames: %s)", r->runtime.dac_error);
+		fputs("  runtime: .NET ", out);
+		put(out, r->runtime.version ? r->runtime.version : "(version unknown)");
+		if (r->runtime.dac_error) {
+			fputs(" (no managed frames: ", out);
+			put(out, r->runtime.dac_error);
+			fputc(')', out);
+		}
 		fputc('\n', out);
 	}
 	if (r->partial)
@@ -195,27 +234,37 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 	size_t others = r->n_threads - (crashed ? 1 : 0);
 	if (others > 0) {
 		fprintf(out, "\nOther threads (%zu):\n", others);
-		_cleanup_free_ bool *done = calloc(r->n_threads, sizeof(*done));
-		for (size_t i = 0; i < r->n_threads; i++) {
+		size_t n = r->n_threads;
+		_cleanup_free_ bool *done = calloc(n, sizeof(*done));
+		_cleanup_free_ struct stack_key *keys = malloc(n * sizeof(*keys));
+		_cleanup_free_ size_t *pos = malloc(n * sizeof(*pos));
+		bool fold = done && keys && pos;
+		if (fold) {
+			for (size_t i = 0; i < n; i++)
+				keys[i] = (struct stack_key){ &r->threads[i], i };
+			qsort(keys, n, sizeof(*keys), cmp_stack_key);
+			for (size_t k = 0; k < n; k++)
+				pos[keys[k].index] = k;
+		}
+		for (size_t i = 0; i < n; i++) {
 			const struct cp_thread *t = &r->threads[i];
-			if (t == crashed || (done && done[i]))
+			if (t == crashed || (fold && done[i]))
 				continue;
-			size_t count = 1;
-			for (size_t j = i + 1; done && j < r->n_threads; j++)
-				if (&r->threads[j] != crashed && !done[j] && same_stack(t, &r->threads[j])) {
-					done[j] = true;
+			/* The threads after it with its stack follow it in @keys. */
+			size_t count = 1, end = fold ? pos[i] + 1 : 0;
+			for (; fold && end < n && same_stack(t, keys[end].t); end++)
+				if (keys[end].t != crashed && !done[keys[end].index]) {
+					done[keys[end].index] = true;
 					count++;
 				}
 			fputc('\n', out);
 			if (count > 1) {
 				fprintf(out, "%zu threads with the same stack: ", count);
 				print_thread_title(out, t);
-				for (size_t j = i + 1, shown = 1; done && j < r->n_threads; j++)
-					if (done[j] && same_stack(t, &r->threads[j])) {
-						if (shown++ < 8) {
-							fputs(", ", out);
-							print_thread_title(out, &r->threads[j]);
-						}
+				for (size_t k = pos[i] + 1, shown = 1; k < end; k++)
+					if (keys[k].t != crashed && shown++ < 8) {
+						fputs(", ", out);
+						print_thread_title(out, keys[k].t);
 					}
 				if (count > 8)
 					fprintf(out, ", ...");
@@ -231,8 +280,11 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 
 	if (r->n_notes > 0) {
 		fprintf(out, "\nNotes:\n");
-		for (size_t i = 0; i < r->n_notes; i++)
-			fprintf(out, "  - %s\n", r->notes[i]);
+		for (size_t i = 0; i < r->n_notes; i++) {
+			fputs("  - ", out);
+			put(out, r->notes[i]);
+			fputc('\n', out);
+		}
 	}
 }
 
@@ -258,13 +310,13 @@ int cp_cmd_show(int argc, char **argv)
 	struct cp_report *r;
 	int ret = cp_report_load(path, &r, &why);
 	if (ret < 0) {
+		_cleanup_free_ char *safe = cp_termsafe(path);
 		if (why)
-			cp_log(LOG_ERR, "%s: %s", path, why);
+			cp_log(LOG_ERR, "%s: %s", safe ? safe : "?", why);
 		else
-			cp_log_errno(LOG_ERR, ret, "%s: %m", path);
+			cp_log_errno(LOG_ERR, ret, "%s: %m", safe ? safe : "?");
 		return 1;
 	}
-	defang_report(r);
 	cp_show_report(stdout, r);
 	cp_report_destroy(r);
 	return 0;
@@ -301,9 +353,12 @@ int cp_cmd_list(int argc, char **argv)
 			return 2;
 		}
 	}
+	_cleanup_free_ char *safe_spool = cp_termsafe(spool);
+	if (!safe_spool)
+		return cp_log_errno(LOG_ERR, -ENOMEM, "%m"), 1;
 	DIR *d = opendir(spool);
 	if (!d) {
-		cp_log_errno(LOG_ERR, -errno, "%s: %m", spool);
+		cp_log_errno(LOG_ERR, -errno, "%s: %m", safe_spool);
 		return 1;
 	}
 	char **names = NULL;
@@ -316,36 +371,43 @@ int cp_cmd_list(int argc, char **argv)
 		if (!p)
 			break;
 		names = p;
-		if (asprintf(&names[n], "%s/%s", spool, de->d_name) >= 0)
+		if ((names[n] = strdup(de->d_name)))
 			n++;
 	}
-	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_str);
+	/* Each entry is opened in the directory that was listed (not by a path that could
+	 * lead elsewhere by now), under cp_report_loadat()'s rules. */
 	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *name = cp_termsafe(names[i]);
 		struct cp_report *r;
 		const char *why;
-		if (cp_report_load(names[i], &r, &why) < 0) {
-			printf("%s: unreadable (%s)\n", names[i], why ? why : "error");
-			free(names[i]);
+		int ret = cp_report_loadat(dirfd(d), names[i], &r, &why);
+		free(names[i]);
+		if (ret < 0) {
+			/* One line for a bad report, and on to the next: a report planted in the
+			 * spool must not hide the others. */
+			printf("%s/%s: unreadable (", safe_spool, name ? name : "?");
+			if (why)
+				fputs(why, stdout);
+			else
+				fputs(strerror(-ret), stdout);
+			fputs(")\n", stdout);
 			continue;
 		}
-		defang_report(r);
-		char when[32] = "?";
-		if (r->process.time >= 0) {
-			time_t t = r->process.time;
-			struct tm tm;
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
-		}
+		char when[32];
+		format_time(r->process.time, when, sizeof(when));
 		const char *sig = cp_signal_name(r->process.signal);
 		const char *fn = NULL;
 		for (size_t j = 0; j < r->n_threads && !fn; j++)
 			if (r->threads[j].crashed && r->threads[j].n_frames)
 				fn = r->threads[j].frames[0].function;
-		printf("%s %7d %-16s %-8s %-32s %s\n", when, r->process.pid,
-		       r->process.comm ? r->process.comm : "?", sig ? sig : "?", fn ? fn : "??", names[i]);
+		_cleanup_free_ char *comm = cp_termsafe(r->process.comm ? r->process.comm : "?");
+		_cleanup_free_ char *func = cp_termsafe(fn ? fn : "??");
+		printf("%s %7d %-16s %-8s %-32s %s/%s\n", when, r->process.pid, comm ? comm : "?", sig ? sig : "?",
+		       func ? func : "?", safe_spool, name ? name : "?");
 		cp_report_destroy(r);
-		free(names[i]);
 	}
+	closedir(d);
 	free(names);
 	return 0;
 }
