@@ -41,7 +41,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/fuzz-hint-XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/fuzz-hint-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/%d", dir, FUZZ_PID);

@@ -41,7 +41,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/fuzz-symcache-XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/fuzz-symcache-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(sub, sizeof(sub), "%s/%.2s", dir, HEX);
