@@ -44,7 +44,8 @@ if [ -f "$srcdir/tests/fuzz/$name.options" ]; then
 	done <"$srcdir/tests/fuzz/$name.options"
 fi
 # Halt on the first report of any sanitizer; leaks are reported at the end of each input.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
+# No abort_on_error: an abort would send a core to whatever core_pattern holds.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 : >"$log"
