@@ -14,7 +14,10 @@ need_root
 [ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 take_core_pattern
 
-spool=$test_dir/spool
+# A short spool path: the core_pattern line (binary and spool paths) must fit the kernel's
+# 127 bytes even from a build directory deep in a tree (build-asan/ in .ci/run).
+spool=$(mktemp -d /tmp/cpi.XXXXXX) || exit 99
+at_exit "rm -rf '$spool'"
 self=$(readlink -f "$CRASHPIPE")
 pattern() { cat /proc/sys/kernel/core_pattern; }
 limit() { cat /proc/sys/kernel/core_pipe_limit; }
