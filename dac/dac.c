@@ -167,10 +167,11 @@ static int start(struct cp_core *core, struct cp_target *t, struct cp_modules *m
 	return 0;
 }
 
-/* Collect at most CP_WIRE_MAX_TOTAL + 1 bytes; a process that has more to say is killed. */
+/* Collect at most CP_WIRE_MAX_TOTAL bytes (a stream that reaches it is too long); a process
+ * that has more to say is killed. */
 static void collect(struct cp_dac_run *run, unsigned timeout, char **buf, size_t *len, int *status)
 {
-	cp_child_read(run->fd, run->child, timeout, CP_WIRE_MAX_TOTAL + 1, buf, len);
+	cp_child_read(run->fd, run->child, timeout, CP_WIRE_MAX_TOTAL, buf, len);
 	/* Past the limit, or the pipe still open: the process is done for either way. */
 	kill(run->child, SIGKILL);
 	while (waitpid(run->child, status, 0) < 0 && errno == EINTR)
@@ -195,6 +196,9 @@ static void finish(struct cp_core *core, struct cp_target *t, struct cp_modules 
 		rt->dac_error = strdup("out of memory reading the DAC's process");
 		return;
 	}
+	/* For debugging crashpipe itself: what the DAC's process sent, as it sent it. */
+	if (getenv("CRASHPIPE_DAC_TRACE"))
+		(void) !fwrite(buf, 1, len, stderr);
 	for (size_t i = 0; i < core->n_threads; i++)
 		tids[i] = core->threads[i].tid;
 	struct cp_wire_limits lim = { .tids = tids, .n_tids = core->n_threads, .max_frames = opts->max_frames };
