@@ -10,7 +10,7 @@
 #      spool, with the real pid, exe, comm and uid 65534, nothing of sshd, and
 #      runtime.dac_error saying what went wrong with the DAC;
 #   2. the same crash's kernel core, given to `crashpipe handle` on stdin under
-#      /usr/bin/time: the handler's peak RSS with the forging DAC stays within 32 MiB of
+#      /usr/bin/time: the handler's peak RSS with the forging DAC stays within 16 MiB of
 #      its peak RSS with a DAC that just crashes (today: hundreds of MiB more).
 # SKIPs, saying why, without root, a C compiler, setpriv, /usr/bin/time or the
 # self-contained .NET 8 build.
@@ -91,15 +91,17 @@ now=$(date +%s)
 # handle_rss SPOOL: the peak RSS (KiB) of `crashpipe handle` on the core, on stdin.
 handle_rss() {
 	/usr/bin/time -f %M -o "$test_dir/time.$1" "$CRASHPIPE" handle --spool "$short/$1" \
-		"$pid" "$pid" $NOBODY $NOBODY 6 "$now" unlimited cpdg <"$core" 2>"$test_dir/handle.$1.err" ||
+		"$pid" "$pid" $NOBODY $NOBODY 6 "$now" unlimited cpdg <"$core" >"$test_dir/handle.$1.out" \
+		2>"$test_dir/handle.$1.err" ||
 		check_failed "handle ($1) failed: $(tail -3 "$test_dir/handle.$1.err")"
 	tail -1 "$test_dir/time.$1"
+	[ ! -s "$test_dir/handle.$1.out" ] || check_failed "handle ($1) wrote to its standard output: $(head -c 200 "$test_dir/handle.$1.out")"
 }
 forge_rss=$(handle_rss s2)
 cp "$short/crash.so" "$dac"
 crash_rss=$(handle_rss s3)
 echo "peak RSS of handle: forging DAC ${forge_rss} KiB, crashing DAC ${crash_rss} KiB"
-[ "$forge_rss" -le $((crash_rss + 32 * 1024)) ] ||
+[ "$forge_rss" -le $((crash_rss + 16 * 1024)) ] ||
 	check_failed "the forging DAC took the handler's peak RSS to $forge_rss KiB (with a crashing DAC: $crash_rss KiB)"
 for s in s2 s3; do
 	f=$(ls "$short/$s"/*.json.zst 2>/dev/null | head -1)
