@@ -5,10 +5,11 @@
 # A copy of the self-contained .NET 8 test app gets a fake libmscordaccore.so
 # (tests/dotnet/fakedac/fakedac.c, -DFAKEDAC_FORGE) whose constructor writes a forged
 # report (process 1, sshd, uid 0) and then 30 MiB of JSON to every pipe, socket or device
-# fd it has. The app crashes as user nobody (scenario main):
+# fd it has (having first listed its fds). The app crashes as user nobody (scenario main):
 #   1. through the real kernel pipe into `crashpipe handle`: exactly one report in the
 #      spool, with the real pid, exe, comm and uid 65534, nothing of sshd, and
-#      runtime.dac_error saying what went wrong with the DAC;
+#      runtime.dac_error saying what went wrong with the DAC; and the DAC's process had
+#      one pipe (its own), no socket, nothing but files besides;
 #   2. the same crash's kernel core, given to `crashpipe handle` on stdin under
 #      /usr/bin/time: the handler's peak RSS with the forging DAC stays within 16 MiB of
 #      its peak RSS with a DAC that just crashes (today: hundreds of MiB more).
@@ -40,7 +41,9 @@ app=$short/app/$(basename "${APP[dotnet8]}")
 dac=$short/app/libmscordaccore.so
 [ -f "$dac" ] || skip "the self-contained app has no libmscordaccore.so to replace"
 fakedac=$abs_srcdir/dotnet/fakedac/fakedac.c
-cc -O2 -shared -fPIC -DFAKEDAC_FORGE -o "$short/forge.so" "$fakedac" || fail "cannot build the forging DAC"
+mkdir -m 1777 "$short/m"
+cc -O2 -shared -fPIC -DFAKEDAC_FORGE -DFAKEDAC_FDS="\"$short/m/fds\"" -o "$short/forge.so" "$fakedac" ||
+	fail "cannot build the forging DAC"
 cc -O2 -shared -fPIC -o "$short/crash.so" "$fakedac" || fail "cannot build the crashing DAC"
 cp "$short/forge.so" "$dac"
 
@@ -79,6 +82,16 @@ jq -e '.runtime.dac_error | test("malformed|crashed|timed out")' "$r" >/dev/null
 	check_failed "runtime.dac_error does not say what the DAC did: $(jq -c .runtime "$r")"
 jq -e '[.threads[0].frames[] | select(.function != null)] | length >= 3' "$r" >/dev/null ||
 	check_failed "the crashed thread lost its native frames"
+if [ -s "$short/m/fds" ]; then
+	echo "the DAC's fds: $(tr '\n' ';' <"$short/m/fds")"
+	[ "$(grep -c ' pipe:' "$short/m/fds")" = 1 ] || check_failed "the DAC's process had more than its own pipe: $(grep ' pipe:' "$short/m/fds" | tr '\n' ' ')"
+	! grep -q ' socket:' "$short/m/fds" || check_failed "the DAC's process had a socket"
+	# The rest: the DAC, the files the target reads and its root, /proc/PID/mem, /dev/null.
+	others=$(grep -v ' pipe:' "$short/m/fds" | grep -v ' /' || true)
+	[ -z "$others" ] || check_failed "the DAC's process had other fds: $others"
+else
+	check_failed "the forging DAC did not list its fds"
+fi
 
 # 2. Peak RSS of the handler on the same crash's core, forging DAC against crashing DAC.
 set_core_pattern "$short/cores/core.%p" 0

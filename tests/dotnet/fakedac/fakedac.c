@@ -12,7 +12,9 @@
  *                         path (tests/run-dac-trust.sh);
  *   -DFAKEDAC_FORGE       its constructor writes a forged report (process 1, sshd, uid 0)
  *                         and then FAKEDAC_FLOOD_MIB MiB of JSON to every fd 0..1023 it
- *                         has open that is not a file or directory (tests/run-dac-forge.sh).
+ *                         has open that is not a file or directory (tests/run-dac-forge.sh);
+ *   -DFAKEDAC_FDS=path    its constructor first writes "fd target" for every fd it has to
+ *                         path (with FAKEDAC_FORGE: what a forger could write to).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +46,30 @@ __attribute__((constructor)) static void fakedac_marker(void)
 }
 #endif
 
+#ifdef FAKEDAC_FDS
+#include <limits.h>
+
+__attribute__((constructor(101))) static void fakedac_fds(void)
+{
+	FILE *f = fopen(FAKEDAC_FDS, "w");
+	char link[64], target[PATH_MAX];
+
+	if (!f)
+		return;
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fd == fileno(f))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		fprintf(f, "%d %s\n", fd, target);
+	}
+	fclose(f);
+}
+#endif
+
 #ifdef FAKEDAC_FORGE
 static const char forged[] =
 	"{\"version\":1,\"time\":1700000000,\"memory_source\":\"core\",\"partial\":false,"
@@ -61,7 +87,7 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-__attribute__((constructor)) static void fakedac_forge(void)
+__attribute__((constructor(102))) static void fakedac_forge(void)
 {
 	static char chunk[1 << 16];
 	struct stat st;
