@@ -28,7 +28,8 @@ static void enc_bytes(struct enc *e, const void *p, size_t n)
 		e->overflow = true;
 		return;
 	}
-	memcpy(e->buf + e->len, p, n);
+	if (n)
+		memcpy(e->buf + e->len, p, n);
 	e->len += n;
 }
 
