@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,10 +191,35 @@ static int start(struct cp_core *core, struct cp_target *t, struct cp_modules *m
 	return 0;
 }
 
-/* Collect at most CP_WIRE_MAX_TOTAL + 1 bytes; a process that has more to say is killed. */
+/* For debugging crashpipe itself: what the DAC's process sent, one tab-separated line per
+ * record (T thread, X exception, F stack position, E error or violation). */
+static void trace(const struct cp_wire_result *res, size_t len)
+{
+	for (size_t i = 0; i < res->n_threads; i++) {
+		const struct cp_wire_thread *th = &res->threads[i];
+		fprintf(stderr, "T\t%d\n", (int)th->tid);
+		for (size_t j = 0; j < th->n_exceptions; j++)
+			fprintf(stderr, "X\t%d\t%zu\t%08x\t%s\t%s\n", (int)th->tid, j, th->exceptions[j].hresult,
+				th->exceptions[j].type ? th->exceptions[j].type : "",
+				th->exceptions[j].message ? th->exceptions[j].message : "");
+		for (size_t j = 0; j < th->n_frames; j++) {
+			const struct cp_wire_frame *f = &th->frames[j];
+			fprintf(stderr, "F\t%c\t%" PRIx64 "\t%" PRIx64 "\t%x\t%s\t%s\n", f->kind, f->ip, f->sp, f->token,
+				f->name ? f->name : "", f->assembly ? f->assembly : "");
+		}
+	}
+	if (res->error)
+		fprintf(stderr, "E\t%s\n", res->error);
+	if (res->malformed[0])
+		fprintf(stderr, "E\tmalformed: %s\n", res->malformed);
+	fprintf(stderr, "# %zu bytes%s\n", len, res->ended ? ", END" : "");
+}
+
+/* Collect at most CP_WIRE_MAX_TOTAL bytes (a stream that reaches it is too long); a process
+ * that has more to say is killed. */
 static void collect(struct cp_dac_run *run, unsigned timeout, char **buf, size_t *len, int *status)
 {
-	cp_child_read(run->fd, run->child, timeout, CP_WIRE_MAX_TOTAL + 1, buf, len);
+	cp_child_read(run->fd, run->child, timeout, CP_WIRE_MAX_TOTAL, buf, len);
 	/* Past the limit, or the pipe still open: the process is done for either way. */
 	kill(run->child, SIGKILL);
 	while (waitpid(run->child, status, 0) < 0 && errno == EINTR)
@@ -226,6 +252,8 @@ static void finish(struct cp_core *core, struct cp_target *t, struct cp_modules 
 		cp_wire_result_deinit(&res);
 		return;
 	}
+	if (getenv("CRASHPIPE_DAC_TRACE"))
+		trace(&res, len);
 	bool killed = WIFSIGNALED(status) && !res.ended;
 	if (res.malformed[0]) {
 		if (asprintf(&rt->dac_error, "the DAC's process sent a malformed message: %s", res.malformed) < 0)

@@ -28,7 +28,8 @@ static void enc_bytes(struct enc *e, const void *p, size_t n)
 		e->overflow = true;
 		return;
 	}
-	memcpy(e->buf + e->len, p, n);
+	if (n)
+		memcpy(e->buf + e->len, p, n);
 	e->len += n;
 }
 
@@ -475,18 +476,22 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 	struct parser ps = { .res = res, .lim = lim };
 	size_t off = 0;
 
+	bool over = len >= CP_WIRE_MAX_TOTAL;
+
 	memset(res, 0, sizeof(*res));
-	if (len > CP_WIRE_MAX_TOTAL) {
-		/* The records in the first CP_WIRE_MAX_TOTAL bytes still count. */
+	/* The records in the first CP_WIRE_MAX_TOTAL bytes still count. */
+	if (over)
 		len = CP_WIRE_MAX_TOTAL;
-		snprintf(res->malformed, sizeof(res->malformed), "more than %u bytes", CP_WIRE_MAX_TOTAL);
-	}
 	while (off < len && !res->ended) {
 		if (len - off < 5)
 			break;	/* a record cut short: the process was stopped in the middle */
 		uint8_t type = buf[off];
 		uint32_t n = (uint32_t)buf[off + 1] | (uint32_t)buf[off + 2] << 8 |
 			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
+		if (type < CP_WIRE_START || type > CP_WIRE_END) {
+			violation(&ps, off, "unknown record type %u", type);
+			return 0;
+		}
 		if (n > CP_WIRE_MAX_RECORD) {
 			violation(&ps, off, "a record of %u bytes", n);
 			return 0;
@@ -495,11 +500,13 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 			break;
 		struct cur c = { .p = buf + off + 5, .left = n };
 		if (!record(&ps, type, &c, off))
-			return ps.nomem ? -ENOMEM : 0;
+			return ps.nomem ? -ENOMEM : 0;	/* the rest is discarded */
 		off += 5 + (size_t)n;
 	}
-	if (res->ended && off < len && !res->malformed[0])
+	if (res->ended && off < len)
 		violation(&ps, off, "%zu bytes after END", len - off);
+	else if (over)
+		violation(&ps, off, "%u bytes or more", CP_WIRE_MAX_TOTAL);
 	return 0;
 }
 

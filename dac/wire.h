@@ -27,7 +27,7 @@
  * Grammar: START (THREAD (FRAME | EXCEPTION)*)* ERROR? END, and nothing after END. A
  * thread is one of the core's threads and comes once; a thread has at most max_frames
  * frames; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
- * whole stream is at most CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
+ * whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
  * size and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides

@@ -147,7 +147,8 @@ static void usage(FILE *f)
 		"      --sysroot=DIR      look up the files the process had mapped under DIR\n"
 		"                         (a core from another machine or a container)\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
-		"      --dac=PATH         the .NET DAC (libmscordaccore.so) to use\n"
+		"      --dac=PATH         the .NET DAC (libmscordaccore.so) to use (its code runs:\n"
+		"                         without this, only a DAC in a root-owned runtime directory)\n"
 		"      --runtime-dir=DIR  look for the DAC in DIR (the crashed runtime's directory)\n"
 		"      --no-dac           native frames only\n"
 		"      --debug-cache=DIR  decompressed debuginfo kept by `crashpipe handle`\n"
@@ -182,7 +183,7 @@ int cp_cmd_analyze(int argc, char **argv)
 	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
 	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
-	bool no_dac = false;
+	bool no_dac = false, sysroot_named = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -192,6 +193,7 @@ int cp_cmd_analyze(int argc, char **argv)
 			break;
 		case 's':
 			sysroot = optarg;
+			sysroot_named = true;
 			break;
 		case 'm':
 			if (cp_parse_max_frames(optarg, &max_frames) < 0) {
@@ -263,12 +265,16 @@ int cp_cmd_analyze(int argc, char **argv)
 		r = -ENOMEM;
 	} else {
 		struct cp_analyze_options aopts;
-		/* The DAC runs as nobody, whatever uid the core claims (uid 0: nobody). */
-		cp_analyze_options_init(&aopts, 0, 0);
+		/* The DAC runs as whoever runs analyze, nobody for root: never as the ids the
+		 * core claims (a core can claim gid 0). */
+		cp_analyze_options_init(&aopts, getuid(), getgid());
 		aopts.max_frames = max_frames;
 		aopts.no_dac = no_dac;
 		aopts.dac.dac_path = dac;
 		aopts.dac.runtime_dir = runtime_dir;
+		/* A DAC from a directory the user named, or else from a root-owned runtime. */
+		aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
+				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
