@@ -325,7 +325,9 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	for (size_t n = 0; n < c->max_frames; n++) {
 		ULONG32 size = 0;
 		memset(ctx, 0, sizeof(ctx));
-		if (xclr_walk_get_context(walk, CONTEXT_ALL, sizeof(ctx), &size, ctx) != S_OK)
+		/* The DAC copies as many bytes as it is told, from a CONTEXT of its own: the
+		 * size is the AMD64 CONTEXT's, not our buffer's. */
+		if (xclr_walk_get_context(walk, CONTEXT_ALL, AMD64_CONTEXT_SIZE, &size, ctx) != S_OK)
 			break;
 		uint32_t simple = 0, detailed = 0;
 		uint64_t frame_addr = 0;
