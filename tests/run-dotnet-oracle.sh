@@ -31,14 +31,17 @@ for rt in "${RUNTIMES[@]}"; do
 		*) dump=(DOTNET_EnableCrashReportOnly=1) ;;
 		esac
 		out=$d/app.out
-		(
-			ulimit -c 0
-			exec env DOTNET_DbgEnableMiniDump=1 "${dump[@]}" DOTNET_DbgMiniDumpName="$d/core.%p" \
-				"${APP[$rt]}" "$sc"
-		) >"$out" 2>&1 &
-		pid=$!
-		wait "$pid" 2>/dev/null
-		rc=$?
+		for attempt in 1 2; do
+			(
+				ulimit -c 0
+				exec env DOTNET_DbgEnableMiniDump=1 "${dump[@]}" DOTNET_DbgMiniDumpName="$d/core.%p" \
+					"${APP[$rt]}" "$sc"
+			) >"$out" 2>&1 &
+			pid=$!
+			wait "$pid" 2>/dev/null
+			rc=$?
+			oracle_raced "$d/core.$pid.crashreport.json" "$out" "$attempt" || break
+		done
 		sig=$(scenario_signal "$sc")
 		[ "$rc" = $((128 + sig)) ] ||
 			check_failed "$rt $sc: exit status $rc, expected $((128 + sig)): $(tail -3 "$out")"

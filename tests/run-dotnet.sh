@@ -93,9 +93,12 @@ for rt in "${RUNTIMES[@]}"; do
 			source=live
 		fi
 		out=$d/app.out
-		run_app pid "$rt" "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
-			CRASHPIPE_HINT_DIR="$hints" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 \
-			DOTNET_DbgMiniDumpType=1 DOTNET_DbgMiniDumpName="$d/core.%p" || true
+		for attempt in 1 2; do
+			run_app pid "$rt" "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
+				CRASHPIPE_HINT_DIR="$hints" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 \
+				DOTNET_DbgMiniDumpType=1 DOTNET_DbgMiniDumpName="$d/core.%p" || true
+			oracle_raced "$d/core.$pid.crashreport.json" "$out" "$attempt" || break
+		done
 		check_app_output "$rt" "$sc" "$out"
 
 		# the oracle: the real createdump, run by the stub in the same crash
