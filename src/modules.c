@@ -280,8 +280,31 @@ static void keep_reported(struct cp_modules *mods)
 	}
 }
 
+/* Is @fd an x86_64 ELF executable or shared object? Asked before libdwfl sees the file:
+ * what a process maps may be anything (a huge sparse file of zeros sends libelf down
+ * paths that leak), and only such files can be modules of an x86_64 core. */
+static const char *not_an_elf_module(int fd)
+{
+	Elf64_Ehdr eh;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+		return "shorter than an ELF header";
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return "not an ELF file";
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64)
+		return "not an x86_64 ELF file";
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		return "neither an executable nor a shared object";
+	return NULL;
+}
+
 static int report_module(struct cp_modules *mods, struct cp_module *m, int fd, struct cp_report *report)
 {
+	const char *why = not_an_elf_module(fd);
+	if (why) {
+		cp_report_note(report, false, "%s: not usable as an ELF module: %s", m->path, why);
+		return -EINVAL;
+	}
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);	/* libdwfl closes its fd at dwfl_end() */
 	if (dupfd < 0)
 		return -errno;
