@@ -26,11 +26,11 @@
 #include "core.h"
 #include "dac.h"
 #include "datatarget.h"
+#include "sandbox.h"
 #include "target.h"
 #include "wire.h"
 #include "worker.h"
 #include "zio.h"
-#include "sandbox.h"
 
 #define MAX_NAME 2048
 #define MAX_EXCEPTION_DEPTH CP_WIRE_MAX_EXCEPTION_DEPTH
@@ -94,28 +94,6 @@ int cp_dac_worker_confine_after_load(struct cp_dac_worker *w, const char **why)
 
 /* ---- the fds ---- */
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-static void close_from(int lo, int hi)
-{
-	if (lo > hi)
-		return;
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)lo, (unsigned)hi, 0) == 0)
-		return;
-#endif
-	/* No close_range (before Linux 5.9): one by one, up to the limit of fds. */
-	long max = sysconf(_SC_OPEN_MAX);
-	if (hi == INT32_MAX)
-		hi = max > 0 && max < (1 << 20) ? (int)max : (1 << 20);
-	for (int fd = lo; fd <= hi; fd++)
-		close(fd);
-}
-
 int cp_dac_worker_close_fds(struct cp_dac_worker *w)
 {
 	size_t n = 0;
@@ -129,28 +107,8 @@ int cp_dac_worker_close_fds(struct cp_dac_worker *w)
 	keep[n++] = w->out_fd;
 	keep[n++] = w->dac_fd;
 	keep[n++] = w->dir_fd;
-	qsort(keep, n, sizeof(*keep), cmp_int);
-
-	/* 0, 1 and 2: /dev/null, unless kept (a core read from standard input). */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3; fd++) {
-		if (bsearch(&fd, keep, n, sizeof(*keep), cmp_int))
-			continue;
-		if (null < 0 || null == fd || dup2(null, fd) < 0)
-			close(fd);
-	}
-	if (null > 2 && !bsearch(&null, keep, n, sizeof(*keep), cmp_int))
-		close(null);
-
-	int lo = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < lo)
-			continue;
-		close_from(lo, keep[i] - 1);
-		lo = keep[i] + 1;
-	}
-	close_from(lo, INT32_MAX);
-	return 0;
+	/* 0, 1 and 2 become /dev/null, unless kept (a core read from standard input). */
+	return cp_sandbox_close_fds(keep, n);
 }
 
 /* ---- the walk ---- */
