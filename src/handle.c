@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@
  * core is analysed as usual. */
 #define LIVE_TIMEOUT 5
 #define LIVE_DAC_TIMEOUT 4
+
+/* Seconds the rest of a core may take to arrive once it is no longer needed (drain_input()). */
+#define DRAIN_SECONDS 20
 
 /* The kernel's arguments, in the order of the core_pattern line
  * (%P %i %u %g %s %t %c %h %F), named as systemd-coredump names them. */
@@ -129,6 +133,7 @@ struct handle_context {
 	struct cp_core *core;
 	struct cp_core_config cfg;
 	int core_error;			/* -errno when the core could not be read */
+	bool core_read_head_failed;	/* not a core at all: nothing to drain */
 	const char *core_why;
 	struct cp_hint hint;
 	bool have_hint;
@@ -359,6 +364,7 @@ static void read_core_head(struct handle_context *c)
 	if (r == 0)
 		r = cp_core_read_head(c->in, &c->cfg, &c->core, &c->core_why);
 	c->core_error = r;
+	c->core_read_head_failed = r < 0;
 }
 
 static void read_hint(struct handle_context *c)
@@ -720,6 +726,54 @@ static void analyse_live(struct handle_context *c)
 		       (int)c->pid, describe_status(status, st, sizeof(st)), why ? "; its report: " : "", why ? why : "");
 }
 
+/* Bytes the kernel may still write after what was read: no more than the core's own program
+ * headers say it holds, and no more than RLIMIT_CORE (%c) allows the process (the kernel
+ * does not enforce it on a pipe, but the process asked for no larger core). Either may be
+ * unknown: then only the time cap (DRAIN_SECONDS) bounds it. */
+static uint64_t drain_budget(const struct handle_context *c)
+{
+	uint64_t budget = UINT64_MAX, pos = cp_input_pos(c->in);
+
+	if (c->rlimit > 0 && c->rlimit < INT64_MAX)
+		budget = (uint64_t)c->rlimit;
+	if (c->core) {
+		uint64_t end = 0;
+		for (size_t i = 0; i < c->core->n_segs; i++) {
+			const struct cp_segment *s = &c->core->segs[i];
+			if (s->offset + s->filesz >= s->offset && s->offset + s->filesz > end)
+				end = s->offset + s->filesz;
+		}
+		if (end && end < budget)
+			budget = end;
+	}
+	/* At least something past the position: a drain of 0 bytes would cut a core whose
+	 * headers we misjudged before its last page. */
+	if (budget == UINT64_MAX)
+		return budget;
+	return budget > pos ? budget - pos + (1u << 20) : 1u << 20;
+}
+
+/* Let the kernel finish writing, within bounds: while we read, core_pipe_limit makes the
+ * kernel skip other crashes on the machine, and a writer may never stop (threats.md T08).
+ * Input that is not a core is not drained at all: closing the pipe ends its writer. */
+static void drain_input(struct handle_context *c)
+{
+	if (!c->in)
+		return;
+	if (c->core_read_head_failed) {
+		cp_log(LOG_WARNING, "pid %d: stdin is not a core (%s); not draining it", (int)c->pid,
+		       c->core_why ? c->core_why : strerror(-c->core_error));
+		return;
+	}
+	uint64_t budget = drain_budget(c);
+	int r = cp_input_drain_max(c->in, budget, DRAIN_SECONDS);
+	if (r == -EFBIG)
+		cp_log(LOG_WARNING, "pid %d: the core is longer than its headers and RLIMIT_CORE allow, or took over %u s; stopped draining it at byte %" PRIu64,
+		       (int)c->pid, DRAIN_SECONDS, cp_input_pos(c->in));
+	else if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: draining the core: %m", (int)c->pid);
+}
+
 /* Whatever happened, let the kernel finish and the process go; a stream keeps what the
  * analysis of the core needs on the way, unless the report is written already. */
 static void drain(struct handle_context *c)
@@ -734,8 +788,7 @@ static void drain(struct handle_context *c)
 		cp_core_destroy(c->core);
 		c->core = NULL;
 	}
-	if (c->in)
-		(void) cp_input_drain(c->in);
+	drain_input(c);
 	close(STDIN_FILENO);
 }
 
