@@ -140,10 +140,13 @@ out:
 	return ret;
 }
 
-/* Open the inode that the O_PATH fd @pfd refers to for reading, without a path lookup that
- * could land elsewhere: through /proc/self/fd (a magic link to the very inode), else (no
- * /proc) through the inode's file handle, which root may open. Returns an fd or -errno. */
-static int reopen_fd(int pfd, int flags)
+/* Open the inode that the O_PATH fd @pfd (for @path in @rootfd) refers to for reading,
+ * without a path lookup that could land elsewhere: through /proc/self/fd (a magic link to
+ * the very inode), else (no /proc) through the inode's file handle, which root may open,
+ * decoded in the file system of @path's directory (open_by_handle_at() wants a mount fd
+ * that is not O_PATH; a directory cannot be a device or FIFO). The caller checks that the
+ * result is @pfd's inode. Returns an fd or -errno. */
+static int reopen_fd(int rootfd, const char *path, int pfd, int flags)
 {
 	char proc[64];
 
@@ -157,10 +160,18 @@ static int reopen_fd(int pfd, int flags)
 	if (!h)
 		return -ENOMEM;
 	h->handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(pfd, "", h, &mount_id, AT_EMPTY_PATH) == 0) {
-		fd = open_by_handle_at(pfd, h, flags);
-		r = fd >= 0 ? fd : -errno;
-	}
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "/%.*s", slash ? (int)(slash - path) : 0, path);
+	_cleanup_close_ int mfd = -1;
+	if (name_to_handle_at(pfd, "", h, &mount_id, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	else if ((mfd = cp_open_dir_in_root(rootfd, dir)) < 0)
+		r = mfd;
+	else if ((fd = open_by_handle_at(mfd, h, flags)) < 0)
+		r = -errno;
+	else
+		r = fd;
 	free(h);
 	return r;
 }
@@ -191,7 +202,7 @@ static int open_in_root(int rootfd, const char *path, bool follow, bool walk)
 		return -ELOOP;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	_cleanup_close_ int fd = reopen_fd(pfd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_close_ int fd = reopen_fd(rootfd, path, pfd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st2) < 0)
