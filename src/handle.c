@@ -177,7 +177,7 @@ static void usage(FILE *f)
 		"Usage: crashpipe handle [--spool DIR] [--max-frames N] PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]\n"
 		"Run by the kernel through core_pattern, with the core on standard input:\n"
 		"  |crashpipe handle --spool DIR %%P %%i %%u %%g %%s %%t %%c %%h %%F\n"
-		"Writes DIR/TIME-PID-COMM.json.zst (default DIR %s) and one syslog line per crash.\n\n"
+		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one syslog line per crash.\n\n"
 		"      --spool=DIR        where reports go\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
