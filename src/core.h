@@ -104,6 +104,9 @@ void cp_core_destroy(struct cp_core *core);
 int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		      struct cp_core **ret, const char **error_ret);
 int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg);
+/* cp_core_read_rest() reads a stream up to the end of its last segment, for at most this
+ * many seconds; whatever comes after is left for the caller (cp_input_drain_max()). */
+#define CP_CORE_DRAIN_SECONDS 20
 
 /* Copy @len bytes of the crashed process's memory at @addr that the core itself holds, or
  * with live_fd set, that the process being dumped holds in a segment the core lists.

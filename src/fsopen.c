@@ -1,9 +1,13 @@
 /*
  * fsopen.c - see fsopen.h. openat2(2) (Linux 5.6) does the work: RESOLVE_IN_ROOT keeps
  * ".." and absolute links inside the root, RESOLVE_NO_SYMLINKS refuses every link on the
- * way, RESOLVE_NO_MAGICLINKS refuses /proc/self/fd-style escapes. O_NONBLOCK makes a FIFO
- * open return at once instead of waiting for a writer that never comes; fstat() then
- * refuses it.
+ * way, RESOLVE_NO_MAGICLINKS refuses /proc/self/fd-style escapes.
+ *
+ * A file is first opened O_PATH: that reaches no driver and no FIFO (a device or FIFO
+ * planted in a container's root is never opened by root, not even for a moment, finding
+ * 6's hazard), and only when fstat() says it is a regular file is that same inode opened
+ * for reading, through its fd (/proc/self/fd/N, or its file handle where /proc is not
+ * mounted), never by its path again.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -85,6 +90,15 @@ restart:
 			goto restart;
 		}
 		int fd = openat(dir, comp, (last ? final_flags : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+		/* O_PATH|O_NOFOLLOW opens a symlink itself instead of failing: the same as ELOOP */
+		if (fd >= 0 && last && (final_flags & O_PATH)) {
+			struct stat lst;
+			if (fstat(fd, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+				close(fd);
+				fd = -1;
+				errno = ELOOP;
+			}
+		}
 		if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && follow) {
 			char target[PATH_MAX], tail[PATH_MAX];
 			ssize_t n = readlinkat(dir, comp, target, sizeof(target) - 1);
@@ -126,28 +140,74 @@ out:
 	return ret;
 }
 
+/* Open the inode that the O_PATH fd @pfd (for @path in @rootfd) refers to for reading,
+ * without a path lookup that could land elsewhere: through /proc/self/fd (a magic link to
+ * the very inode), else (no /proc) through the inode's file handle, which root may open,
+ * decoded in the file system of @path's directory (open_by_handle_at() wants a mount fd
+ * that is not O_PATH; a directory cannot be a device or FIFO). The caller checks that the
+ * result is @pfd's inode. Returns an fd or -errno. */
+static int reopen_fd(int rootfd, const char *path, int pfd, int flags)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	int fd = open(proc, flags);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+
+	int r = -ENOENT, mount_id;
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	if (!h)
+		return -ENOMEM;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "/%.*s", slash ? (int)(slash - path) : 0, path);
+	_cleanup_close_ int mfd = -1;
+	if (name_to_handle_at(pfd, "", h, &mount_id, AT_EMPTY_PATH) < 0)
+		r = -errno;
+	else if ((mfd = cp_open_dir_in_root(rootfd, dir)) < 0)
+		r = mfd;
+	else if ((fd = open_by_handle_at(mfd, h, flags)) < 0)
+		r = -errno;
+	else
+		r = fd;
+	free(h);
+	return r;
+}
+
 static int open_in_root(int rootfd, const char *path, bool follow, bool walk)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW),
+		.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
 	};
-	struct stat st;
+	struct stat st, st2;
 
 	while (*path == '/')
 		path++;
 	if (!*path)
 		return -EINVAL;
-	_cleanup_close_ int fd = walk ? -1 : syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (walk || (fd < 0 && errno == ENOSYS))
-		fd = walk_in_root(rootfd, path, follow, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-	else if (fd < 0)
-		fd = -errno;
+	_cleanup_close_ int pfd = walk ? -1 : syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (walk || (pfd < 0 && errno == ENOSYS))
+		pfd = walk_in_root(rootfd, path, follow, O_PATH);
+	else if (pfd < 0)
+		pfd = -errno;
+	if (pfd < 0)
+		return pfd;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	/* O_PATH|O_NOFOLLOW gives the link itself where RESOLVE_NO_SYMLINKS did not refuse it */
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	_cleanup_close_ int fd = reopen_fd(rootfd, path, pfd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st2) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISREG(st2.st_mode))
 		return -EINVAL;
 	/* Reads must block normally from here on. */
 	if (fcntl(fd, F_SETFL, 0) < 0)

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@
  * core is analysed as usual. */
 #define LIVE_TIMEOUT 5
 #define LIVE_DAC_TIMEOUT 4
+
+/* Seconds the rest of a core may take to arrive once it is no longer needed (drain_input()). */
+#define DRAIN_SECONDS 20
 
 /* The kernel's arguments, in the order of the core_pattern line
  * (%P %i %u %g %s %t %c %h %F), named as systemd-coredump names them. */
@@ -124,11 +128,15 @@ struct handle_context {
 	struct cp_proc proc;
 	int rootfd;
 	char *boot_id;
-	char *path;			/* of the report */
+	int spool_fd;			/* O_PATH fd of the checked spool: every write goes through it */
+	int spool_error;		/* -errno when the spool was refused */
+	char *name;			/* of the report, in spool_fd */
+	char *path;			/* spool/name, for the log only */
 	struct cp_input *in;
 	struct cp_core *core;
 	struct cp_core_config cfg;
 	int core_error;			/* -errno when the core could not be read */
+	bool core_read_head_failed;	/* not a core at all: nothing to drain */
 	const char *core_why;
 	struct cp_hint hint;
 	bool have_hint;
@@ -144,7 +152,7 @@ struct handle_context {
 	.max_frames = CP_DEFAULT_MAX_FRAMES,				\
 	.time = -1, .rlimit = -1, .pidfd = -1,				\
 	.proc = { .rootfd = -1, .memfd = -1 },				\
-	.rootfd = -1,							\
+	.rootfd = -1, .spool_fd = -1,					\
 	.cfg = CP_CORE_CONFIG_DEFAULT,					\
 }
 
@@ -157,6 +165,9 @@ static void handle_context_done(struct handle_context *c)
 	if (c->rootfd >= 0)
 		close(c->rootfd);
 	free(c->boot_id);
+	if (c->spool_fd >= 0)
+		close(c->spool_fd);
+	free(c->name);
 	free(c->path);
 }
 
@@ -166,7 +177,7 @@ static void usage(FILE *f)
 		"Usage: crashpipe handle [--spool DIR] [--max-frames N] PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]\n"
 		"Run by the kernel through core_pattern, with the core on standard input:\n"
 		"  |crashpipe handle --spool DIR %%P %%i %%u %%g %%s %%t %%c %%h %%F\n"
-		"Writes DIR/TIME-PID-COMM.json.zst (default DIR %s) and one syslog line per crash.\n\n"
+		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one syslog line per crash.\n\n"
 		"      --spool=DIR        where reports go\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
@@ -335,22 +346,91 @@ static void read_proc(struct handle_context *c)
 	c->boot_id = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/random/boot_id");
 }
 
-/* DIR/TIME-PID-COMM.json.zst; the name keeps only safe characters of comm. */
-static int prepare_spool(struct handle_context *c)
+/*
+ * The name the report goes by in the spool listing, which everyone reads: the executable's
+ * name, from /proc/PID/exe as the parent read it (the pidfd checked it, read_proc()), not
+ * comm, which the process sets itself (prctl(PR_SET_NAME), threats.md T14). comm only when
+ * /proc had no exe (a kernel thread, a process gone, a pidfd that did not match).
+ */
+static const char *report_basename(const struct handle_context *c)
 {
-	char safe[32] = "unknown";
-	size_t n = 0;
+	const char *exe = c->proc.exe;
 
-	for (const char *s = c->proc.comm; s && *s && n < sizeof(safe) - 1; s++)
-		safe[n++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' ? *s : '_';
+	if (exe && *exe == '/') {
+		const char *b = strrchr(exe, '/') + 1;
+		if (*b)
+			return b;
+	}
+	return c->proc.comm;
+}
+
+/* TIME-PID-NAME.json.zst; NAME keeps only safe characters of report_basename(), and
+ * " (deleted)" is dropped from a deleted executable's name. */
+static int report_name(const struct handle_context *c, char **ret)
+{
+	static const char deleted[] = " (deleted)";
+	const char *s = report_basename(c);
+	char safe[32] = "unknown";
+	size_t n = 0, len = s ? strlen(s) : 0;
+
+	if (c->proc.exe && s != c->proc.comm && len > strlen(deleted) &&
+	    strcmp(s + len - strlen(deleted), deleted) == 0)
+		len -= strlen(deleted);
+	for (size_t i = 0; i < len && n < sizeof(safe) - 1; i++) {
+		char ch = s[i];
+		safe[n++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			    ch == '-' || ch == '_' || ch == '.' ? ch : '_';
+	}
 	if (n)
 		safe[n] = '\0';
-	if (asprintf(&c->path, "%s/%lld-%d-%s.json.zst", c->spool, (long long)c->time, (int)c->pid, safe) < 0) {
+	if (asprintf(ret, "%lld-%d-%s.json.zst", (long long)c->time, (int)c->pid, safe) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Why the spool was refused, for the handler's own log line (cp_spool_open() logged the
+ * details just before). */
+static const char *spool_refusal(int r)
+{
+	switch (r) {
+	case -ELOOP:
+		return "it is a symbolic link";
+	case -ENOTDIR:
+		return "it, or a directory above it, is not a directory";
+	case -EPERM:
+		return "it, or a directory above it, has the wrong owner or mode";
+	case -ENOENT:
+		return "a directory above it does not exist";
+	default:
+		return NULL;
+	}
+}
+
+/* The spool is checked once and kept open: the report is made in that directory fd,
+ * whatever is done to the path afterwards (a directory swapped for a symlink). */
+static int prepare_spool(struct handle_context *c)
+{
+	int r = report_name(c, &c->name);
+	if (r < 0)
+		return r;
+	if (asprintf(&c->path, "%s/%s", c->spool, c->name) < 0) {
 		c->path = NULL;
 		return -ENOMEM;
 	}
-	return cp_spool_check(c->spool);
+	c->spool_fd = cp_spool_open(c->spool);
+	if (c->spool_fd < 0) {
+		c->spool_error = c->spool_fd;
+		const char *why = spool_refusal(c->spool_error);
+		if (why)
+			cp_log(LOG_ERR, "pid %d: spool %s refused: %s; no report written", (int)c->pid, c->spool, why);
+		else
+			cp_log_errno(LOG_ERR, c->spool_error, "pid %d: spool %s unusable: %m; no report written",
+				     (int)c->pid, c->spool);
+		return c->spool_error;
+	}
+	return 0;
 }
 
 static void read_core_head(struct handle_context *c)
@@ -359,6 +439,7 @@ static void read_core_head(struct handle_context *c)
 	if (r == 0)
 		r = cp_core_read_head(c->in, &c->cfg, &c->core, &c->core_why);
 	c->core_error = r;
+	c->core_read_head_failed = r < 0;
 }
 
 static void read_hint(struct handle_context *c)
@@ -709,7 +790,7 @@ static void analyse_live(struct handle_context *c)
 	/* A complete, valid report is all that counts: written first, the child reaped after. */
 	if (r) {
 		add_parent_notes(c, r);
-		int w = cp_report_write(r, c->path);
+		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
 		cp_report_destroy(r);
@@ -718,6 +799,54 @@ static void analyse_live(struct handle_context *c)
 	if (!c->written)
 		cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s%s%s); analysing the core",
 		       (int)c->pid, describe_status(status, st, sizeof(st)), why ? "; its report: " : "", why ? why : "");
+}
+
+/* Bytes the kernel may still write after what was read: no more than the core's own program
+ * headers say it holds, and no more than RLIMIT_CORE (%c) allows the process (the kernel
+ * does not enforce it on a pipe, but the process asked for no larger core). Either may be
+ * unknown: then only the time cap (DRAIN_SECONDS) bounds it. */
+static uint64_t drain_budget(const struct handle_context *c)
+{
+	uint64_t budget = UINT64_MAX, pos = cp_input_pos(c->in);
+
+	if (c->rlimit > 0 && c->rlimit < INT64_MAX)
+		budget = (uint64_t)c->rlimit;
+	if (c->core) {
+		uint64_t end = 0;
+		for (size_t i = 0; i < c->core->n_segs; i++) {
+			const struct cp_segment *s = &c->core->segs[i];
+			if (s->offset + s->filesz >= s->offset && s->offset + s->filesz > end)
+				end = s->offset + s->filesz;
+		}
+		if (end && end < budget)
+			budget = end;
+	}
+	/* At least something past the position: a drain of 0 bytes would cut a core whose
+	 * headers we misjudged before its last page. */
+	if (budget == UINT64_MAX)
+		return budget;
+	return budget > pos ? budget - pos + (1u << 20) : 1u << 20;
+}
+
+/* Let the kernel finish writing, within bounds: while we read, core_pipe_limit makes the
+ * kernel skip other crashes on the machine, and a writer may never stop (threats.md T08).
+ * Input that is not a core is not drained at all: closing the pipe ends its writer. */
+static void drain_input(struct handle_context *c)
+{
+	if (!c->in)
+		return;
+	if (c->core_read_head_failed) {
+		cp_log(LOG_WARNING, "pid %d: stdin is not a core (%s); not draining it", (int)c->pid,
+		       c->core_why ? c->core_why : strerror(-c->core_error));
+		return;
+	}
+	uint64_t budget = drain_budget(c);
+	int r = cp_input_drain_max(c->in, budget, DRAIN_SECONDS);
+	if (r == -EFBIG)
+		cp_log(LOG_WARNING, "pid %d: the core is longer than its headers and RLIMIT_CORE allow, or took over %u s; stopped draining it at byte %" PRIu64,
+		       (int)c->pid, DRAIN_SECONDS, cp_input_pos(c->in));
+	else if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: draining the core: %m", (int)c->pid);
 }
 
 /* Whatever happened, let the kernel finish and the process go; a stream keeps what the
@@ -734,8 +863,7 @@ static void drain(struct handle_context *c)
 		cp_core_destroy(c->core);
 		c->core = NULL;
 	}
-	if (c->in)
-		(void) cp_input_drain(c->in);
+	drain_input(c);
 	close(STDIN_FILENO);
 }
 
@@ -794,20 +922,20 @@ static int write_report(struct handle_context *c)
 	if (!c->report)
 		return -ENOMEM;
 	add_parent_notes(c, c->report);
-	int r = cp_report_write(c->report, c->path);
+	int r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	log_written(r, c->path, c->pid);
 	c->written = r == 0;
 	return r;
 }
 
-/* Decompressed copies of the debuginfo the frames of the report at @path used, and the
- * symcaches of their modules. Last, with the process gone and the report written: it makes
- * the next report faster. */
+/* Decompressed copies of the debuginfo the frames of the report used (read back through the
+ * spool's fd), and the symcaches of their modules. Last, with the process gone and the
+ * report written: it makes the next report faster. */
 static void fill_debug_cache(const struct handle_context *c)
 {
 	struct cp_report *rep;
 	const char *why;
-	if (!c->debug_cache || !c->written || cp_report_load(c->path, &rep, &why) < 0)
+	if (!c->debug_cache || !c->written || cp_report_loadat(c->spool_fd, c->name, &rep, &why) < 0)
 		return;
 	for (size_t i = 0; i < rep->n_threads; i++) {
 		const struct cp_thread *t = &rep->threads[i];
@@ -840,10 +968,8 @@ int cp_cmd_handle(int argc, char **argv)
 	}
 	log_crash(&c);
 	read_proc(&c);
-	if (prepare_spool(&c) < 0) {
-		cp_log(LOG_ERR, "pid %d: cannot create the spool %s: %m", (int)c.pid, c.spool);
+	if (prepare_spool(&c) < 0)
 		return 1;
-	}
 	read_core_head(&c);
 	read_hint(&c);
 	analyse_live(&c);

@@ -38,8 +38,13 @@ static void log_va(int level, const char *fmt, va_list ap)
 		char msg[1024];
 		int n = snprintf(msg, sizeof(msg), "<%d>crashpipe[%d]: ", LOG_DAEMON | level, (int)getpid());
 		if (n > 0 && n < (int)sizeof(msg)) {
-			vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
-			(void) !write(log_kmsg, msg, strnlen(msg, sizeof(msg)));
+			vsnprintf(msg + n, sizeof(msg) - n - 1, fmt, ap);
+			/* A record without its newline is a continuation the kernel holds back
+			 * (no reader sees it) until the next record: a crash's last line would
+			 * wait for another crash. */
+			size_t len = strnlen(msg, sizeof(msg) - 1);
+			msg[len++] = '\n';
+			(void) !write(log_kmsg, msg, len);
 		}
 		return;
 	}

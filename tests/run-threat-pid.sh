@@ -14,8 +14,9 @@
 # kernel's pidfd, Linux 6.16+) and without it, with core_pipe_limit 1 and 0.
 #
 # T14: a process that calls itself sshd (comm and argv[0]) and writes forged log lines: the
-# report's exe is the real executable (/proc/PID/exe, not comm), and no log line of the
-# handler carries what the process wrote.
+# report's exe is the real executable (/proc/PID/exe, not comm), so is its file name in the
+# spool (TIME-PID-threat-victim.json.zst, not ...-sshd...), and no log line of the handler
+# carries what the process wrote.
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/threat-subr.sh"
 
@@ -98,6 +99,11 @@ run_crasher pid setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups bash -c \
 if report_of report "$pid"; then
 	jq -e --arg exe "$VICTIM" '.process.exe == $exe' "$pid.json" >/dev/null ||
 		check_failed "T14: the report's exe is $(jq -c .process.exe "$pid.json"), not the real $VICTIM"
+	# the spool listing names the executable, not the comm the process chose
+	case ${report##*/} in
+	*-"$pid"-"${VICTIM##*/}".json.zst) ;;
+	*) check_failed "T14: the report's file name is ${report##*/}, not named after ${VICTIM##*/}" ;;
+	esac
 	jq -e '.process.comm == "sshd" and (.process.cmdline | startswith("sshd "))' "$pid.json" >/dev/null ||
 		check_failed "T14: comm and cmdline are not what the process set: $(jq -c '.process | {comm, cmdline}' "$pid.json")"
 else

@@ -7,7 +7,9 @@
 #   T03  a spool that is a symbolic link, owned by nobody, mode 0777, or below a directory
 #        nobody owns is refused (no report lands in it, one log line names it); symlinks and
 #        hard links planted at the report's own name (to root files) are replaced, their
-#        targets unchanged.
+#        targets unchanged; the handler's log line says why the spool was refused. A spool
+#        swapped for a symlink after the handler checked it (tests/threat-wrap.sh holds
+#        the core back meanwhile) gets no report in the symlink's target.
 #   T04  strace: no path-based chmod/chown/rename/link, only calls on fds and dir fds.
 #   T05  the victim runs as nobody from a directory nobody owns, full of planted links; the
 #        handler opens nothing for writing outside the spool and the debuginfo cache (not
@@ -104,6 +106,37 @@ else
 	check_failed "no strace log of the handler at $T/strace.log"
 fi
 
+# --- T03: the spool swapped for a symlink after the handler checked it --------------------
+# The handler starts, checks the spool and blocks on its stdin (the wrapper holds the core
+# back); meanwhile the spool directory is moved away and a symlink to another root
+# directory put at its name. The report must land in the directory that was checked (the
+# handler keeps its fd), never in the symlink's target.
+mkdir -m 700 "$T/swap" "$T/swap-target"
+rm -f "$T/go.swap"
+threat_conf SPOOL="$T/swap" HOLD_STDIN="$T/go.swap"
+threat_pattern 1
+(ulimit -c unlimited; exec "$VICTIM") >swap.victim.out 2>&1 &
+vpid=$!
+hp=
+for _ in $(seq 1 200); do
+	# blocked in read(0, ...): past its spool checks
+	hp=$(pgrep -n -f -- "handle --spool $T/swap ") &&
+		[ "$(cut -d' ' -f1,2 "/proc/$hp/syscall" 2>/dev/null)" = "0 0x0" ] && break
+	hp=
+	sleep 0.05
+done
+[ -n "$hp" ] || check_failed "T03 (swap): the handler for pid $vpid never blocked on its stdin"
+mv "$T/swap" "$T/swap.checked"
+ln -s "$T/swap-target" "$T/swap"
+touch "$T/go.swap"
+wait "$vpid"
+wait_handlers || check_failed "T03 (swap): the handler is still running"
+[ -z "$(ls -A "$T/swap-target")" ] ||
+	check_failed "T03 (swap): the report went through the swapped-in symlink: $(ls -A "$T/swap-target")"
+ls "$T/swap.checked/"*-"$vpid"-*.json.zst >/dev/null 2>&1 ||
+	check_failed "T03 (swap): no report in the spool the handler checked: $(ls -A "$T/swap.checked")"
+rm -f "$T/swap"
+
 # --- T03: spools the handler must refuse ---------------------------------------------------
 # refused_spool WHAT DIR [SPOOL_ARG]: crash into the spool SPOOL_ARG (default DIR); no
 # report may appear in DIR, and the kernel log must name SPOOL_ARG.
@@ -117,6 +150,15 @@ refused_spool() {
 	fi
 	dmesg | grep -F "spool $spool" | grep -q -e refusing -e 'symbolic link' ||
 		check_failed "T03 ($what): no kernel log line names the refused spool $spool"
+	# the handler's own line says why, not "cannot create the spool: <errno>"
+	local said=
+	for _ in $(seq 1 30); do
+		said=$(dmesg | grep -F "pid $pid: spool $spool refused: " | grep -v -e 'Operation not permitted')
+		[ -n "$said" ] && break
+		sleep 0.1
+	done
+	[ -n "$said" ] ||
+		check_failed "T03 ($what): the handler's log line (pid $pid) does not say why $spool was refused: $(dmesg | grep -F "spool $spool" | tail -2)"
 }
 threat_pattern 1
 mkdir -m 700 "$T/real"

@@ -31,18 +31,20 @@ threat_setup() {
 # threat_conf [VAR=VALUE...]: write $T/conf for the wrapper (defaults: the spool $T/spool,
 # no strace, no hold).
 threat_conf() {
-	local spool=$T/spool strace_log= hold= extra= kv
+	local spool=$T/spool strace_log= hold= hold_stdin= extra= kv
 	for kv in "$@"; do
 		case $kv in
 		SPOOL=*) spool=${kv#SPOOL=} ;;
 		STRACE_LOG=*) strace_log=${kv#STRACE_LOG=} ;;
 		HOLD=*) hold=${kv#HOLD=} ;;
 		EXTRA=*) extra=${kv#EXTRA=} ;;
+		HOLD_STDIN=*) hold_stdin=${kv#HOLD_STDIN=} ;;
 		*) echo "threat_conf: $kv?" >&2; exit 99 ;;
 		esac
 	done
 	printf "CRASHPIPE='%s'\nSPOOL='%s'\nDEBUG_CACHE='%s'\nSTRACE_LOG='%s'\nHOLD='%s'\nEXTRA='%s'\n" \
 		"$CRASHPIPE" "$spool" "$T/dc" "$strace_log" "$hold" "$extra" >"$T/conf"
+	printf "HOLD_STDIN='%s'\n" "$hold_stdin" >>"$T/conf"
 }
 
 # threat_pattern [PIPE_LIMIT] [nopidfd]: point core_pattern at the wrapper (with %F where

@@ -1,14 +1,21 @@
 /*
  * test-target.c - the memory target: the core's bytes first, then the mapped file at its
  * NT_FILE offset, opened inside the given root; links, FIFOs, devices and replaced files
- * are refused, without hanging.
+ * are refused, without hanging, and a FIFO or a device is never opened at all (only O_PATH):
+ * a writer blocked in open() of the FIFO would be let through by any reader's open.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -50,6 +57,44 @@ static void add_files(struct synth *s, const char *const *names, const uint64_t 
 		off += strlen(names[i]) + 1;
 	}
 	synth_note(s, "CORE", NT_FILE, d, off);
+}
+
+/* Is the FIFO @rel of the root opened for reading while @walk ? cp_open_in_root_walk() :
+ * cp_open_in_root() refuses it? A child blocks in open(O_WRONLY), which returns as soon as
+ * any reader opens the FIFO, even for a moment; it must still be blocked afterwards. */
+static bool fifo_opened_by(int rootfd, const char *rel, bool walk, bool follow, int *ret)
+{
+	char path[256], sc[64] = "";
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int w = open(path, O_WRONLY);
+		_exit(w >= 0 ? 0 : 1);
+	}
+	/* until it waits in openat(2) (x86-64: 257) */
+	for (int i = 0; i < 200; i++) {
+		char f[64];
+		snprintf(f, sizeof(f), "/proc/%d/syscall", (int)pid);
+		FILE *fp = fopen(f, "r");
+		if (fp) {
+			if (!fgets(sc, sizeof(sc), fp))
+				sc[0] = '\0';
+			fclose(fp);
+		}
+		if (strncmp(sc, "257 ", 4) == 0)
+			break;
+		nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	CHECK(strncmp(sc, "257 ", 4) == 0);
+	*ret = walk ? cp_open_in_root_walk(rootfd, rel, follow) : cp_open_in_root(rootfd, rel, follow);
+	nanosleep(&(struct timespec) { .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	int status;
+	bool opened = waitpid(pid, &status, WNOHANG) == pid;
+	if (!opened) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	return opened;
 }
 
 int main(void)
@@ -146,6 +191,33 @@ int main(void)
 		close(lfd);
 	}
 	CHECK(cp_open_in_root(rootfd, "/lib/link.so", true) >= 0);
+
+	/* A FIFO and a device in the root: refused without being opened (O_PATH, then fstat). */
+	snprintf(path, sizeof(path), "%s/lib/probe.fifo", root);
+	CHECK(mkfifo(path, 0644) == 0);
+	for (int walk = 0; walk < 2; walk++)
+		for (int follow = 0; follow < 2; follow++) {
+			int r = 0;
+			CHECK(!fifo_opened_by(rootfd, "/lib/probe.fifo", walk, follow, &r));
+			CHECK(r == -EINVAL);
+		}
+	snprintf(path, sizeof(path), "%s/lib/zero.so", root);
+	if (mknod(path, S_IFCHR | 0644, makedev(1, 5)) == 0) {	/* /dev/zero's node */
+		for (int follow = 0; follow < 2; follow++) {
+			CHECK(cp_open_in_root(rootfd, "/lib/zero.so", follow) == -EINVAL);
+			CHECK(cp_open_in_root_walk(rootfd, "/lib/zero.so", follow) == -EINVAL);
+		}
+	} else {
+		printf("no device node check: mknod: %m\n");
+	}
+	/* A link to the FIFO, followed inside the root: the FIFO is still not opened. */
+	snprintf(path, sizeof(path), "%s/lib/tofifo.so", root);
+	CHECK(symlink("probe.fifo", path) == 0);
+	int r = 0;
+	CHECK(!fifo_opened_by(rootfd, "/lib/tofifo.so", false, true, &r) && r == -EINVAL);
+	CHECK(!fifo_opened_by(rootfd, "/lib/tofifo.so", true, true, &r) && r == -EINVAL);
+	CHECK(cp_open_in_root(rootfd, "/lib/tofifo.so", false) == -ELOOP);
+	CHECK(cp_open_in_root_walk(rootfd, "/lib/tofifo.so", false) == -ELOOP);
 
 	cp_target_destroy(t);
 	cp_core_destroy(core);
