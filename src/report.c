@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1188,6 +1189,76 @@ static int prescan(const char *json, size_t len, const char **why)
 	return 0;
 }
 
+/*
+ * The tree cJSON parses into lives in an arena of 1 MiB chunks, freed in one go: a report
+ * of a hundred threads is ~100,000 nodes and strings, and a malloc() and free() for each
+ * cost the root parent of `crashpipe handle` as much as the parse itself. The arena is
+ * cJSON's allocator only while cJSON_ParseWithLengthOpts() runs (the hooks are global;
+ * crashpipe has one thread); the tree is then only read, never freed node by node. It
+ * holds what the nodes hold, plus at most a chunk's tail per chunk: the bounds of
+ * CP_REPORT_MAX_SIZE and CP_REPORT_MAX_VALUES (prescan) hold for it as for malloc().
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK (1u << 20)
+
+static struct arena_chunk *parse_arena;
+
+static void *arena_alloc(size_t n)
+{
+	const size_t align = sizeof(max_align_t);
+	struct arena_chunk *c = parse_arena;
+
+	if (n > SIZE_MAX - align - sizeof(*c))
+		return NULL;
+	n = (n + align - 1) & ~(align - 1);
+	if (!c || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		if (!(c = malloc(sizeof(*c) + size)))
+			return NULL;
+		c->next = parse_arena;
+		c->used = 0;
+		c->size = size;
+		parse_arena = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void) p;	/* all at once, in arena_release() */
+}
+
+static void arena_release(struct arena_chunk **head)
+{
+	while (*head) {
+		struct arena_chunk *next = (*head)->next;
+		free(*head);
+		*head = next;
+	}
+}
+
+/* The tree of @json, in the arena *@arena_ret (freed with arena_release(), never with
+ * cJSON_Delete()). */
+static cJSON *parse_tree(const char *json, size_t len, const char **end, struct arena_chunk **arena_ret)
+{
+	cJSON_Hooks hooks = { .malloc_fn = arena_alloc, .free_fn = arena_free };
+
+	parse_arena = NULL;
+	cJSON_InitHooks(&hooks);
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, end, false);
+	cJSON_InitHooks(NULL);
+	*arena_ret = parse_arena;
+	parse_arena = NULL;
+	return root;
+}
+
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
 {
 	const char *end = NULL;
@@ -1201,7 +1272,8 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 	r = prescan(json, len, why);
 	if (r < 0)
 		return r;
-	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	_cleanup_(arena_release) struct arena_chunk *arena = NULL;
+	const cJSON *root = parse_tree(json, len, &end, &arena);
 	if (!root) {
 		*why = "not JSON";
 		return -EINVAL;
