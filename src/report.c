@@ -11,11 +11,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,13 +229,6 @@ const char *cp_si_code_name(int sig, int code)
 
 /* ---- writing ---- */
 
-static bool add_hex(cJSON *o, const char *key, uint64_t v)
-{
-	char buf[24];
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return cJSON_AddStringToObject(o, key, buf) != NULL;
-}
-
 /* Length of the valid UTF-8 sequence at @s, or 0. Overlong forms and surrogates are invalid. */
 static size_t utf8_valid(const unsigned char *s)
 {
@@ -264,218 +260,388 @@ static size_t utf8_valid(const unsigned char *s)
 	return n;
 }
 
-/* Strings from a core or /proc are whatever bytes the crashed user chose; JSON must be
- * UTF-8, so every invalid byte becomes U+FFFD. NULL on ENOMEM. */
-static char *utf8_sanitize(const char *s)
-{
-	size_t len = strlen(s);
-	char *out = malloc(len * 3 + 1), *o = out;
 
-	if (!out)
-		return NULL;
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_valid(p);
-		if (n) {
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			p++;
+/*
+ * The JSON text is written straight into one growing buffer, in exactly the form
+ * cJSON_Print() gives (tabs, "key":<tab>value, ", " between array elements, numbers as
+ * cJSON prints them): a report of a hundred threads has tens of thousands of values, and a
+ * cJSON tree of them cost a malloc for every node, key and string, three times the time of
+ * the text itself. The text is an interface too; tests/unit/test-report.c holds it to
+ * cJSON_Print()'s.
+ */
+struct jw {
+	char *buf;
+	size_t len, cap;
+	unsigned depth;		/* open objects and arrays */
+	bool first;		/* nothing yet in the innermost one */
+	bool in_array;		/* the innermost one is an array */
+	bool failed;		/* out of memory: everything after is dropped */
+	uint64_t arrays;	/* bit i: level i + 1 is an array */
+};
+
+static bool jw_reserve(struct jw *w, size_t n)
+{
+	if (w->failed)
+		return false;
+	if (w->len + n + 1 <= w->cap)
+		return true;
+	size_t cap = w->cap ? w->cap : 4096;
+	while (cap < w->len + n + 1) {
+		if (cap > SIZE_MAX / 2) {
+			w->failed = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	char *b = realloc(w->buf, cap);
+	if (!b) {
+		w->failed = true;
+		return false;
+	}
+	w->buf = b;
+	w->cap = cap;
+	return true;
+}
+
+static void jw_raw(struct jw *w, const char *s, size_t n)
+{
+	if (!jw_reserve(w, n))
+		return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void jw_char(struct jw *w, char c)
+{
+	if (!jw_reserve(w, 1))
+		return;
+	w->buf[w->len++] = c;
+}
+
+static void jw_tabs(struct jw *w, unsigned n)
+{
+	if (!jw_reserve(w, n))
+		return;
+	memset(w->buf + w->len, '\t', n);
+	w->len += n;
+}
+
+/* A string as cJSON escapes it, with every byte that is not valid UTF-8 made U+FFFD
+ * (strings from a core or /proc are whatever bytes the crashed user chose). NULL is "". */
+static void jw_string(struct jw *w, const char *s)
+{
+	jw_char(w, '"');
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+		unsigned c = *p;
+		if (c >= 0x80) {
+			size_t n = utf8_valid(p);
+			if (n) {
+				jw_raw(w, (const char *)p, n);
+				p += n;
+			} else {
+				jw_raw(w, "\xef\xbf\xbd", 3);
+				p++;
+			}
+			continue;
+		}
+		p++;
+		switch (c) {
+		case '"': jw_raw(w, "\\\"", 2); break;
+		case '\\': jw_raw(w, "\\\\", 2); break;
+		case '\b': jw_raw(w, "\\b", 2); break;
+		case '\f': jw_raw(w, "\\f", 2); break;
+		case '\n': jw_raw(w, "\\n", 2); break;
+		case '\r': jw_raw(w, "\\r", 2); break;
+		case '\t': jw_raw(w, "\\t", 2); break;
+		default:
+			if (c < 0x20) {
+				char esc[8];
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				jw_raw(w, esc, 6);
+			} else {
+				jw_char(w, (char)c);
+			}
 		}
 	}
-	*o = '\0';
-	return out;
+	jw_char(w, '"');
 }
 
-static bool add_str(cJSON *o, const char *key, const char *s)
+/* Before a value: the separator from the one before it and, in an object, the key. */
+static void jw_key(struct jw *w, const char *key)
 {
-	if (!s)
-		return cJSON_AddNullToObject(o, key) != NULL;
-	_cleanup_free_ char *clean = utf8_sanitize(s);
-	return clean && cJSON_AddStringToObject(o, key, clean) != NULL;
+	if (w->in_array) {
+		if (!w->first)
+			jw_raw(w, ", ", 2);
+	} else if (w->depth > 0) {
+		jw_raw(w, w->first ? "\n" : ",\n", w->first ? 1 : 2);
+		jw_tabs(w, w->depth);
+		jw_string(w, key);
+		jw_raw(w, ":\t", 2);
+	}
+	w->first = false;
 }
 
-static bool add_num(cJSON *o, const char *key, double v)
+static void jw_open(struct jw *w, const char *key, bool array)
 {
-	return cJSON_AddNumberToObject(o, key, v) != NULL;
+	jw_key(w, key);
+	jw_char(w, array ? '[' : '{');
+	if (w->depth >= 63) {
+		w->failed = true;
+		return;
+	}
+	if (array)
+		w->arrays |= UINT64_C(1) << w->depth;
+	else
+		w->arrays &= ~(UINT64_C(1) << w->depth);
+	w->depth++;
+	w->first = true;
+	w->in_array = array;
 }
 
-static bool add_num_or_null(cJSON *o, const char *key, bool has, double v)
+static void jw_close(struct jw *w)
 {
-	return has ? add_num(o, key, v) : cJSON_AddNullToObject(o, key) != NULL;
+	if (w->depth == 0) {
+		w->failed = true;
+		return;
+	}
+	w->depth--;
+	bool array = w->arrays >> w->depth & 1;
+	if (!array) {
+		jw_char(w, '\n');
+		jw_tabs(w, w->depth);
+	}
+	jw_char(w, array ? ']' : '}');
+	w->first = false;
+	w->in_array = w->depth > 0 && (w->arrays >> (w->depth - 1) & 1);
 }
 
-static cJSON *frame_to_json(const struct cp_frame *f, size_t index)
+static void jw_str(struct jw *w, const char *key, const char *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && add_num(o, "index", index) && add_hex(o, "ip", f->ip) && add_hex(o, "sp", f->sp) &&
-		  add_str(o, "kind", cp_frame_kind_name(f->kind)) && add_str(o, "module", f->module) &&
-		  add_str(o, "build_id", f->build_id);
-	if (ok && f->has_module_offset)
-		ok = add_hex(o, "module_offset", f->module_offset);
-	else if (ok)
-		ok = cJSON_AddNullToObject(o, "module_offset");
-	ok = ok && add_str(o, "function", f->function) && add_num_or_null(o, "offset", f->has_offset, f->offset) &&
-	     add_str(o, "file", f->file) && add_num_or_null(o, "line", f->line > 0, f->line);
-	if (ok && f->kind != CP_FRAME_NATIVE) {
+	jw_key(w, key);
+	if (s)
+		jw_string(w, s);
+	else
+		jw_raw(w, "null", 4);
+}
+
+static void jw_null(struct jw *w, const char *key)
+{
+	jw_str(w, key, NULL);
+}
+
+static void jw_bool(struct jw *w, const char *key, bool v)
+{
+	jw_key(w, key);
+	jw_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+static void jw_hex(struct jw *w, const char *key, uint64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "\"0x%" PRIx64 "\"", v);
+	jw_key(w, key);
+	jw_raw(w, buf, (size_t)n);
+}
+
+/* A number as cJSON prints one: an int as %d, else the shortest of %1.15g and %1.17g that
+ * reads back as the same double. */
+static void jw_num(struct jw *w, const char *key, double d)
+{
+	char buf[32];
+	int n;
+
+	if (isnan(d) || isinf(d)) {
+		n = snprintf(buf, sizeof(buf), "null");
+	} else {
+		int i = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+		if (d == (double)i) {
+			n = snprintf(buf, sizeof(buf), "%d", i);
+		} else {
+			n = snprintf(buf, sizeof(buf), "%1.15g", d);
+			double back = strtod(buf, NULL);
+			double big = fabs(back) > fabs(d) ? fabs(back) : fabs(d);
+			if (!(fabs(back - d) <= big * DBL_EPSILON))
+				n = snprintf(buf, sizeof(buf), "%1.17g", d);
+		}
+	}
+	jw_key(w, key);
+	jw_raw(w, buf, (size_t)n);
+}
+
+static void jw_num_or_null(struct jw *w, const char *key, bool has, double v)
+{
+	if (has)
+		jw_num(w, key, v);
+	else
+		jw_null(w, key);
+}
+
+static void frame_to_json(struct jw *w, const struct cp_frame *f, size_t index)
+{
+	jw_open(w, NULL, false);
+	jw_num(w, "index", index);
+	jw_hex(w, "ip", f->ip);
+	jw_hex(w, "sp", f->sp);
+	jw_str(w, "kind", cp_frame_kind_name(f->kind));
+	jw_str(w, "module", f->module);
+	jw_str(w, "build_id", f->build_id);
+	if (f->has_module_offset)
+		jw_hex(w, "module_offset", f->module_offset);
+	else
+		jw_null(w, "module_offset");
+	jw_str(w, "function", f->function);
+	jw_num_or_null(w, "offset", f->has_offset, f->offset);
+	jw_str(w, "file", f->file);
+	jw_num_or_null(w, "line", f->line > 0, f->line);
+	if (f->kind != CP_FRAME_NATIVE) {
 		char tok[16];
 		snprintf(tok, sizeof(tok), "0x%08" PRIx32, f->token);
-		ok = add_str(o, "assembly", f->assembly) && add_str(o, "token", f->has_token ? tok : NULL) &&
-		     add_num_or_null(o, "il_offset", f->has_il_offset, f->il_offset);
+		jw_str(w, "assembly", f->assembly);
+		jw_str(w, "token", f->has_token ? tok : NULL);
+		jw_num_or_null(w, "il_offset", f->has_il_offset, f->il_offset);
 	}
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	jw_close(w);
 }
 
-static cJSON *exception_to_json(const struct cp_exception *e, pid_t tid, const struct cp_thread *frames_of)
+static void exception_to_json(struct jw *w, const char *key, const struct cp_exception *e, pid_t tid,
+			      const struct cp_thread *frames_of)
 {
-	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
 	char hr[16];
 
 	snprintf(hr, sizeof(hr), "0x%08" PRIx32, (uint32_t)e->hresult);
-	if (!o || (tid && !add_num(o, "thread", tid)) || !add_str(o, "type", e->type) ||
-	    !add_str(o, "message", e->message) || !add_str(o, "hresult", e->has_hresult ? hr : NULL))
-		return NULL;
+	jw_open(w, key, false);
+	if (tid)
+		jw_num(w, "thread", tid);
+	jw_str(w, "type", e->type);
+	jw_str(w, "message", e->message);
+	jw_str(w, "hresult", e->has_hresult ? hr : NULL);
 	if (frames_of) {
 		/* The stack the exception was thrown on: the thread's managed frames. */
-		cJSON *frames = cJSON_AddArrayToObject(o, "frames");
-		if (!frames)
-			return NULL;
-		for (size_t i = 0, n = 0; i < frames_of->n_frames; i++) {
-			if (frames_of->frames[i].kind != CP_FRAME_MANAGED)
-				continue;
-			cJSON *f = frame_to_json(&frames_of->frames[i], n++);
-			if (!f || !cJSON_AddItemToArray(frames, f))
-				return NULL;
-		}
+		jw_open(w, "frames", true);
+		for (size_t i = 0, n = 0; i < frames_of->n_frames; i++)
+			if (frames_of->frames[i].kind == CP_FRAME_MANAGED)
+				frame_to_json(w, &frames_of->frames[i], n++);
+		jw_close(w);
 	}
-	cJSON *inner = cJSON_AddArrayToObject(o, "inner");
-	if (!inner)
-		return NULL;
-	if (e->inner) {
-		cJSON *i = exception_to_json(e->inner, 0, NULL);
-		if (!i || !cJSON_AddItemToArray(inner, i))
-			return NULL;
-	}
-	return TAKE_PTR(o);
+	jw_open(w, "inner", true);
+	if (e->inner)
+		exception_to_json(w, NULL, e->inner, 0, NULL);
+	jw_close(w);
+	jw_close(w);
 }
 
-static bool add_exception(cJSON *o, const char *key, const struct cp_thread *t)
+static void add_exception(struct jw *w, const char *key, const struct cp_thread *t)
 {
 	if (!t || !t->exception)
-		return cJSON_AddNullToObject(o, key) != NULL;
-	cJSON *e = exception_to_json(t->exception, t->tid, t);
-	return e && cJSON_AddItemToObject(o, key, e);
+		jw_null(w, key);
+	else
+		exception_to_json(w, key, t->exception, t->tid, t);
 }
 
-static cJSON *thread_to_json(const struct cp_thread *t)
+static void thread_to_json(struct jw *w, const struct cp_thread *t)
 {
-	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
-	if (!o || !add_num(o, "tid", t->tid) || !add_str(o, "name", t->name) ||
-	    !cJSON_AddBoolToObject(o, "crashed", t->crashed) ||
-	    !cJSON_AddBoolToObject(o, "truncated", t->truncated) || !add_str(o, "error", t->error) ||
-	    !add_exception(o, "exception", t))
-		return NULL;
-	cJSON *frames = cJSON_AddArrayToObject(o, "frames");
-	if (!frames)
-		return NULL;
-	for (size_t i = 0; i < t->n_frames; i++) {
-		cJSON *f = frame_to_json(&t->frames[i], i);
-		if (!f || !cJSON_AddItemToArray(frames, f))
-			return NULL;
-	}
-	return TAKE_PTR(o);
+	jw_open(w, NULL, false);
+	jw_num(w, "tid", t->tid);
+	jw_str(w, "name", t->name);
+	jw_bool(w, "crashed", t->crashed);
+	jw_bool(w, "truncated", t->truncated);
+	jw_str(w, "error", t->error);
+	add_exception(w, "exception", t);
+	jw_open(w, "frames", true);
+	for (size_t i = 0; i < t->n_frames; i++)
+		frame_to_json(w, &t->frames[i], i);
+	jw_close(w);
+	jw_close(w);
 }
 
-static cJSON *process_to_json(const struct cp_process *p)
+static void process_to_json(struct jw *w, const struct cp_process *p)
 {
-	_cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return NULL;
-	bool ok = add_num(o, "pid", p->pid) && add_num(o, "tid", p->tid) && add_str(o, "exe", p->exe) &&
-		  add_str(o, "comm", p->comm) && add_str(o, "cmdline", p->cmdline) &&
-		  add_num_or_null(o, "uid", p->has_ids, p->uid) && add_num_or_null(o, "gid", p->has_ids, p->gid) &&
-		  add_num(o, "signal", p->signal) && add_str(o, "signal_name", cp_signal_name(p->signal)) &&
-		  add_num_or_null(o, "si_code", p->has_si_code, p->si_code) &&
-		  add_str(o, "si_code_name", p->has_si_code ? cp_si_code_name(p->signal, p->si_code) : NULL);
-	if (ok && p->has_fault_address)
-		ok = add_hex(o, "fault_address", p->fault_address);
-	else if (ok)
-		ok = cJSON_AddNullToObject(o, "fault_address") != NULL;
-	ok = ok && add_num_or_null(o, "time", p->time >= 0, p->time) && add_str(o, "hostname", p->hostname) &&
-	     add_str(o, "boot_id", p->boot_id) && add_str(o, "cgroup", p->cgroup) &&
-	     add_num_or_null(o, "rlimit_core", p->rlimit_core >= 0,
-			     p->rlimit_core == INT64_MAX ? -1 : (double)p->rlimit_core) &&
-	     cJSON_AddBoolToObject(o, "restricted", p->restricted);
-	return ok ? TAKE_PTR(o) : NULL;
+	jw_open(w, "process", false);
+	jw_num(w, "pid", p->pid);
+	jw_num(w, "tid", p->tid);
+	jw_str(w, "exe", p->exe);
+	jw_str(w, "comm", p->comm);
+	jw_str(w, "cmdline", p->cmdline);
+	jw_num_or_null(w, "uid", p->has_ids, p->uid);
+	jw_num_or_null(w, "gid", p->has_ids, p->gid);
+	jw_num(w, "signal", p->signal);
+	jw_str(w, "signal_name", cp_signal_name(p->signal));
+	jw_num_or_null(w, "si_code", p->has_si_code, p->si_code);
+	jw_str(w, "si_code_name", p->has_si_code ? cp_si_code_name(p->signal, p->si_code) : NULL);
+	if (p->has_fault_address)
+		jw_hex(w, "fault_address", p->fault_address);
+	else
+		jw_null(w, "fault_address");
+	jw_num_or_null(w, "time", p->time >= 0, p->time);
+	jw_str(w, "hostname", p->hostname);
+	jw_str(w, "boot_id", p->boot_id);
+	jw_str(w, "cgroup", p->cgroup);
+	jw_num_or_null(w, "rlimit_core", p->rlimit_core >= 0, p->rlimit_core == INT64_MAX ? -1 : (double)p->rlimit_core);
+	jw_bool(w, "restricted", p->restricted);
+	jw_close(w);
 }
 
-static cJSON *module_to_json(const struct cp_module_info *m)
+static void module_to_json(struct jw *w, const struct cp_module_info *m)
 {
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && add_str(o, "path", m->path) && add_hex(o, "base", m->base) && add_hex(o, "end", m->end) &&
-		  add_str(o, "build_id", m->build_id);
-	if (ok)
-		ok = (m->build_id_match < 0 ? cJSON_AddNullToObject(o, "file_build_id_match") :
-		      cJSON_AddBoolToObject(o, "file_build_id_match", m->build_id_match)) != NULL;
-	ok = ok && add_str(o, "debuginfo", m->debuginfo);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	jw_open(w, NULL, false);
+	jw_str(w, "path", m->path);
+	jw_hex(w, "base", m->base);
+	jw_hex(w, "end", m->end);
+	jw_str(w, "build_id", m->build_id);
+	if (m->build_id_match < 0)
+		jw_null(w, "file_build_id_match");
+	else
+		jw_bool(w, "file_build_id_match", m->build_id_match);
+	jw_str(w, "debuginfo", m->debuginfo);
+	jw_close(w);
 }
 
 char *cp_report_to_json(const struct cp_report *r)
 {
-	_cleanup_(cjson_deletep) cJSON *root = cJSON_CreateObject();
-	cJSON *item, *arr;
+	struct jw w = {};
 
-	if (!root || !add_str(root, "schema", CP_SCHEMA) || !add_str(root, "generator", PACKAGE_NAME " " PACKAGE_VERSION) ||
-	    !cJSON_AddBoolToObject(root, "partial", r->partial) ||
-	    !add_str(root, "memory_source", r->live ? "live" : "core"))
-		return NULL;
-	if (!(item = process_to_json(&r->process)) || !cJSON_AddItemToObject(root, "process", item))
-		return NULL;
+	jw_open(&w, NULL, false);
+	jw_str(&w, "schema", CP_SCHEMA);
+	jw_str(&w, "generator", PACKAGE_NAME " " PACKAGE_VERSION);
+	jw_bool(&w, "partial", r->partial);
+	jw_str(&w, "memory_source", r->live ? "live" : "core");
+	process_to_json(&w, &r->process);
 	if (!r->runtime.present) {
-		if (!cJSON_AddNullToObject(root, "runtime"))
-			return NULL;
+		jw_null(&w, "runtime");
 	} else {
 		const struct cp_runtime *rt = &r->runtime;
-		if (!(item = cJSON_AddObjectToObject(root, "runtime")) || !add_str(item, "kind", "dotnet") ||
-		    !add_str(item, "version", rt->version) || !add_str(item, "directory", rt->directory) ||
-		    !add_str(item, "dac", rt->dac) || !add_str(item, "dac_error", rt->dac_error))
-			return NULL;
+		jw_open(&w, "runtime", false);
+		jw_str(&w, "kind", "dotnet");
+		jw_str(&w, "version", rt->version);
+		jw_str(&w, "directory", rt->directory);
+		jw_str(&w, "dac", rt->dac);
+		jw_str(&w, "dac_error", rt->dac_error);
+		jw_close(&w);
 	}
 	const struct cp_thread *crashed = NULL;
 	for (size_t i = 0; i < r->n_threads && !crashed; i++)
 		if (r->threads[i].crashed)
 			crashed = &r->threads[i];
-	if (!add_exception(root, "exception", crashed))
-		return NULL;
-	if (!(arr = cJSON_AddArrayToObject(root, "threads")))
-		return NULL;
+	add_exception(&w, "exception", crashed);
+	jw_open(&w, "threads", true);
 	for (size_t i = 0; i < r->n_threads; i++)
-		if (!(item = thread_to_json(&r->threads[i])) || !cJSON_AddItemToArray(arr, item))
-			return NULL;
-	if (!(arr = cJSON_AddArrayToObject(root, "modules")))
-		return NULL;
+		thread_to_json(&w, &r->threads[i]);
+	jw_close(&w);
+	jw_open(&w, "modules", true);
 	for (size_t i = 0; i < r->n_modules; i++)
-		if (!(item = module_to_json(&r->modules[i])) || !cJSON_AddItemToArray(arr, item))
-			return NULL;
-	if (!(arr = cJSON_AddArrayToObject(root, "notes")))
+		module_to_json(&w, &r->modules[i]);
+	jw_close(&w);
+	jw_open(&w, "notes", true);
+	for (size_t i = 0; i < r->n_notes; i++)
+		jw_str(&w, NULL, r->notes[i]);
+	jw_close(&w);
+	jw_close(&w);
+	if (w.failed || w.depth != 0 || !jw_reserve(&w, 0)) {
+		free(w.buf);
 		return NULL;
-	for (size_t i = 0; i < r->n_notes; i++) {
-		_cleanup_free_ char *clean = utf8_sanitize(r->notes[i]);
-		if (!clean || !(item = cJSON_CreateString(clean)) || !cJSON_AddItemToArray(arr, item))
-			return NULL;
 	}
-	return cJSON_Print(root);
+	w.buf[w.len] = '\0';
+	return w.buf;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -1078,6 +1244,76 @@ static int no_duplicate_keys(const cJSON *node, const char **why)
 	return 0;
 }
 
+/*
+ * The tree cJSON parses into lives in an arena of 1 MiB chunks, freed in one go: a report
+ * of a hundred threads is ~100,000 nodes and strings, and a malloc() and free() for each
+ * cost the root parent of `crashpipe handle` as much as the parse itself. The arena is
+ * cJSON's allocator only while cJSON_ParseWithLengthOpts() runs (the hooks are global;
+ * crashpipe has one thread); the tree is then only read, never freed node by node. It
+ * holds what the nodes hold, plus at most a chunk's tail per chunk: the bounds of
+ * CP_REPORT_MAX_SIZE and CP_REPORT_MAX_VALUES (prescan) hold for it as for malloc().
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define ARENA_CHUNK (1u << 20)
+
+static struct arena_chunk *parse_arena;
+
+static void *arena_alloc(size_t n)
+{
+	const size_t align = sizeof(max_align_t);
+	struct arena_chunk *c = parse_arena;
+
+	if (n > SIZE_MAX - align - sizeof(*c))
+		return NULL;
+	n = (n + align - 1) & ~(align - 1);
+	if (!c || c->size - c->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		if (!(c = malloc(sizeof(*c) + size)))
+			return NULL;
+		c->next = parse_arena;
+		c->used = 0;
+		c->size = size;
+		parse_arena = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void) p;	/* all at once, in arena_release() */
+}
+
+static void arena_release(struct arena_chunk **head)
+{
+	while (*head) {
+		struct arena_chunk *next = (*head)->next;
+		free(*head);
+		*head = next;
+	}
+}
+
+/* The tree of @json, in the arena *@arena_ret (freed with arena_release(), never with
+ * cJSON_Delete()). */
+static cJSON *parse_tree(const char *json, size_t len, const char **end, struct arena_chunk **arena_ret)
+{
+	cJSON_Hooks hooks = { .malloc_fn = arena_alloc, .free_fn = arena_free };
+
+	parse_arena = NULL;
+	cJSON_InitHooks(&hooks);
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, end, false);
+	cJSON_InitHooks(NULL);
+	*arena_ret = parse_arena;
+	parse_arena = NULL;
+	return root;
+}
+
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why)
 {
 	const char *end = NULL;
@@ -1091,7 +1327,8 @@ int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const 
 	r = prescan(json, len, why);
 	if (r < 0)
 		return r;
-	_cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	_cleanup_(arena_release) struct arena_chunk *arena = NULL;
+	const cJSON *root = parse_tree(json, len, &end, &arena);
 	if (!root) {
 		*why = "not JSON";
 		return -EINVAL;
