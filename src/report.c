@@ -28,6 +28,7 @@
 #include "report.h"
 #include "spool.h"
 #include "strv.h"
+#include "termsafe.h"
 #include "zio.h"
 
 #define MAX_REPORT (256u << 20)
@@ -229,36 +230,6 @@ const char *cp_si_code_name(int sig, int code)
 
 /* ---- writing ---- */
 
-/* Length of the valid UTF-8 sequence at @s, or 0. Overlong forms and surrogates are invalid. */
-static size_t utf8_valid(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
 
 
 /*
@@ -334,7 +305,8 @@ static void jw_string(struct jw *w, const char *s)
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
 		unsigned c = *p;
 		if (c >= 0x80) {
-			size_t n = utf8_valid(p);
+			uint32_t cp;
+			size_t n = cp_utf8_decode(p, &cp);
 			if (n) {
 				jw_raw(w, (const char *)p, n);
 				p += n;

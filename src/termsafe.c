@@ -19,9 +19,7 @@ bool cp_termsafe_escaped_cp(uint32_t cp)
 	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-/* Length of the valid UTF-8 sequence at @s (1..4) with its code point, or 0: overlong
- * forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp_ret)
+size_t cp_utf8_decode(const unsigned char *s, uint32_t *cp_ret)
 {
 	unsigned c = s[0];
 	uint32_t cp;
@@ -65,7 +63,7 @@ static size_t escape(const char *s, char *out)
 
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
 		uint32_t cp;
-		size_t n = utf8_decode(p, &cp), k = 0;
+		size_t n = cp_utf8_decode(p, &cp), k = 0;
 
 		if (n == 0) {
 			tmp[k++] = '\\';

@@ -31,4 +31,9 @@ char *cp_termsafe(const char *s);
 /* Write @s made safe to @out. */
 void cp_termsafe_fputs(const char *s, FILE *out);
 
+/* Length of the valid UTF-8 sequence at @s (1..4) with its code point in *@cp_ret, or 0:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid; a NUL ends @s. The
+ * one UTF-8 decoder: the report writer's sanitiser uses it too. */
+size_t cp_utf8_decode(const unsigned char *s, uint32_t *cp_ret);
+
 #endif
