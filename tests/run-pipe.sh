@@ -25,18 +25,14 @@ setarch x86_64 -R true 2>/dev/null || skip "setarch -R (ADDR_NO_RANDOMIZE) does 
 
 take_core_pattern
 
-# %F (a pidfd of the crashed process) exists since Linux 6.16.
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-pidfd=" %F"
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
 # The kernel keeps at most 127 bytes of core_pattern: if this test's directory is too deep
-# (make distcheck), the spool goes to /tmp.
+# (make distcheck), the spool goes to /tmp (and handle_pattern shortens crashpipe's path).
 spool=$test_dir/spool
-pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+pattern=$(handle_pattern --spool "$spool")
 if [ ${#pattern} -gt 127 ]; then
 	spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
 	at_exit "rm -rf '$spool'"
-	pattern="|$CRASHPIPE handle --spool $spool %P %i %u %g %s %t %c %h$pidfd"
+	pattern=$(handle_pattern --spool "$spool")
 fi
 [ ${#pattern} -le 127 ] || skip "the path of crashpipe is too long for a core_pattern (${#pattern} bytes): $pattern"
 mkdir -p "$spool"

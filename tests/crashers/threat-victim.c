@@ -8,7 +8,8 @@
  *   --resuid UID       setresuid(UID, UID, UID) after setresgid: a root program that
  *                      dropped its privileges (not dumpable with fs.suid_dumpable 0)
  *   --touch MIB        touch MIB MiB of memory, so the core is large and takes a while
- *   --sparse MIB       map MIB MiB it never touches (the kernel pipes that many zeros)
+ *   --sparse MIB       map MIB MiB and write its first page only (the kernel pipes MIB MiB,
+ *                      nearly all zeros)
  *   --hold FILE        before crashing, print "held" and wait until FILE exists
  *   --log-line TEXT    write TEXT to stderr first (a forged log line; decoded)
  *   --map-file PATH    mmap PATH (decoded: names with newlines) and unlink it: its
@@ -136,8 +137,12 @@ int main(int argc, char **argv)
 				mem[j] = (char)j | 1;
 		} else if (strcmp(opt, "--sparse") == 0) {
 			size_t n = strtoul(val, NULL, 10) << 20;
-			if (mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+			volatile char *z = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (z == MAP_FAILED)
 				return 2;
+			/* The kernel leaves out an anonymous mapping never written to; one page
+			 * written puts the whole mapping in the core, the rest piped as zeros. */
+			z[0] = 1;
 		} else if (strcmp(opt, "--hold") == 0) {
 			hold = val;
 		} else if (strcmp(opt, "--map-file") == 0) {
