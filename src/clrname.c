@@ -791,7 +791,7 @@ char *cp_clrname_from_dac(const char *dac_name)
 	for (size_t i = 0; i < head;) {
 		if (s[i] == '[') {
 			size_t end = group_end(s, i, head);
-			if (end == head) {
+			if (end == head && end - i >= 4 && s[i + 1] == '[' && s[end - 1] == ']') {
 				minst = i;
 				minst_len = end - i;
 			}
