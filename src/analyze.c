@@ -17,6 +17,7 @@
 #include "analyze.h"
 #include "debugcache.h"
 #include "cleanup.h"
+#include "clrname.h"
 #include "core.h"
 #include "fsopen.h"
 #include "log.h"
@@ -128,6 +129,9 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);
+	/* Managed frames named as the runtime prints them (from the DAC's names until the
+	 * assemblies' metadata is read here: srclines). */
+	(void) cp_clrname_fill(r, NULL, NULL);
 out:
 	/* Unmapping every ELF file libdw opened costs more than a millisecond. */
 	if (!opts->exiting) {

@@ -1,7 +1,7 @@
 // Crasher - crashpipe's .NET crash test app.  One scenario per run:
 //
 //   Crasher SCENARIO      main | worker | async | generic | nullref | pinvoke | failfast |
-//                         stackoverflow | threads100
+//                         stackoverflow | threads100 | names
 //
 // Before it crashes it prints, one fact a line, what a test needs to check the report:
 //   crasher scenario S runtime V pid P     (V = Environment.Version, e.g. 10.0.12)
@@ -37,6 +37,7 @@ namespace Crasher
         public const string Async = "crashpipe-test: async continuation gave up";
         public const string Generic = "crashpipe-test: generic recursion bottomed out";
         public const string FailFast = "crashpipe-test: failfast requested";
+        public const string Names = "crashpipe-test: every kind of method name on one stack";
     }
 
     internal sealed class Holder
@@ -117,6 +118,7 @@ namespace Crasher
                 case "failfast": r = FailFastLevel1(); break;
                 case "stackoverflow": r = RunStackOverflow(); break;
                 case "threads100": r = RunThreads100(); break;
+                case "names": r = NameShapes.Run(); break;
                 default:
                     Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100");
                     return 2;
@@ -402,6 +404,165 @@ namespace Crasher
             parked.Signal();
             Never.WaitOne();
             return k;
+        }
+    }
+
+    // ---- names: one synchronous stack through every kind of method the runtime names in
+    // its own way (tests/run-dotnet-names.sh compares the report's `display` of each frame
+    // with the "at ..." lines the runtime prints): a constructor, a property getter, an
+    // operator, a struct method with an `in` parameter, an explicit interface
+    // implementation, a lambda, a closure, a local function, an iterator's MoveNext, a
+    // generic method of a nested generic type with ref/out/params/array/generic parameters,
+    // an unsafe method with a pointer, and a [StackTraceHidden] method the runtime leaves out.
+    public interface IStep
+    {
+        int Go(int x);
+    }
+
+    public struct NameValue : IStep
+    {
+        public int V;
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public int Step(in int x)
+        {
+            IStep s = this;
+            int r = s.Go(x + V);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        int IStep.Go(int x)
+        {
+            int r = NameShapes.ViaLambdas(x);
+            return r + 1;
+        }
+    }
+
+    public static class NameOuter<T>
+    {
+        public static class Nested<V>
+        {
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            public static int Deep<W>(T t, V v, W w, ref int r, out string o, List<int> l,
+                                      Dictionary<string, List<T>> d, int[,] md, int?[] n, params object[] p)
+            {
+                o = null;
+                int k = NameShapes.Hidden(r + l.Count + md.Length + n.Length + p.Length);
+                return k + 1;
+            }
+        }
+    }
+
+    public sealed class NameHolder
+    {
+        private readonly int _depth;
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public NameHolder(int depth)
+        {
+            _depth = depth;
+            int r = Walk;
+            GC.KeepAlive(r);
+        }
+
+        private NameHolder()
+        {
+        }
+
+        public int Walk
+        {
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            get
+            {
+                var sum = this + new NameHolder();
+                return sum._depth + 1;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static NameHolder operator +(NameHolder a, NameHolder b)
+        {
+            var v = new NameValue { V = a._depth };
+            int x = 1;
+            int r = v.Step(in x);
+            return r > 0 ? new NameHolder() : a;
+        }
+    }
+
+    public static class NameShapes
+    {
+        [DllImport("libc.so.6", EntryPoint = "gettid")]
+        private static extern int gettid();
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Run()
+        {
+            var e = new ArgumentException(Messages.Names);
+            Console.Out.WriteLine("crash tid " + gettid());
+            Console.Out.WriteLine("expect type " + e.GetType().FullName);
+            Console.Out.WriteLine("expect message " + e.Message);
+            Console.Out.Flush();
+            var h = new NameHolder(3);
+            return h.Walk;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int ViaLambdas(int x)
+        {
+            int captured = x * 2;
+            Func<int, int> plain = [MethodImpl(MethodImplOptions.NoInlining)] (int a) =>
+            {
+                Func<int, int> closure = [MethodImpl(MethodImplOptions.NoInlining)] (int b) =>
+                {
+                    int r = Local(b + captured);
+                    return r + 1;
+                };
+                int q = closure(a);
+                return q + 1;
+            };
+            int s = plain(x);
+            return s + 1;
+
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            static int Local(int c)
+            {
+                int total = 0;
+                foreach (int v in Iterate(c))
+                {
+                    total += v;
+                }
+                return total + 1;
+            }
+        }
+
+        public static IEnumerable<int> Iterate(int n)
+        {
+            yield return n;
+            int r = 0;
+            int result = NameOuter<string>.Nested<NameValue>.Deep<long>("t", new NameValue(), 5L, ref r,
+                out string o, new List<int> { n }, new Dictionary<string, List<string>>(), new int[1, 1],
+                new int?[1], n, "p");
+            GC.KeepAlive(o);
+            yield return result;
+        }
+
+        [System.Diagnostics.StackTraceHidden]
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static unsafe int Hidden(int x)
+        {
+            int r = Pointer(&x, (x, "tuple"));
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static unsafe int Pointer(int* p, (int, string) t)
+        {
+            if (*p + t.Item1 >= 0)
+            {
+                throw new ArgumentException(Messages.Names);
+            }
+            return *p;
         }
     }
 }

@@ -1,0 +1,78 @@
+#!/bin/bash
+# run-dotnet-names.sh - managed frames' `display` is the method as the runtime prints it.
+#
+# The test app (tests/dotnet/Crasher) crashes through the real kernel pipe into
+# `crashpipe handle`, on every runtime built (.NET 10 shared, .NET 8 self-contained), in:
+#   names    one synchronous stack through every kind of name the runtime prints its own
+#            way (constructor, getter, operator, `in` parameter, explicit interface method,
+#            lambda, closure, local function, iterator MoveNext, generic method of a nested
+#            generic type with ref/out/params/array/generic parameters, pointer, a
+#            [StackTraceHidden] method);
+#   main, generic, worker   the thread that throws, a generic recursion, a named thread;
+#   async    the async methods that threw, only in the exception's own stack (the runtime
+#            rethrows on a thread pool thread): checked when the report has that stack.
+# The oracle is the runtime's own "Unhandled exception." block on the app's stderr: every
+# "   at X" line's X must be a frame's `display`, in order (tests/check-display.py).
+# CRASHPIPE_DOTNET_RUNTIMES / CRASHPIPE_DOTNET_SCENARIOS choose a subset.
+# SKIPs, saying why, without root, dotnet, python3 or zstd.
+. "${srcdir:-.}/test-subr.sh"
+. "$abs_srcdir/dotnet/dotnet-subr.sh"
+
+need_root
+need python3
+need zstd
+need flock
+[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+dotnet_build
+
+short=$(mktemp -d /tmp/cpdn.XXXXXX) || exit 99
+at_exit "rm -rf '$short'"
+chmod 755 "$short"
+spool=$short/s
+mkdir -p "$spool"
+pattern=$(handle_pattern --spool "$spool")
+[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
+take_core_pattern
+set_core_pattern "$pattern" 1
+
+scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker async}
+summary=()
+for rt in "${RUNTIMES[@]}"; do
+	for sc in $scenarios; do
+		d=$test_dir/$rt-$sc
+		mkdir -p "$d"
+		out=$d/app.out
+		(
+			cd "$short" || exit 99
+			ulimit -c unlimited
+			exec "${APP[$rt]}" "$sc"
+		) >"$out" 2>&1 &
+		pid=$!
+		wait "$pid"
+		rc=$?
+		[ "$rc" = $((128 + 6)) ] || { check_failed "$rt $sc: exit status $rc, not SIGABRT: $(tail -3 "$out")"; continue; }
+		grep -q "^Unhandled exception\. $(app_fact "$out" "expect type"): " "$out" ||
+			check_failed "$rt $sc: the runtime printed no 'Unhandled exception. $(app_fact "$out" "expect type")'"
+		if ! wait_for_file report "$spool/*-$pid-*.json.zst" 60; then
+			check_failed "$rt $sc: no report within 60 s: $(ls -A "$spool")"
+			continue
+		fi
+		sleep 0.2
+		r=$d/crashpipe.json
+		zstd -q -dc "$report" >"$r" || { check_failed "$rt $sc: $report is not zstd"; continue; }
+		rm -f "$report"
+		python3 "$abs_srcdir/check-display.py" "$out" "$r" --name "$rt $sc" \
+			$([ "$sc" = async ] && echo --need-stack) >"$d/check.out"
+		rc=$?
+		cat "$d/check.out"
+		if [ "$sc" = async ] && [ "$rc" = 3 ]; then
+			echo "NOTE: $rt async: not compared: the report has no exception stack (the DAC worker does not read the exception object's stack trace yet)"
+			summary+=("$rt async: no exception stack")
+			continue
+		fi
+		[ "$rc" = 0 ] || check_failed "$rt $sc: $(grep -m1 FAILED "$d/check.out")"
+		summary+=("$(head -1 "$d/check.out")")
+	done
+done
+printf '%s\n' "${summary[@]}"
+checks_done
