@@ -639,6 +639,15 @@ static size_t group_end(const char *s, size_t i, size_t n)
 	return n;
 }
 
+/* Does @s/@n end in a generic type's arity ("List`1")? */
+static bool after_arity(const char *s, size_t n)
+{
+	size_t i = n;
+	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+		i--;
+	return i < n && i > 0 && s[i - 1] == '`';
+}
+
 /* A type name of the DAC's (@s/@n: "System.Collections.Generic.List`1[[System.Int32,
  * System.Private.CoreLib]][]", "System.String ByRef") by its short name ("List`1[]",
  * "String&"). */
@@ -655,10 +664,22 @@ static void short_type(struct sb *b, const char *s, size_t n)
 		ref = true;
 		n -= sizeof(byref) - 1;
 	}
-	/* Instantiations ("[[...]]") dropped; array ranks ("[]", "[,]") kept. */
+	/* Instantiations ("[[...]]" after a type, "<...>" after its `arity) dropped; array
+	 * ranks ("[]", "[,]") kept. */
 	for (size_t i = 0; i < n && len < sizeof(tmp) - 1;) {
 		if (s[i] == '[' && i + 1 < n && s[i + 1] == '[') {
 			i = group_end(s, i, n);
+			continue;
+		}
+		if (s[i] == '<' && after_arity(tmp, len)) {
+			unsigned depth = 0;
+			for (; i < n; i++) {
+				if (s[i] == '<')
+					depth++;
+				else if (s[i] == '>' && --depth == 0)
+					break;
+			}
+			i++;
 			continue;
 		}
 		tmp[len++] = s[i++];

@@ -70,6 +70,14 @@ static void test_from_dac(void)
 		  "Ns.T.M[List`1,String](Int32)");
 	check_dac("Ns.Outer`1+Nested`1[[System.__Canon, System.Private.CoreLib],[System.Int32, System.Private.CoreLib]].Deep(Int32 ByRef)",
 		  "Ns.Outer`1.Nested`1.Deep(Int32&)");
+	/* parameters' instantiations in angle brackets, as GetName prints them */
+	check_dac("Crasher.NameShapes.Pointer(Int32*, System.ValueTuple`2<Int32,System.String>)",
+		  "Crasher.NameShapes.Pointer(Int32*, ValueTuple`2)");
+	check_dac("Crasher.NameOuter`1+Nested`1[[System.__Canon, System.Private.CoreLib],[Crasher.NameValue, Crasher]].Deep[[System.Int64, System.Private.CoreLib]](System.__Canon, Crasher.NameValue, Int64, Int32 ByRef, System.String ByRef, System.Collections.Generic.List`1<Int32>, System.Collections.Generic.Dictionary`2<System.String,System.Collections.Generic.List`1<System.__Canon>>, Int32[,], System.Nullable`1<Int32>[], System.Object[])",
+		  "Crasher.NameOuter`1.Nested`1.Deep[Int64](__Canon, NameValue, Int64, Int32&, String&, List`1, Dictionary`2, Int32[,], Nullable`1[], Object[])");
+	check_dac("A.B.M(Crasher.Program+<>c__DisplayClass2_0, X`1<<>f__AnonymousType0`1<Int32>>)",
+		  "A.B.M(<>c__DisplayClass2_0, X`1)");
+	check_dac("A.B.M(X`1<Int32)", "A.B.M(X`1)");
 	/* no parameter list at all */
 	check_dac("Ns.T.M", "Ns.T.M()");
 	/* hostile: unbalanced, empty, NULL, too long */
