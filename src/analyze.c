@@ -22,6 +22,7 @@
 #include "log.h"
 #include "modules.h"
 #include "report.h"
+#include "srclines.h"
 #include "target.h"
 #include "unwind.h"
 #include "zio.h"
@@ -128,6 +129,11 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);
+	/* Source lines of managed frames, from the assemblies' portable PDBs. */
+	struct cp_srclines *sl = cp_srclines_create(rootfd, opts->symbol_path);
+	if (!sl || cp_srclines_fill(sl, r) < 0)
+		cp_report_note(r, true, "source lines: out of memory");
+	cp_srclines_destroy(sl);
 out:
 	/* Unmapping every ELF file libdw opened costs more than a millisecond. */
 	if (!opts->exiting) {
@@ -151,6 +157,10 @@ static void usage(FILE *f)
 		"                         without this, only a DAC in a root-owned runtime directory)\n"
 		"      --runtime-dir=DIR  look for the DAC in DIR (the crashed runtime's directory)\n"
 		"      --no-dac           native frames only\n"
+		"      --symbol-path=DIR[:DIR...]\n"
+		"                         also look for the portable PDBs of .NET assemblies in\n"
+		"                         these directories (beside the assembly and embedded in it\n"
+		"                         are always tried)\n"
 		"      --debug-cache=DIR  decompressed debuginfo kept by `crashpipe handle`\n"
 		"                         (default %s; used for the host's own files only)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES, CP_DEBUG_CACHE_DEFAULT);
@@ -177,11 +187,12 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "no-dac", no_argument, NULL, 'n' },
 		{ "debug-cache", required_argument, NULL, 'c' },
+		{ "symbol-path", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
-	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT;
+	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT, *symbol_path = NULL;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
 	bool no_dac = false, sysroot_named = false;
 	int c;
@@ -212,6 +223,9 @@ int cp_cmd_analyze(int argc, char **argv)
 			break;
 		case 'c':
 			debug_cache = optarg;
+			break;
+		case 'S':
+			symbol_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -276,6 +290,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
 				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
+		aopts.symbol_path = symbol_path;
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
