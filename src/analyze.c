@@ -23,6 +23,7 @@
 #include "log.h"
 #include "modules.h"
 #include "report.h"
+#include "srclines.h"
 #include "target.h"
 #include "unwind.h"
 #include "zio.h"
@@ -79,6 +80,13 @@ void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t g
 	opts->dac.gid = uid ? gid : 65534;
 }
 
+/* clrname reads the assemblies srclines has read. */
+static int clrname_lookup(void *sl, const char *path, const struct cp_md **md_ret)
+{
+	const struct cp_pe *pe;
+	return cp_srclines_assembly(sl, path, &pe, md_ret);
+}
+
 int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_options *opts,
 		    struct cp_report *r)
 {
@@ -129,9 +137,13 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);
-	/* Managed frames named as the runtime prints them (from the DAC's names until the
-	 * assemblies' metadata is read here: srclines). */
-	(void) cp_clrname_fill(r, NULL, NULL);
+	/* Source lines of managed frames, from the assemblies' portable PDBs. */
+	struct cp_srclines *sl = cp_srclines_create(rootfd, opts->symbol_path);
+	if (!sl || cp_srclines_fill(sl, r) < 0)
+		cp_report_note(r, true, "source lines: out of memory");
+	/* Their names as the runtime prints them, from the same assemblies' metadata. */
+	(void) cp_clrname_fill(r, sl ? clrname_lookup : NULL, sl);
+	cp_srclines_destroy(sl);
 out:
 	/* Unmapping every ELF file libdw opened costs more than a millisecond. */
 	if (!opts->exiting) {
@@ -155,6 +167,10 @@ static void usage(FILE *f)
 		"                         without this, only a DAC in a root-owned runtime directory)\n"
 		"      --runtime-dir=DIR  look for the DAC in DIR (the crashed runtime's directory)\n"
 		"      --no-dac           native frames only\n"
+		"      --symbol-path=DIR[:DIR...]\n"
+		"                         also look for the portable PDBs of .NET assemblies in\n"
+		"                         these directories (beside the assembly and embedded in it\n"
+		"                         are always tried)\n"
 		"      --debug-cache=DIR  decompressed debuginfo kept by `crashpipe handle`\n"
 		"                         (default %s; used for the host's own files only)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES, CP_DEBUG_CACHE_DEFAULT);
@@ -181,11 +197,12 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "runtime-dir", required_argument, NULL, 'r' },
 		{ "no-dac", no_argument, NULL, 'n' },
 		{ "debug-cache", required_argument, NULL, 'c' },
+		{ "symbol-path", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
-	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT;
+	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT, *symbol_path = NULL;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
 	bool no_dac = false, sysroot_named = false;
 	int c;
@@ -216,6 +233,9 @@ int cp_cmd_analyze(int argc, char **argv)
 			break;
 		case 'c':
 			debug_cache = optarg;
+			break;
+		case 'S':
+			symbol_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -280,6 +300,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
 				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
+		aopts.symbol_path = symbol_path;
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);

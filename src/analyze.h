@@ -21,6 +21,7 @@ struct cp_analyze_options {
 	bool no_dac;			/* native frames only */
 	const char *debug_cache;	/* decompressed debuginfo to use (debugcache.h), or NULL */
 	bool exiting;			/* the caller exits next: leave libdw's memory to the kernel */
+	const char *symbol_path;	/* ':'-separated directories of portable PDBs, or NULL */
 	struct cp_dac_options dac;
 };
 

@@ -110,6 +110,7 @@ static const char *const analysis_exit_names[_ANALYSIS_EXIT_MAX] = {
 struct handle_context {
 	/* options */
 	const char *spool, *hint_dir, *debug_cache;	/* debug_cache NULL unless the root is the host's */
+	const char *symbol_path;	/* more directories of portable PDBs, or NULL */
 	size_t max_frames;
 	bool no_live;			/* analyse the core only, after it has been read */
 
@@ -183,6 +184,10 @@ static void usage(FILE *f)
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
 		"                         (default %s, inside the process's root)\n"
 		"      --debug-cache=DIR  keep decompressed debuginfo here (default %s)\n"
+		"      --symbol-path=DIR[:DIR...]\n"
+		"                         host directories with portable PDBs of .NET assemblies,\n"
+		"                         read as the crashed user (beside the assembly and embedded\n"
+		"                         in it are always tried)\n"
 		"      --no-live          analyse a .NET process from its core only, after the\n"
 		"                         core is read (the process is let go sooner, the\n"
 		"                         report comes later)\n"
@@ -210,6 +215,7 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 		{ "hint-dir", required_argument, NULL, 'H' },
 		{ "debug-cache", required_argument, NULL, 'c' },
 		{ "no-live", no_argument, NULL, 'L' },
+		{ "symbol-path", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -231,6 +237,9 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 			break;
 		case 'L':
 			c->no_live = true;
+			break;
+		case 'S':
+			c->symbol_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -473,6 +482,7 @@ static void __attribute__((noreturn)) analysis_child(int out, struct handle_cont
 	if (live)
 		opts.dac.timeout = LIVE_DAC_TIMEOUT;
 	opts.debug_cache = c->debug_cache;
+	opts.symbol_path = c->symbol_path;
 	opts.exiting = true;
 	if (cp_analyze_core(c->core, c->rootfd, &opts, r) < 0)
 		_exit(ANALYSIS_EXIT_ANALYZE);
