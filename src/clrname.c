@@ -19,7 +19,10 @@
  *     space when the parameter has no Param row: its Name is null), joined by ", ", ")".
  *
  * Frames are hidden from the runtime's trace by [StackTraceHidden] on the method or its
- * type or by MethodImplOptions.AggressiveInlining (the trace's last frame excepted).
+ * type or by MethodImplOptions.AggressiveInlining (the trace's last frame excepted). The
+ * "--- End of stack trace from previous location ---" that follows the last frame of an
+ * earlier throw's segment is printed with that frame only, and not for an async state
+ * machine's frame: an exception stack's segments are renumbered to count only those.
  *
  * Everything read comes from an assembly the crashed user controls: cp_md's accessors check
  * every index, signatures are walked at most MAX_DEPTH deep, nesting chains at most
@@ -520,10 +523,11 @@ static int parameters(const struct cp_md *md, uint32_t method, const struct gene
 	return 0;
 }
 
-int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, bool *hidden_ret)
+int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, unsigned *flags_ret)
 {
 	uint32_t method = cp_md_token_row(token), type, shown, shown_type, v;
-	bool iterator = false, changed = false;
+	bool iterator = false, changed = false, is_async = false;
+	unsigned flags = 0;
 	const char *name, *orig_name;
 	int r;
 
@@ -538,14 +542,16 @@ int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, bool *
 	r = cp_md_string(md, v, &orig_name);
 	if (r < 0)
 		return r;
-	if (hidden_ret)
-		*hidden_ret = hidden(md, method, type);
+	if (hidden(md, method, type))
+		flags |= CP_CLRNAME_HIDDEN;
 
 	shown = method;
 	shown_type = type;
 	if (cp_md_has_attribute(md, CP_MD_TYPEDEF, type, compiler_services, "CompilerGeneratedAttribute", NULL) > 0 &&
-	    (implements(md, type, compiler_services, "IAsyncStateMachine") > 0 ||
+	    ((is_async = implements(md, type, compiler_services, "IAsyncStateMachine") > 0) ||
 	     implements(md, type, "System.Collections", "IEnumerator") > 0)) {
+		if (is_async)
+			flags |= CP_CLRNAME_ASYNC;
 		r = resolve_state_machine(md, type, &shown, &shown_type, &iterator);
 		if (r < 0)
 			return r;
@@ -621,7 +627,11 @@ int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, bool *
 	if (b->over)
 		return -ENAMETOOLONG;
 	*ret = strdup(b->buf);
-	return *ret ? 0 : -ENOMEM;
+	if (!*ret)
+		return -ENOMEM;
+	if (flags_ret)
+		*flags_ret = flags;
+	return 0;
 }
 
 /* ---- from the DAC's name ------------------------------------------------------------------- */
@@ -778,8 +788,10 @@ static bool state_machine_name(const char *s, size_t n, const char **name_ret, s
 	return true;
 }
 
-char *cp_clrname_from_dac(const char *dac_name)
+/* cp_clrname_from_dac(), and whether it named an async state machine's MoveNext. */
+static char *from_dac(const char *dac_name, bool *state_machine_ret)
 {
+	*state_machine_ret = false;
 	if (!dac_name)
 		return NULL;
 	size_t n = strlen(dac_name);
@@ -861,6 +873,7 @@ char *cp_clrname_from_dac(const char *dac_name)
 			mlen = sm_len;
 			minst_len = 0;
 			params_known = false;
+			*state_machine_ret = true;
 		}
 	}
 
@@ -886,6 +899,12 @@ char *cp_clrname_from_dac(const char *dac_name)
 	return strdup(b->buf);
 }
 
+char *cp_clrname_from_dac(const char *dac_name)
+{
+	bool state_machine;
+	return from_dac(dac_name, &state_machine);
+}
+
 /* ---- the report ------------------------------------------------------------------------------ */
 
 /* The last few names made: a deep recursion repeats one method a thousand times. */
@@ -895,6 +914,7 @@ struct memo_entry {
 	char *assembly;
 	uint32_t token;
 	char *display;			/* NULL: not made */
+	unsigned flags;
 };
 
 struct fill {
@@ -904,19 +924,23 @@ struct fill {
 	unsigned next;
 };
 
-static char *display_of(struct fill *fl, const struct cp_frame *f)
+/* The display of @f, a new string (NULL if none can be made), and its CP_CLRNAME_* flags. */
+static char *display_of(struct fill *fl, const struct cp_frame *f, unsigned *flags_ret)
 {
 	char *display = NULL;
 
+	*flags_ret = 0;
 	if (fl->lookup && f->assembly && f->has_token) {
 		for (unsigned i = 0; i < MEMO_SIZE; i++) {
 			struct memo_entry *m = &fl->memo[i];
-			if (m->display && m->token == f->token && !strcmp(m->assembly, f->assembly))
+			if (m->display && m->token == f->token && !strcmp(m->assembly, f->assembly)) {
+				*flags_ret = m->flags;
 				return strdup(m->display);
+			}
 		}
 		const struct cp_md *md;
 		if (fl->lookup(fl->ctx, f->assembly, &md) == 0 &&
-		    cp_clrname_format(md, f->token, &display, NULL) == 0) {
+		    cp_clrname_format(md, f->token, &display, flags_ret) == 0) {
 			struct memo_entry *m = &fl->memo[fl->next++ % MEMO_SIZE];
 			char *a = strdup(f->assembly), *d = strdup(display);
 			if (a && d) {
@@ -925,6 +949,7 @@ static char *display_of(struct fill *fl, const struct cp_frame *f)
 				m->assembly = a;
 				m->display = d;
 				m->token = f->token;
+				m->flags = *flags_ret;
 			} else {
 				free(a);
 				free(d);
@@ -932,17 +957,41 @@ static char *display_of(struct fill *fl, const struct cp_frame *f)
 			return display;
 		}
 	}
-	return cp_clrname_from_dac(f->function);
+	bool state_machine;
+	display = from_dac(f->function, &state_machine);
+	if (state_machine)
+		*flags_ret |= CP_CLRNAME_ASYNC;
+	return display;
 }
 
-/* A frame left without a display (a name too long, no memory) keeps its `function`. */
-static void fill_frames(struct fill *fl, struct cp_frame *frames, size_t n)
+/* Name the managed frames that have no display; a frame left without one (a name too long,
+ * no memory) keeps its `function`. @stack: an exception's stack, whose segments are then
+ * counted as the runtime prints them. */
+static void fill_frames(struct fill *fl, struct cp_frame *frames, size_t n, bool stack)
 {
+	int segment = 0, prev_raw = 0;
+	bool prev_unprinted = false;
+
 	for (size_t i = 0; i < n; i++) {
 		struct cp_frame *f = &frames[i];
-		if (f->kind != CP_FRAME_MANAGED || f->display || (!f->function && !f->has_token))
+		unsigned flags = 0;
+		if (f->kind == CP_FRAME_MANAGED && (f->function || f->has_token)) {
+			char *d = display_of(fl, f, &flags);
+			if (!f->display)
+				f->display = d;
+			else
+				free(d);
+		}
+		if (!stack)
 			continue;
-		f->display = display_of(fl, f);
+		/* StackTrace.ToString prints the boundary after the last frame of a segment
+		 * only if it prints that frame (not hidden) and it is no async state machine's
+		 * ("Skip EDI boundary for async"). */
+		if (i > 0 && f->segment != prev_raw && !prev_unprinted)
+			segment++;
+		prev_raw = f->segment;
+		prev_unprinted = flags & (CP_CLRNAME_ASYNC | CP_CLRNAME_HIDDEN);
+		f->segment = segment;
 	}
 }
 
@@ -950,7 +999,7 @@ static void fill_exception(struct fill *fl, struct cp_exception *e, unsigned dep
 {
 	if (!e || depth > MAX_EXCEPTION_DEPTH)
 		return;
-	fill_frames(fl, e->stack, e->n_stack);
+	fill_frames(fl, e->stack, e->n_stack, true);
 	for (size_t i = 0; i < e->n_inners; i++)
 		fill_exception(fl, e->inners[i], depth + 1);
 }
@@ -961,7 +1010,7 @@ int cp_clrname_fill(struct cp_report *report, cp_clrname_lookup *lookup, void *c
 
 	for (size_t i = 0; i < report->n_threads; i++) {
 		struct cp_thread *t = &report->threads[i];
-		fill_frames(&fl, t->frames, t->n_frames);
+		fill_frames(&fl, t->frames, t->n_frames, false);
 		fill_exception(&fl, t->exception, 0);
 	}
 	for (unsigned i = 0; i < MEMO_SIZE; i++) {

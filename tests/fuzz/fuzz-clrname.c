@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t n = cp_md_rows(&md, CP_MD_METHODDEF);
 	for (uint32_t i = 1; i <= n && i <= MAX_METHODS; i++) {
 		char *d = NULL;
-		bool hidden;
-		if (cp_clrname_format(&md, cp_md_token(CP_MD_METHODDEF, i), &d, &hidden) == 0 &&
+		unsigned flags;
+		if (cp_clrname_format(&md, cp_md_token(CP_MD_METHODDEF, i), &d, &flags) == 0 &&
 		    strlen(d) > CP_CLRNAME_MAX)
 			abort();
 		free(d);

@@ -137,6 +137,41 @@ static void test_fill(void)
 	cp_report_destroy(r);
 }
 
+/* Segments of an exception stack count the boundaries the runtime prints: none after an
+ * async state machine's frame (here known from the DAC's name). */
+static void test_segments(void)
+{
+	static const struct {
+		const char *function;
+		int raw, want;
+	} frames[] = {
+		{ "Orders+<Validate>d__1.MoveNext()", 0, 0 },
+		{ "Orders+<FireAndForget>d__0.MoveNext()", 1, 0 },
+		{ "Orders.Sync(Int32)", 2, 0 },
+		{ "Orders.Caller()", 2, 0 },
+		{ "System.Threading.Tasks.Task+<>c.<ThrowAsync>b__128_1(System.Object)", 3, 1 },
+		{ "System.Threading.QueueUserWorkItemCallback.Execute()", 3, 1 },
+		{ "X.Y()", 5, 2 },
+	};
+	struct cp_report *r = cp_report_create();
+	struct cp_thread *t = cp_report_add_thread(r, 7);
+	t->exception = calloc(1, sizeof(*t->exception));
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		struct cp_frame *f = cp_exception_add_frame(t->exception, i, i);
+		f->kind = CP_FRAME_MANAGED;
+		f->function = strdup(frames[i].function);
+		f->segment = frames[i].raw;
+	}
+	CHECK(cp_clrname_fill(r, NULL, NULL) == 0);
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		if (t->exception->stack[i].segment != frames[i].want)
+			fprintf(stderr, "frame %zu (%s): segment %d, want %d\n", i, frames[i].function,
+				t->exception->stack[i].segment, frames[i].want);
+		CHECK(t->exception->stack[i].segment == frames[i].want);
+	}
+	cp_report_destroy(r);
+}
+
 /* ---- a real assembly --------------------------------------------------------------------- */
 
 struct image {
@@ -180,13 +215,15 @@ static void test_assembly(const char *path)
 	for (uint32_t i = 1; i <= n; i++) {
 		uint32_t token = cp_md_token(CP_MD_METHODDEF, i);
 		char *d = NULL;
-		bool hidden = false;
-		r = cp_clrname_format(&img.md, token, &d, &hidden);
+		unsigned flags = 0;
+		r = cp_clrname_format(&img.md, token, &d, &flags);
+		bool hidden = flags & CP_CLRNAME_HIDDEN;
 		if (r < 0) {
 			fprintf(stderr, "%s: method 0x%08x: no display: %s\n", path, token, strerror(-r));
 			failed++;
 		} else {
-			printf("0x%08x%s\t%s\n", token, hidden ? " hidden" : "", d);
+			printf("0x%08x%s%s\t%s\n", token, hidden ? " hidden" : "",
+			       flags & CP_CLRNAME_ASYNC ? " async" : "", d);
 			n_hidden += hidden;
 		}
 		free(d);
@@ -210,5 +247,6 @@ int main(int argc, char **argv)
 	}
 	test_from_dac();
 	test_fill();
+	test_segments();
 	return UNIT_DONE();
 }
