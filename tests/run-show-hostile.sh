@@ -113,7 +113,7 @@ for name in c1-utf8.json c1-raw.json "$evil_name"; do
 done
 u=show-c1-utf8.json.out
 for want in 'fn\x1b[2J\u009b31m\u009d0;pwned\x07\u0085\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\x7fEND' \
-	'Unhandled exception: System.\x1b' 'msg\x1b[2J\u009b' '---> Inner\x1b' 'thr\x1b' '/src/\x1b' \
+	'Unhandled exception. System.\x1b' 'msg\x1b[2J\u009b' '---> Inner\x1b' 'thr\x1b' '/src/\x1b' \
 	'executable: /usr/bin/\x1b' 'command line: cmd\x1b' 'host: host\x1b' '.NET v\x1b' '- note\x1b'; do
 	grep -qF -- "$want" "$u" || check_failed "show c1-utf8.json: '$want' is not in the output"
 done
