@@ -17,7 +17,13 @@
  *    "--- End of stack trace from previous location ---"; STEF_IP_ADJUSTED says ip was
  *    already decremented. Otherwise ip is a return address (or the faulting instruction),
  *    and the runtime maps ip - 1 to the IL offset it prints (StackFrameInfo::InitPass2 in
- *    src/coreclr/vm/debugdebugger.cpp): we look the method up and map the IL offset there.
+ *    src/coreclr/vm/debugdebugger.cpp): we look the method up and map the IL offset there;
+ *  - the segments are the ones the runtime prints: System.Diagnostics.StackTrace.ToString
+ *    (src/libraries/System.Private.CoreLib/src/System/Diagnostics/StackTrace.cs) prints no
+ *    "End of stack trace" line after an async state machine's MoveNext ("Skip EDI boundary
+ *    for async"), so neither is a segment ended there. The runtime asks whether the
+ *    compiler-generated type is an IAsyncStateMachine; we know it by the name the C#
+ *    compiler gives it, Outer+<Method>d__N (generic: <Method>d__N`K).
  */
 #include "config.h"
 
@@ -205,6 +211,30 @@ static bool method_at(const struct cp_dac_exception_ctx *c, uint64_t addr, CLRDA
 	return name[0] != '\0';
 }
 
+/* Is @name ("Ns.Type+<Method>d__3.MoveNext()", as the DAC names methods) the MoveNext of an
+ * async state machine the C# compiler made? */
+static bool async_move_next(const char *name)
+{
+	const char *mn = strstr(name, ".MoveNext(");
+	if (!mn)
+		return false;
+	const char *p = mn;
+	while (p > name && p[-1] != '+')
+		p--;
+	if (p == name || *p != '<')
+		return false;
+	const char *d = strstr(p, ">d__");
+	if (!d || d > mn)
+		return false;
+	d += 4;
+	if (d == mn || *d < '0' || *d > '9')
+		return false;
+	while (d < mn && *d >= '0' && *d <= '9')
+		d++;
+	/* then nothing, or the arity and generic arguments of a generic state machine */
+	return d == mn || *d == '`';
+}
+
 /* The stack trace recorded in the exception object's _stackTrace (@st). */
 static void send_stack(const struct cp_dac_exception_ctx *c, uint32_t index, CLRDATA_ADDRESS st)
 {
@@ -246,7 +276,7 @@ static void send_stack(const struct cp_dac_exception_ctx *c, uint32_t index, CLR
 		f.assembly = assembly;
 		if (cp_wire_put_exception_frame(c->out, index, &f) < 0)
 			return;
-		if (flags & STEF_LAST_FRAME_FROM_FOREIGN_STACK_TRACE)
+		if ((flags & STEF_LAST_FRAME_FROM_FOREIGN_STACK_TRACE) && !async_move_next(name))
 			segment++;
 	}
 }
