@@ -163,7 +163,7 @@ static CLRDATA_ADDRESS read_ptr(const struct cp_dac_exception_ctx *c, CLRDATA_AD
 {
 	uint64_t v = 0;
 
-	if (cp_target_read(c->t, addr, &v, sizeof(v)) != sizeof(v))
+	if (cp_target_read(c->t, addr, &v, sizeof(v)) < 0)
 		return 0;
 	return v;
 }
@@ -251,7 +251,7 @@ static void send_stack(const struct cp_dac_exception_ctx *c, uint32_t index, CLR
 	if (od.component_size != 1 || !od.array_data_ptr || od.num_components < STACK_HEADER)
 		return;
 	uint32_t count = 0;
-	if (cp_target_read(c->t, od.array_data_ptr, &count, sizeof(count)) != sizeof(count))
+	if (cp_target_read(c->t, od.array_data_ptr, &count, sizeof(count)) < 0)
 		return;
 	uint64_t fits = (od.num_components - STACK_HEADER) / STACK_ELEMENT;
 	size_t n = count < fits ? count : (size_t)fits;
@@ -261,7 +261,7 @@ static void send_stack(const struct cp_dac_exception_ctx *c, uint32_t index, CLR
 	for (size_t i = 0; i < n; i++) {
 		uint8_t el[STACK_ELEMENT];
 		if (cp_target_read(c->t, od.array_data_ptr + STACK_HEADER + (uint64_t)i * STACK_ELEMENT, el,
-				   sizeof(el)) != sizeof(el))
+				   sizeof(el)) < 0)
 			break;
 		uint64_t ip, sp, md;
 		uint32_t flags;
