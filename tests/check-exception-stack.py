@@ -170,12 +170,23 @@ def check(printed, reported, path, problems, counts):
         check(pi, inners[i] if i < len(inners) else None, "%s.inner[%d]" % (path, i), problems, counts)
 
 
+def show(e, path):
+    if not e:
+        return
+    print("  %s: %s: %s" % (path, e.get("type"), e.get("message")))
+    for f in e.get("stack") or []:
+        print("    [%s] %s il %s" % (f.get("segment"), f.get("function"), f.get("il_offset")))
+    for i, inner in enumerate(e.get("inner") or []):
+        show(inner, "%s.inner[%d]" % (path, i))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("app_output")
     ap.add_argument("report")
     ap.add_argument("--name", default="")
     ap.add_argument("--tid", type=int)
+    ap.add_argument("--show", action="store_true", help="print the report's exception stacks too")
     a = ap.parse_args()
     printed = parse_runtime(open(a.app_output, errors="replace").read())
     report = json.load(open(a.report))
@@ -192,6 +203,8 @@ def main():
                                                            counts["exceptions_ok"], counts["exceptions"]))
     for p in problems:
         print("  " + p)
+    if a.show:
+        show(exc, "exception")
     return 1 if problems or counts["frames"] == 0 else 0
 
 

@@ -66,10 +66,11 @@ for rt in "${RUNTIMES[@]}"; do
 		fi
 		sleep 0.2
 		zstd -q -dc "$report" >"$d/crashpipe.json" || { check_failed "$rt $sc: $report is not zstd"; continue; }
-		python3 "$CHECK" "$out" "$d/crashpipe.json" --name "$rt $sc" >"$d/check.out"
+		python3 "$CHECK" "$out" "$d/crashpipe.json" --name "$rt $sc" --show >"$d/check.out"
 		rc=$?
 		cat "$d/check.out"
 		[ "$rc" = 0 ] || check_failed "$rt $sc: the report's exception differs from what the runtime printed: $(sed -n 2p "$d/check.out")"
+		[ "$rc" = 0 ] || sed -n '/^Unhandled exception\./,$p' "$out"
 		summary+=("$(head -1 "$d/check.out")")
 		rm -f "$hints"/* 2>/dev/null
 	done
