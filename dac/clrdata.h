@@ -53,6 +53,9 @@ static const GUID IID_ISOSDacInterface =
 	CP_GUID(0x436f00f2, 0xb42a, 0x4b9f, 0x87, 0x0c, 0xe7, 0x3d, 0xb6, 0x6a, 0xe9, 0x30);
 static const GUID IID_ISOSDacInterface2 =
 	CP_GUID(0xa16026ec, 0x96f4, 0x40ba, 0x87, 0xfb, 0x55, 0x75, 0x98, 0x6f, 0xb7, 0xaf);
+/* cor.h (dotnet/diagnostics src/shared/inc/cor.h) */
+static const GUID IID_IMetaDataImport =
+	CP_GUID(0x7dac8207, 0xd3ae, 0x4c75, 0x9b, 0x67, 0x92, 0x80, 0x1a, 0x49, 0x7d, 0x44);
 
 /* ICLRDataTarget, implemented by us (slots 3-13). */
 struct cp_clrdata_target;
@@ -106,6 +109,13 @@ static inline void xclr_release(void *self)
 /* IXCLRDataProcess */
 CP_COM_METHOD(xclr_process_get_task_by_os_thread_id, 7,
 	      (void *self, ULONG32 tid, void **task), (self, tid, task))
+CP_COM_METHOD(xclr_process_start_enum_method_instances_by_address, 27,
+	      (void *self, CLRDATA_ADDRESS addr, void *app_domain, CLRDATA_ENUM *handle),
+	      (self, addr, app_domain, handle))
+CP_COM_METHOD(xclr_process_enum_method_instance_by_address, 28,
+	      (void *self, CLRDATA_ENUM *handle, void **method), (self, handle, method))
+CP_COM_METHOD(xclr_process_end_enum_method_instances_by_address, 29,
+	      (void *self, CLRDATA_ENUM handle), (self, handle))
 /* IXCLRDataTask */
 CP_COM_METHOD(xclr_task_create_stack_walk, 11,
 	      (void *self, ULONG32 flags, void **walk), (self, flags, walk))
@@ -154,9 +164,24 @@ CP_COM_METHOD(sos_get_object_string_data, 34,
 CP_COM_METHOD(sos_get_method_table_name, 36,
 	      (void *self, CLRDATA_ADDRESS mt, unsigned count, WCHAR *buf, unsigned *needed),
 	      (self, mt, count, buf, needed))
+CP_COM_METHOD(sos_get_module, 12, (void *self, CLRDATA_ADDRESS addr, void **module), (self, addr, module))
+CP_COM_METHOD(sos_get_method_desc_name, 22,
+	      (void *self, CLRDATA_ADDRESS md, unsigned count, WCHAR *buf, unsigned *needed),
+	      (self, md, count, buf, needed))
+CP_COM_METHOD(sos_get_method_table_data, 37, (void *self, CLRDATA_ADDRESS mt, void *data), (self, mt, data))
+CP_COM_METHOD(sos_get_method_table_field_data, 39,
+	      (void *self, CLRDATA_ADDRESS mt, void *data), (self, mt, data))
+CP_COM_METHOD(sos_get_field_desc_data, 42, (void *self, CLRDATA_ADDRESS fd, void *data), (self, fd, data))
 /* ISOSDacInterface2 */
 CP_COM_METHOD(sos2_get_object_exception_data, 3,
 	      (void *self, CLRDATA_ADDRESS obj, void *data), (self, obj, data))
+
+/* IMetaDataImport (cor.h): GetFieldProps is slot 57 */
+CP_COM_METHOD(mdi_get_field_props, 57,
+	      (void *self, uint32_t field, uint32_t *type_def, WCHAR *name, uint32_t cch, uint32_t *pch,
+	       uint32_t *attr, const uint8_t **sig, uint32_t *sig_len, uint32_t *cplus_type, const void **value,
+	       uint32_t *value_len),
+	      (self, field, type_def, name, cch, pch, attr, sig, sig_len, cplus_type, value, value_len))
 
 enum {
 	CLRDATA_SIMPFRAME_UNRECOGNIZED = 0x1,
@@ -218,6 +243,33 @@ struct dacp_object_data {		/* 96 bytes */
 	uint64_t pad;
 };
 
+struct dacp_method_table_data {	/* 72 bytes */
+	int32_t is_free;
+	CLRDATA_ADDRESS module, klass, parent_method_table;
+	uint16_t num_interfaces, num_methods, num_vtable_slots, num_virtuals;
+	uint32_t base_size, component_size, cl, attr_class;
+	int32_t is_shared, is_dynamic, contains_pointers;
+};
+
+struct dacp_method_table_field_data {	/* 24 bytes */
+	uint16_t num_instance_fields, num_static_fields, num_thread_static_fields;
+	CLRDATA_ADDRESS first_field;
+	uint16_t context_static_offset, context_statics_size;
+};
+
+struct dacp_field_desc_data {		/* 64 bytes */
+	int32_t type, sig_type;		/* CorElementType */
+	CLRDATA_ADDRESS mt_of_type, module_of_type;
+	uint32_t token_of_type, mb;
+	CLRDATA_ADDRESS mt_of_enclosing_class;
+	uint32_t offset;		/* from the end of the object's method table pointer */
+	int32_t is_thread_local, is_context_local, is_static;
+	CLRDATA_ADDRESS next_field;
+};
+
+_Static_assert(sizeof(struct dacp_method_table_data) == 72, "DacpMethodTableData");
+_Static_assert(sizeof(struct dacp_method_table_field_data) == 24, "DacpMethodTableFieldData");
+_Static_assert(sizeof(struct dacp_field_desc_data) == 64, "DacpFieldDescData");
 _Static_assert(sizeof(struct dacp_thread_store_data) == 56, "DacpThreadStoreData");
 _Static_assert(sizeof(struct dacp_thread_data) == 104, "DacpThreadData");
 _Static_assert(sizeof(struct dacp_exception_object_data) == 56, "DacpExceptionObjectData");

@@ -38,28 +38,55 @@
 #include "wire.h"
 #include "worker.h"
 
-/* The thread's exceptions as the report's chain (depth 0 outermost, each the one inner
- * exception of the one before). */
-static struct cp_exception *exception_chain(struct cp_wire_thread *dt)
+/* One exception of the wire as the report's, with the stack its object recorded. */
+static struct cp_exception *exception_node(struct cp_wire_exception *w)
 {
-	struct cp_exception *head = NULL, *last = NULL;
+	struct cp_exception *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->hresult = (int32_t)w->hresult;
+	e->has_hresult = w->hresult != 0;
+	e->type = TAKE_PTR(w->type);
+	e->message = TAKE_PTR(w->message);
+	for (size_t i = 0; i < w->n_frames; i++) {
+		struct cp_wire_exception_frame *d = &w->frames[i];
+		struct cp_frame *f = cp_exception_add_frame(e, d->ip, d->sp);
+		if (!f)
+			break;
+		f->kind = CP_FRAME_MANAGED;
+		f->function = TAKE_PTR(d->name);
+		f->assembly = TAKE_PTR(d->assembly);
+		f->module = f->assembly ? strdup(f->assembly) : NULL;
+		f->token = d->token;
+		f->has_token = d->token != 0;
+		f->il_offset = d->il;
+		f->has_il_offset = d->has_il;
+		f->segment = (int)d->segment;
+	}
+	/* No frames (an exception never thrown, or a stack the DAC could not read): has_stack
+	 * stays false, "stack" null. */
+	return e;
+}
 
+/* The thread's exceptions as the report's tree: [0] the root, each other one an inner one
+ * of its parent, which came before it (wire.c checked that). */
+static struct cp_exception *exception_tree(struct cp_wire_thread *dt)
+{
+	_cleanup_free_ struct cp_exception **made = calloc(dt->n_exceptions + 1, sizeof(*made));
+	if (!made)
+		return NULL;
 	for (size_t i = 0; i < dt->n_exceptions; i++) {
 		struct cp_wire_exception *w = &dt->exceptions[i];
-		struct cp_exception *e = calloc(1, sizeof(*e));
+		if (i > 0 && (w->parent >= i || !made[w->parent]))
+			break;
+		struct cp_exception *e = exception_node(w);
 		if (!e)
 			break;
-		e->hresult = (int32_t)w->hresult;
-		e->has_hresult = w->hresult != 0;
-		e->type = TAKE_PTR(w->type);
-		e->message = TAKE_PTR(w->message);
-		if (!last)
-			head = e;
-		else if (cp_exception_add_inner(last, e) < 0)
+		if (i > 0 && cp_exception_add_inner(made[w->parent], e) < 0)
 			break;
-		last = e;
+		made[i] = e;
 	}
-	return head;
+	return made[0];
 }
 
 static int cmp_sp(const void *a, const void *b)
@@ -136,7 +163,7 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 	}
 	free(all.frames);
 	free(all.error);
-	th->exception = exception_chain(dt);
+	th->exception = exception_tree(dt);
 }
 
 /* The DAC's directory, opened as the DAC was: the root of the DAC's process (sandbox.c). */
@@ -196,16 +223,23 @@ static int start(struct cp_core *core, struct cp_target *t, struct cp_modules *m
 }
 
 /* For debugging crashpipe itself: what the DAC's process sent, one tab-separated line per
- * record (T thread, X exception, F stack position, E error or violation). */
+ * record (T thread, X exception with its parent, S a frame of its stack, F stack position,
+ * E error or violation). */
 static void trace(const struct cp_wire_result *res, size_t len)
 {
 	for (size_t i = 0; i < res->n_threads; i++) {
 		const struct cp_wire_thread *th = &res->threads[i];
 		fprintf(stderr, "T\t%d\n", (int)th->tid);
-		for (size_t j = 0; j < th->n_exceptions; j++)
-			fprintf(stderr, "X\t%d\t%zu\t%08x\t%s\t%s\n", (int)th->tid, j, th->exceptions[j].hresult,
-				th->exceptions[j].type ? th->exceptions[j].type : "",
-				th->exceptions[j].message ? th->exceptions[j].message : "");
+		for (size_t j = 0; j < th->n_exceptions; j++) {
+			const struct cp_wire_exception *e = &th->exceptions[j];
+			fprintf(stderr, "X\t%d\t%zu\t%d\t%08x\t%s\t%s\n", (int)th->tid, j,
+				e->parent == CP_WIRE_NO_PARENT ? -1 : (int)e->parent, e->hresult, e->type ? e->type : "",
+				e->message ? e->message : "");
+			for (size_t k = 0; k < e->n_frames; k++)
+				fprintf(stderr, "S\t%zu\t%u\t%" PRIx64 "\t%x\t%s\t%s\n", j, e->frames[k].segment,
+					e->frames[k].ip, e->frames[k].token, e->frames[k].name ? e->frames[k].name : "",
+					e->frames[k].assembly ? e->frames[k].assembly : "");
+		}
 		for (size_t j = 0; j < th->n_frames; j++) {
 			const struct cp_wire_frame *f = &th->frames[j];
 			fprintf(stderr, "F\t%c\t%" PRIx64 "\t%" PRIx64 "\t%x\t%s\t%s\n", f->kind, f->ip, f->sp, f->token,

@@ -123,13 +123,28 @@ int cp_wire_put_frame(int fd, const struct cp_wire_frame *f)
 	return enc_send(&enc, fd);
 }
 
-int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message)
+int cp_wire_put_exception(int fd, uint32_t parent, uint32_t hresult, const char *type, const char *message)
 {
 	enc_begin(&enc, CP_WIRE_EXCEPTION);
-	enc_u32(&enc, depth);
+	enc_u32(&enc, parent);
 	enc_u32(&enc, hresult);
 	enc_str(&enc, type);
 	enc_str(&enc, message);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_exception_frame(int fd, uint32_t exception, const struct cp_wire_exception_frame *f)
+{
+	enc_begin(&enc, CP_WIRE_EXCEPTION_FRAME);
+	enc_u32(&enc, exception);
+	enc_u32(&enc, f->segment);
+	enc_u64(&enc, f->ip);
+	enc_u64(&enc, f->sp);
+	enc_u32(&enc, f->token);
+	enc_u8(&enc, f->has_il);
+	enc_u32(&enc, f->has_il ? f->il : 0);
+	enc_str(&enc, f->name);
+	enc_str(&enc, f->assembly);
 	return enc_send(&enc, fd);
 }
 
@@ -300,6 +315,7 @@ static const char *type_name(uint8_t type)
 	static const char *const names[] = {
 		[CP_WIRE_START] = "START", [CP_WIRE_THREAD] = "THREAD", [CP_WIRE_FRAME] = "FRAME",
 		[CP_WIRE_EXCEPTION] = "EXCEPTION", [CP_WIRE_ERROR] = "ERROR", [CP_WIRE_END] = "END",
+		[CP_WIRE_EXCEPTION_FRAME] = "EXCEPTION_FRAME",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
 }
@@ -311,7 +327,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 	struct cp_wire_thread *th = r->n_threads ? &r->threads[r->n_threads - 1] : NULL;
 	const char *bad = NULL;
 
-	if (type < CP_WIRE_START || type > CP_WIRE_END) {
+	if (type < CP_WIRE_START || type > CP_WIRE_EXCEPTION_FRAME) {
 		violation(ps, off, "unknown record type %u", type);
 		return false;
 	}
@@ -408,6 +424,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		}
 		th->frames = p;
 		p[th->n_frames++] = f;
+		th->in_exception = false;
 		break;
 	}
 	case CP_WIRE_EXCEPTION: {
@@ -415,19 +432,30 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 			violation(ps, off, "EXCEPTION before any THREAD");
 			return false;
 		}
-		uint32_t depth = get_u32(c);
+		uint32_t parent = get_u32(c);
 		uint32_t hresult = get_u32(c);
 		if (c->short_)
 			break;
+		if (th->n_exceptions >= CP_WIRE_MAX_EXCEPTIONS) {
+			violation(ps, off, "thread %d: more than %u exceptions", (int)th->tid, CP_WIRE_MAX_EXCEPTIONS);
+			return false;
+		}
+		if ((th->n_exceptions == 0) != (parent == CP_WIRE_NO_PARENT)) {
+			violation(ps, off, "thread %d: exception %zu with parent %d", (int)th->tid, th->n_exceptions,
+				  parent == CP_WIRE_NO_PARENT ? -1 : (int)parent);
+			return false;
+		}
+		if (parent != CP_WIRE_NO_PARENT && parent >= th->n_exceptions) {
+			violation(ps, off, "thread %d: exception %zu with parent %u, not an earlier one", (int)th->tid,
+				  th->n_exceptions, parent);
+			return false;
+		}
+		uint32_t depth = parent == CP_WIRE_NO_PARENT ? 0 : th->exceptions[parent].depth + 1;
 		if (depth >= CP_WIRE_MAX_EXCEPTION_DEPTH) {
 			violation(ps, off, "exception depth %u", depth);
 			return false;
 		}
-		if (depth != th->n_exceptions) {
-			violation(ps, off, "thread %d: exception depth %u after %zu", (int)th->tid, depth, th->n_exceptions);
-			return false;
-		}
-		struct cp_wire_exception e = { .hresult = hresult };
+		struct cp_wire_exception e = { .parent = parent, .depth = depth, .hresult = hresult };
 		e.type = get_str(ps, c, &bad);
 		if (!bad)
 			e.message = get_str(ps, c, &bad);
@@ -436,7 +464,72 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 			free(e.message);
 			break;
 		}
-		th->exceptions[th->n_exceptions++] = e;
+		struct cp_wire_exception *p = realloc(th->exceptions, (th->n_exceptions + 1) * sizeof(*p));
+		if (!p) {
+			free(e.type);
+			free(e.message);
+			ps->nomem = true;
+			return false;
+		}
+		th->exceptions = p;
+		p[th->n_exceptions++] = e;
+		th->in_exception = true;
+		break;
+	}
+	case CP_WIRE_EXCEPTION_FRAME: {
+		if (!th || !th->in_exception) {
+			violation(ps, off, "EXCEPTION_FRAME not after an EXCEPTION");
+			return false;
+		}
+		struct cp_wire_exception *e = &th->exceptions[th->n_exceptions - 1];
+		uint32_t index = get_u32(c);
+		struct cp_wire_exception_frame f = { 0 };
+		f.segment = get_u32(c);
+		f.ip = get_u64(c);
+		f.sp = get_u64(c);
+		f.token = get_u32(c);
+		uint8_t has_il = get_u8(c);
+		f.il = get_u32(c);
+		if (c->short_)
+			break;
+		if (index != th->n_exceptions - 1) {
+			violation(ps, off, "thread %d: a frame of exception %u after exception %zu", (int)th->tid, index,
+				  th->n_exceptions - 1);
+			return false;
+		}
+		if (e->n_frames >= ps->lim->max_frames) {
+			violation(ps, off, "thread %d: exception %u: more than %zu frames", (int)th->tid, index,
+				  ps->lim->max_frames);
+			return false;
+		}
+		uint32_t last = e->n_frames ? e->frames[e->n_frames - 1].segment : 0;
+		if (f.segment != last && (e->n_frames == 0 || f.segment != last + 1)) {
+			violation(ps, off, "thread %d: exception %u: segment %u after %u", (int)th->tid, index, f.segment,
+				  last);
+			return false;
+		}
+		if (has_il > 1) {
+			violation(ps, off, "has_il %u", has_il);
+			return false;
+		}
+		f.has_il = has_il;
+		f.name = get_str(ps, c, &bad);
+		if (!bad)
+			f.assembly = get_str(ps, c, &bad);
+		if (bad || c->short_ || ps->nomem || c->left) {
+			free(f.name);
+			free(f.assembly);
+			break;
+		}
+		struct cp_wire_exception_frame *p = realloc(e->frames, (e->n_frames + 1) * sizeof(*p));
+		if (!p) {
+			free(f.name);
+			free(f.assembly);
+			ps->nomem = true;
+			return false;
+		}
+		e->frames = p;
+		p[e->n_frames++] = f;
 		break;
 	}
 	case CP_WIRE_ERROR: {
@@ -488,7 +581,7 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 		uint8_t type = buf[off];
 		uint32_t n = (uint32_t)buf[off + 1] | (uint32_t)buf[off + 2] << 8 |
 			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
-		if (type < CP_WIRE_START || type > CP_WIRE_END) {
+		if (type < CP_WIRE_START || type > CP_WIRE_EXCEPTION_FRAME) {
 			violation(&ps, off, "unknown record type %u", type);
 			return 0;
 		}
@@ -520,9 +613,16 @@ void cp_wire_result_deinit(struct cp_wire_result *res)
 		}
 		free(th->frames);
 		for (size_t j = 0; j < th->n_exceptions; j++) {
-			free(th->exceptions[j].type);
-			free(th->exceptions[j].message);
+			struct cp_wire_exception *e = &th->exceptions[j];
+			free(e->type);
+			free(e->message);
+			for (size_t k = 0; k < e->n_frames; k++) {
+				free(e->frames[k].name);
+				free(e->frames[k].assembly);
+			}
+			free(e->frames);
 		}
+		free(th->exceptions);
 	}
 	free(res->threads);
 	free(res->error);

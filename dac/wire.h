@@ -19,16 +19,26 @@
  *   FRAME     3  u8 kind ('m' managed method, 'r' runtime-managed code, 'c' context only),
  *                u64 ip, u64 sp, u32 token, u8 has_il, u32 il,
  *                u64 regs[8] (rip rsp rbp rbx r12 r13 r14 r15), str name, str assembly
- *   EXCEPTION 4  u32 depth (0 the thread's exception, n its n-th inner one), u32 hresult,
- *                str type, str message
+ *   EXCEPTION 4  u32 parent (CP_WIRE_NO_PARENT for the thread's exception, else the index
+ *                of an earlier EXCEPTION of the thread, counted from 0 in the order they
+ *                came), u32 hresult, str type, str message
  *   ERROR     5  str message                                       why the DAC gave up
  *   END       6  (empty)                                           last, exactly once
+ *   EXCEPTION_FRAME
+ *             7  u32 exception (the index of the EXCEPTION just before), u32 segment,
+ *                u64 ip, u64 sp, u32 token, u8 has_il, u32 il, str name, str assembly:
+ *                one frame of the stack trace the exception object recorded, in the order
+ *                the runtime prints them; segment 0 first, +1 after each "--- End of stack
+ *                trace from previous location ---"
  *
- * Grammar: START (THREAD (FRAME | EXCEPTION)*)* ERROR? END, and nothing after END. A
- * thread is one of the core's threads and comes once; a thread has at most max_frames
- * frames; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
- * whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
- * size and a payload with bytes left over are violations.
+ * Grammar: START (THREAD (FRAME | EXCEPTION EXCEPTION_FRAME*)*)* ERROR? END, and nothing
+ * after END. A thread is one of the core's threads and comes once; a thread has at most
+ * max_frames frames. Its exceptions form a tree: the first one (index 0) and only it has
+ * no parent, each other one's parent came before it, at most CP_WIRE_MAX_EXCEPTION_DEPTH
+ * deep and CP_WIRE_MAX_EXCEPTIONS in all (an AggregateException has several inner ones).
+ * An exception has at most max_frames frames, their segments start at 0 and grow by 0 or
+ * 1 from frame to frame. The whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown
+ * types, a record of the wrong size and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
  * are the business of the report's writer (JSON escapes) and of the terminal sanitiser of
@@ -40,11 +50,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CP_WIRE_VERSION 1
+#define CP_WIRE_VERSION 2
 #define CP_WIRE_MAX_RECORD (64u << 10)
 #define CP_WIRE_MAX_TOTAL (8u << 20)
 #define CP_WIRE_MAX_STRING 4096u
 #define CP_WIRE_MAX_EXCEPTION_DEPTH 8u
+#define CP_WIRE_MAX_EXCEPTIONS 128u
+#define CP_WIRE_NO_PARENT 0xffffffffu
 
 enum cp_wire_type {
 	CP_WIRE_START = 1,
@@ -53,6 +65,7 @@ enum cp_wire_type {
 	CP_WIRE_EXCEPTION = 4,
 	CP_WIRE_ERROR = 5,
 	CP_WIRE_END = 6,
+	CP_WIRE_EXCEPTION_FRAME = 7,
 };
 
 struct cp_wire_frame {
@@ -64,17 +77,32 @@ struct cp_wire_frame {
 	char *name, *assembly;		/* NULL when empty */
 };
 
+/* One frame of an exception object's recorded stack trace. */
+struct cp_wire_exception_frame {
+	uint64_t ip, sp;
+	uint32_t token, il, segment;
+	bool has_il;
+	char *name, *assembly;		/* NULL when empty */
+};
+
 struct cp_wire_exception {
+	uint32_t parent;		/* an earlier index, or CP_WIRE_NO_PARENT for [0] */
+	uint32_t depth;			/* 0 for [0], its parent's + 1 */
 	uint32_t hresult;
 	char *type, *message;		/* NULL when empty */
+	struct cp_wire_exception_frame *frames;
+	size_t n_frames;
 };
 
 struct cp_wire_thread {
 	pid_t tid;
 	struct cp_wire_frame *frames;
 	size_t n_frames;
-	struct cp_wire_exception exceptions[CP_WIRE_MAX_EXCEPTION_DEPTH];
-	size_t n_exceptions;		/* [0] is the thread's exception, [i+1] the inner one of [i] */
+	/* [0] is the thread's exception, each other one an inner one of its parent; in the
+	 * order they came (a parent before its inner ones). */
+	struct cp_wire_exception *exceptions;
+	size_t n_exceptions;
+	bool in_exception;		/* parser state: EXCEPTION_FRAMEs may follow */
 };
 
 struct cp_wire_result {
@@ -92,7 +120,8 @@ struct cp_wire_result {
 int cp_wire_put_start(int fd);
 int cp_wire_put_thread(int fd, pid_t tid);
 int cp_wire_put_frame(int fd, const struct cp_wire_frame *f);
-int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message);
+int cp_wire_put_exception(int fd, uint32_t parent, uint32_t hresult, const char *type, const char *message);
+int cp_wire_put_exception_frame(int fd, uint32_t exception, const struct cp_wire_exception_frame *f);
 int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cp_wire_put_end(int fd);
 
@@ -103,7 +132,7 @@ size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payloa
 struct cp_wire_limits {
 	const pid_t *tids;		/* the core's threads: the only tids accepted */
 	size_t n_tids;
-	size_t max_frames;		/* per thread */
+	size_t max_frames;		/* per thread, and per exception */
 };
 
 /* Parse @len bytes into *@res (zeroed here). Returns 0 (res->malformed[0] set on a

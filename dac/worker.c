@@ -26,14 +26,14 @@
 #include "core.h"
 #include "dac.h"
 #include "datatarget.h"
+#include "exception.h"
 #include "sandbox.h"
 #include "target.h"
 #include "wire.h"
 #include "worker.h"
 #include "zio.h"
 
-#define MAX_NAME 2048
-#define MAX_EXCEPTION_DEPTH CP_WIRE_MAX_EXCEPTION_DEPTH
+#define MAX_NAME CP_DAC_MAX_NAME
 
 struct walker {
 	int out;
@@ -113,8 +113,7 @@ int cp_dac_worker_close_fds(struct cp_dac_worker *w)
 
 /* ---- the walk ---- */
 
-/* UTF-16 from the DAC to UTF-8; unpaired surrogates become '?'. */
-static void utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t cap)
+void cp_dac_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 
@@ -154,11 +153,27 @@ static uint64_t ctx64(const uint8_t *ctx, size_t off)
 	return v;
 }
 
-static void method_info(void *walk, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
+void cp_dac_method_describe(void *mi, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
 {
-	void *frame = NULL, *mi = NULL, *module = NULL;
 	WCHAR buf[MAX_NAME];
 	ULONG32 len = 0;
+	void *module = NULL;
+
+	if (SUCCEEDED(xclr_method_get_name(mi, 0, MAX_NAME, &len, buf)))
+		cp_dac_utf16_to_utf8(buf, MAX_NAME, name, MAX_NAME);
+	if (SUCCEEDED(xclr_method_get_token_and_scope(mi, token, &module)) && module) {
+		if (SUCCEEDED(xclr_module_get_file_name(module, MAX_NAME, &len, buf)))
+			cp_dac_utf16_to_utf8(buf, MAX_NAME, assembly, MAX_NAME);
+		xclr_release(module);
+	}
+	ULONG32 needed = 0, off = 0;
+	if (xclr_method_get_il_offsets_by_address(mi, ip, 1, &needed, &off) == S_OK && needed >= 1)
+		*il = off;
+}
+
+static void method_info(void *walk, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
+{
+	void *frame = NULL, *mi = NULL;
 
 	name[0] = assembly[0] = '\0';
 	*token = 0;
@@ -166,61 +181,10 @@ static void method_info(void *walk, uint64_t ip, char *name, char *assembly, uin
 	if (FAILED(xclr_walk_get_frame(walk, &frame)) || !frame)
 		return;
 	if (SUCCEEDED(xclr_frame_get_method_instance(frame, &mi)) && mi) {
-		if (SUCCEEDED(xclr_method_get_name(mi, 0, MAX_NAME, &len, buf)))
-			utf16_to_utf8(buf, MAX_NAME, name, MAX_NAME);
-		if (SUCCEEDED(xclr_method_get_token_and_scope(mi, token, &module)) && module) {
-			if (SUCCEEDED(xclr_module_get_file_name(module, MAX_NAME, &len, buf)))
-				utf16_to_utf8(buf, MAX_NAME, assembly, MAX_NAME);
-			xclr_release(module);
-		}
-		ULONG32 needed = 0, off = 0;
-		if (xclr_method_get_il_offsets_by_address(mi, ip, 1, &needed, &off) == S_OK && needed >= 1)
-			*il = off;
+		cp_dac_method_describe(mi, ip, name, assembly, token, il);
 		xclr_release(mi);
 	}
 	xclr_release(frame);
-}
-
-/* A System.String object's text. */
-static void object_string(struct walker *c, CLRDATA_ADDRESS obj, char *out, size_t cap)
-{
-	WCHAR buf[MAX_NAME];
-	unsigned needed = 0;
-
-	out[0] = '\0';
-	if (!obj || !c->sos)
-		return;
-	if (SUCCEEDED(sos_get_object_string_data(c->sos, obj, MAX_NAME, buf, &needed)))
-		utf16_to_utf8(buf, MAX_NAME, out, cap);
-}
-
-static void object_type(struct walker *c, CLRDATA_ADDRESS obj, char *out, size_t cap)
-{
-	struct dacp_object_data od;
-	WCHAR buf[MAX_NAME];
-	unsigned needed = 0;
-
-	out[0] = '\0';
-	memset(&od, 0, sizeof(od));
-	if (!c->sos || FAILED(sos_get_object_data(c->sos, obj, &od)))
-		return;
-	if (SUCCEEDED(sos_get_method_table_name(c->sos, od.method_table, MAX_NAME, buf, &needed)))
-		utf16_to_utf8(buf, MAX_NAME, out, cap);
-}
-
-static void emit_exception(struct walker *c, CLRDATA_ADDRESS obj)
-{
-	char type[MAX_NAME], msg[MAX_NAME * 2];
-
-	for (uint32_t depth = 0; obj && depth < MAX_EXCEPTION_DEPTH; depth++) {
-		struct dacp_exception_object_data ed;
-		memset(&ed, 0, sizeof(ed));
-		bool have = c->sos2 && SUCCEEDED(sos2_get_object_exception_data(c->sos2, obj, &ed));
-		object_type(c, obj, type, sizeof(type));
-		object_string(c, have ? ed.message : 0, msg, sizeof(msg));
-		(void) cp_wire_put_exception(c->out, depth, have ? (uint32_t)ed.hresult : 0u, type, msg);
-		obj = have ? ed.inner_exception : 0;
-	}
 }
 
 /* The thread's current exception: the task's exception state, else (for the crashed
@@ -261,8 +225,13 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 			}
 		}
 	}
-	if (obj)
-		emit_exception(c, obj);
+	if (obj) {
+		struct cp_dac_exception_ctx x = {
+			.out = c->out, .process = c->process, .sos = c->sos, .sos2 = c->sos2, .t = c->t,
+			.max_frames = c->max_frames,
+		};
+		cp_dac_exception_send(&x, obj);
+	}
 }
 
 static void walk_thread(struct walker *c, pid_t tid, bool crashed)

@@ -9,6 +9,7 @@
  * protocol (wire.h). Nothing it writes is trusted by the parent.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cp_core;
@@ -27,6 +28,17 @@ struct cp_dac_worker {
 	uint64_t runtime_base;
 	const struct cp_dac_options *opts;
 };
+
+#define CP_DAC_MAX_NAME 2048		/* UTF-16 units of a name from the DAC */
+
+/* UTF-16 from the DAC (@n units at most, up to a NUL) to UTF-8 in @out (@cap bytes, NUL
+ * ended); unpaired surrogates become '?'. */
+void cp_dac_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t cap);
+
+/* The IXCLRDataMethodInstance @mi: its name and assembly (CP_DAC_MAX_NAME bytes each, left
+ * as they were when unknown), token, and the IL offset of code address @ip (*@il left as it
+ * was without a mapping). */
+void cp_dac_method_describe(void *mi, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il);
 
 /* Run the DAC's process; never returns. */
 void cp_dac_worker_run(struct cp_dac_worker *w) __attribute__((noreturn));

@@ -30,8 +30,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < r.n_threads; i++) {
 		const struct cp_wire_thread *t = &r.threads[i];
-		if (t->n_frames > lim.max_frames || t->n_exceptions > CP_WIRE_MAX_EXCEPTION_DEPTH)
+		if (t->n_frames > lim.max_frames || t->n_exceptions > CP_WIRE_MAX_EXCEPTIONS)
 			abort();
+		for (size_t j = 0; j < t->n_exceptions; j++) {
+			const struct cp_wire_exception *e = &t->exceptions[j];
+			if ((j == 0) != (e->parent == CP_WIRE_NO_PARENT) || (j > 0 && e->parent >= j) ||
+			    e->depth >= CP_WIRE_MAX_EXCEPTION_DEPTH || e->n_frames > lim.max_frames)
+				abort();
+			for (size_t k = 0; k < e->n_frames; k++)
+				if (e->frames[k].segment > k)
+					abort();
+		}
 		for (size_t j = i + 1; j < r.n_threads; j++)
 			if (r.threads[j].tid == t->tid)
 				abort();

@@ -60,8 +60,23 @@ static void emit_good(int fd)
 
 	cp_wire_put_start(fd);
 	cp_wire_put_thread(fd, 100);
-	cp_wire_put_exception(fd, 0, 0x80131500, "System.Exception", "outer");
-	cp_wire_put_exception(fd, 1, 0x80004003, "System.NullReferenceException", NULL);
+	struct cp_wire_exception_frame x1 = { .ip = 0x5001, .sp = 0x6000, .token = 0x06000002, .has_il = true,
+					      .il = 0x12, .name = (char *)"Orders.Validate(Int32)",
+					      .assembly = (char *)"Orders.dll" };
+	struct cp_wire_exception_frame x2 = { .ip = 0x5101, .sp = 0x6100, .segment = 1,
+					      .name = (char *)"Orders+<FireAndForget>d__0.MoveNext()" };
+
+	/* An AggregateException (0) with two inner ones (1, 3), the first with its own inner
+	 * one (2). */
+	cp_wire_put_exception(fd, CP_WIRE_NO_PARENT, 0x80131500, "System.AggregateException", "outer");
+	cp_wire_put_exception_frame(fd, 0, &x1);
+	cp_wire_put_exception(fd, 0, 0x80004003, "System.NullReferenceException", NULL);
+	cp_wire_put_exception_frame(fd, 1, &x1);
+	cp_wire_put_exception_frame(fd, 1, &x2);
+	cp_wire_put_exception(fd, 1, 0, "System.IO.IOException", "deep");
+	cp_wire_put_exception(fd, 0, 0, "System.TimeoutException", "second");
+	x2.segment = 0;
+	cp_wire_put_exception_frame(fd, 3, &x2);
 	cp_wire_put_frame(fd, &f1);
 	cp_wire_put_frame(fd, &f2);
 	cp_wire_put_thread(fd, 102);
@@ -106,7 +121,7 @@ static void test_round_trip(void)
 		struct cp_wire_thread *t = &r.threads[0];
 		CHECK(t->tid == 100);
 		CHECK(t->n_frames == 2);
-		CHECK(t->n_exceptions == 2);
+		CHECK(t->n_exceptions == 4);
 		CHECK(t->frames[0].kind == 'm' && t->frames[0].ip == 0x1000 && t->frames[0].sp == 0x2000);
 		CHECK(t->frames[0].token == 0x06000001 && t->frames[0].has_il && t->frames[0].il == 7);
 		CHECK(t->frames[0].regs[7] == 0x1007);
@@ -114,9 +129,23 @@ static void test_round_trip(void)
 		CHECK(t->frames[0].assembly && strcmp(t->frames[0].assembly, "Crasher.dll") == 0);
 		CHECK(t->frames[1].kind == 'c' && !t->frames[1].name);
 		CHECK(t->exceptions[0].hresult == 0x80131500);
-		CHECK(strcmp(t->exceptions[0].type, "System.Exception") == 0);
+		CHECK(strcmp(t->exceptions[0].type, "System.AggregateException") == 0);
 		CHECK(strcmp(t->exceptions[0].message, "outer") == 0);
+		CHECK(t->exceptions[0].parent == CP_WIRE_NO_PARENT && t->exceptions[0].depth == 0);
 		CHECK(!t->exceptions[1].message);
+		CHECK(t->exceptions[1].parent == 0 && t->exceptions[1].depth == 1);
+		CHECK(t->exceptions[2].parent == 1 && t->exceptions[2].depth == 2);
+		CHECK(t->exceptions[3].parent == 0 && t->exceptions[3].depth == 1);
+		CHECK(t->exceptions[0].n_frames == 1 && t->exceptions[1].n_frames == 2);
+		CHECK(t->exceptions[2].n_frames == 0 && t->exceptions[3].n_frames == 1);
+		if (t->exceptions[1].n_frames == 2) {
+			struct cp_wire_exception_frame *x = t->exceptions[1].frames;
+			CHECK(x[0].ip == 0x5001 && x[0].sp == 0x6000 && x[0].token == 0x06000002);
+			CHECK(x[0].has_il && x[0].il == 0x12 && x[0].segment == 0);
+			CHECK(strcmp(x[0].name, "Orders.Validate(Int32)") == 0 && strcmp(x[0].assembly, "Orders.dll") == 0);
+			CHECK(x[1].segment == 1 && !x[1].has_il && x[1].il == 0 && !x[1].assembly);
+			CHECK(strcmp(x[1].name, "Orders+<FireAndForget>d__0.MoveNext()") == 0);
+		}
 		CHECK(r.threads[1].tid == 102 && r.threads[1].n_frames == 1);
 		CHECK(r.threads[1].frames[0].name && strncmp(r.threads[1].frames[0].name, "\xe2\x80\xae", 3) == 0);
 	}
@@ -185,7 +214,16 @@ static void r_frame_str(char kind, const char *name, size_t n)
 	rec(CP_WIRE_FRAME);
 }
 static void r_frame(char kind) { r_frame_str(kind, "f", 1); }
-static void r_exc(uint32_t depth) { p_u32(depth); p_u32(0); p_str("T", 1); p_str("m", 1); rec(CP_WIRE_EXCEPTION); }
+static void r_exc(uint32_t parent) { p_u32(parent); p_u32(0); p_str("T", 1); p_str("m", 1); rec(CP_WIRE_EXCEPTION); }
+static void r_xframe(uint32_t exception, uint32_t segment, uint8_t has_il)
+{
+	p_u32(exception); p_u32(segment);
+	p_u64(1); p_u64(2); p_u32(3); p_u8(has_il); p_u32(4);
+	p_str("f", 1);
+	p_str("", 0);
+	rec(CP_WIRE_EXCEPTION_FRAME);
+}
+#define NP CP_WIRE_NO_PARENT
 static void r_end(void) { rec(CP_WIRE_END); }
 
 /* Parse the built stream: it must be rejected with @why in the message, keeping
@@ -210,46 +248,69 @@ static void test_rejections(void)
 {
 	/* Grammar. */
 	r_thread(100); EXPECT_BAD("THREAD before START", 0);
-	r_start(1); r_start(1); EXPECT_BAD("a second START", 0);
-	r_start(2); EXPECT_BAD("protocol version 2", 0);
-	r_start(1); r_frame('m'); EXPECT_BAD("FRAME before any THREAD", 0);
-	r_start(1); r_exc(0); EXPECT_BAD("EXCEPTION before any THREAD", 0);
-	r_start(1); r_thread(100); r_end(); r_thread(101); EXPECT_BAD("bytes after END", 1);
-	r_start(1); r_thread(100); p_str("x", 1); rec(CP_WIRE_ERROR); r_thread(101); EXPECT_BAD("THREAD after ERROR", 1);
-	r_start(1); r_thread(100); rec(7); EXPECT_BAD("unknown record type 7", 1);
-	r_start(1); rec(0); EXPECT_BAD("unknown record type 0", 0);
+	r_start(CP_WIRE_VERSION); r_start(CP_WIRE_VERSION); EXPECT_BAD("a second START", 0);
+	r_start(1); EXPECT_BAD("protocol version 1", 0);
+	r_start(CP_WIRE_VERSION); r_frame('m'); EXPECT_BAD("FRAME before any THREAD", 0);
+	r_start(CP_WIRE_VERSION); r_exc(0); EXPECT_BAD("EXCEPTION before any THREAD", 0);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_end(); r_thread(101); EXPECT_BAD("bytes after END", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); p_str("x", 1); rec(CP_WIRE_ERROR); r_thread(101); EXPECT_BAD("THREAD after ERROR", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); rec(200); EXPECT_BAD("unknown record type 200", 1);
+	r_start(CP_WIRE_VERSION); rec(0); EXPECT_BAD("unknown record type 0", 0);
 	/* Threads: the core's, once each, so at most the core's number of them. */
-	r_start(1); r_thread(999); EXPECT_BAD("thread 999 is not a thread of the core", 0);
-	r_start(1); r_thread(100); r_thread(101); r_thread(100); EXPECT_BAD("thread 100 twice", 2);
-	r_start(1); r_thread(0); EXPECT_BAD("not a thread of the core", 0);
+	r_start(CP_WIRE_VERSION); r_thread(999); EXPECT_BAD("thread 999 is not a thread of the core", 0);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_thread(101); r_thread(100); EXPECT_BAD("thread 100 twice", 2);
+	r_start(CP_WIRE_VERSION); r_thread(0); EXPECT_BAD("not a thread of the core", 0);
 	/* Frames: at most max_frames per thread; known kinds. */
-	r_start(1); r_thread(100); for (int i = 0; i < 5; i++) r_frame('m');
+	r_start(CP_WIRE_VERSION); r_thread(100); for (int i = 0; i < 5; i++) r_frame('m');
 	EXPECT_BAD("more than 4 frames", 1);
-	r_start(1); r_thread(100); r_frame('x'); EXPECT_BAD("frame kind 0x78", 1);
-	/* Exceptions: in depth order, bounded. */
-	r_start(1); r_thread(100); r_exc(1); EXPECT_BAD("exception depth 1 after 0", 1);
-	r_start(1); r_thread(100); r_exc(0); r_exc(0); EXPECT_BAD("exception depth 0 after 1", 1);
-	r_start(1); r_thread(100); for (unsigned i = 0; i < CP_WIRE_MAX_EXCEPTION_DEPTH; i++) r_exc(i);
-	r_exc(CP_WIRE_MAX_EXCEPTION_DEPTH); EXPECT_BAD("exception depth 8", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('x'); EXPECT_BAD("frame kind 0x78", 1);
+	/* Exceptions: a tree, the first one its root, parents before their inner ones, bounded
+	 * in depth and number. */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(0); EXPECT_BAD("exception 0 with parent 0", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_exc(NP); EXPECT_BAD("exception 1 with parent -1", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_exc(1); EXPECT_BAD("exception 1 with parent 1, not an earlier one", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP);
+	for (unsigned i = 1; i < CP_WIRE_MAX_EXCEPTION_DEPTH; i++) r_exc(i - 1);
+	r_exc(CP_WIRE_MAX_EXCEPTION_DEPTH - 1); EXPECT_BAD("exception depth 8", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP);
+	for (unsigned i = 1; i < CP_WIRE_MAX_EXCEPTIONS; i++) r_exc(0);
+	r_exc(0); EXPECT_BAD("more than 128 exceptions", 1);
+	/* A new thread starts its own tree. */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_thread(101); r_exc(0); EXPECT_BAD("thread 101: exception 0 with parent 0", 2);
+	/* Exception frames: right after their exception, segments from 0 up by 0 or 1, bounded. */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_xframe(0, 0, 0); EXPECT_BAD("EXCEPTION_FRAME not after an EXCEPTION", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_frame('m'); r_xframe(0, 0, 0);
+	EXPECT_BAD("EXCEPTION_FRAME not after an EXCEPTION", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_exc(0); r_xframe(0, 0, 0);
+	EXPECT_BAD("a frame of exception 0 after exception 1", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 1, 0); EXPECT_BAD("segment 1 after 0", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 0, 0); r_xframe(0, 1, 0); r_xframe(0, 1, 0);
+	r_xframe(0, 0, 0); EXPECT_BAD("segment 0 after 1", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 0, 0); r_xframe(0, 2, 0); EXPECT_BAD("segment 2 after 0", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 0, 2); EXPECT_BAD("has_il 2", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); for (int i = 0; i < 5; i++) r_xframe(0, 0, 1);
+	EXPECT_BAD("exception 0: more than 4 frames", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); p_u32(0); p_u32(0); rec(CP_WIRE_EXCEPTION_FRAME);
+	EXPECT_BAD("EXCEPTION_FRAME: payload too short", 1);
 	/* Sizes. */
-	r_start(1); b.buf[b.len++] = CP_WIRE_THREAD; memcpy(b.buf + b.len, "\x01\x00\x01\x00", 4); b.len += 4;
+	r_start(CP_WIRE_VERSION); b.buf[b.len++] = CP_WIRE_THREAD; memcpy(b.buf + b.len, "\x01\x00\x01\x00", 4); b.len += 4;
 	EXPECT_BAD("a record of 65537 bytes", 0);
-	r_start(1); p_u32(100); p_u8(0); rec(CP_WIRE_THREAD); EXPECT_BAD("THREAD: 1 bytes left over", 0);
-	r_start(1); p_u8(1); rec(CP_WIRE_THREAD); EXPECT_BAD("THREAD: payload too short", 0);
+	r_start(CP_WIRE_VERSION); p_u32(100); p_u8(0); rec(CP_WIRE_THREAD); EXPECT_BAD("THREAD: 1 bytes left over", 0);
+	r_start(CP_WIRE_VERSION); p_u8(1); rec(CP_WIRE_THREAD); EXPECT_BAD("THREAD: payload too short", 0);
 	p_u32(1); p_u32(0); rec(CP_WIRE_START); EXPECT_BAD("START: 4 bytes left over", 0);
-	r_start(1); r_end(); b.buf[b.len - 4] = 1; b.buf[b.len++] = 0; EXPECT_BAD("END: 1 bytes left over", 0);
+	r_start(CP_WIRE_VERSION); r_end(); b.buf[b.len - 4] = 1; b.buf[b.len++] = 0; EXPECT_BAD("END: 1 bytes left over", 0);
 	/* Strings: bounded, UTF-8, no NUL. */
 	static char big[CP_WIRE_MAX_STRING + 1];
 	memset(big, 'a', sizeof(big));
-	r_start(1); r_thread(100); r_frame_str('m', big, sizeof(big)); EXPECT_BAD("a string longer than the limit", 1);
-	r_start(1); r_thread(100); r_frame_str('m', "a\0b", 3); EXPECT_BAD("not UTF-8", 1);
-	r_start(1); r_thread(100); r_frame_str('m', "\xc0\xaf", 2); EXPECT_BAD("not UTF-8", 1);	/* overlong '/' */
-	r_start(1); r_thread(100); r_frame_str('m', "\xed\xa0\x80", 3); EXPECT_BAD("not UTF-8", 1);	/* surrogate */
-	r_start(1); r_thread(100); r_frame_str('m', "\xf4\x90\x80\x80", 4); EXPECT_BAD("not UTF-8", 1);	/* > U+10FFFF */
-	r_start(1); r_thread(100); r_frame_str('m', "\x9b", 1); EXPECT_BAD("not UTF-8", 1);	/* raw C1 CSI */
-	r_start(1); r_thread(100); r_frame_str('m', "\xe2\x82", 2); EXPECT_BAD("not UTF-8", 1);	/* cut short */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', big, sizeof(big)); EXPECT_BAD("a string longer than the limit", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "a\0b", 3); EXPECT_BAD("not UTF-8", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "\xc0\xaf", 2); EXPECT_BAD("not UTF-8", 1);	/* overlong '/' */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "\xed\xa0\x80", 3); EXPECT_BAD("not UTF-8", 1);	/* surrogate */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "\xf4\x90\x80\x80", 4); EXPECT_BAD("not UTF-8", 1);	/* > U+10FFFF */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "\x9b", 1); EXPECT_BAD("not UTF-8", 1);	/* raw C1 CSI */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame_str('m', "\xe2\x82", 2); EXPECT_BAD("not UTF-8", 1);	/* cut short */
 	/* A string length past the record. */
-	r_start(1); r_thread(100);
+	r_start(CP_WIRE_VERSION); r_thread(100);
 	p_u8('m'); p_u64(0); p_u64(0); p_u32(0); p_u8(0); p_u32(0);
 	for (int i = 0; i < 8; i++)
 		p_u64(0);
@@ -261,7 +322,7 @@ static void test_rejections(void)
 	size_t cap = CP_WIRE_MAX_TOTAL + (1 << 16);
 	uint8_t *huge = calloc(1, cap);
 	size_t len = 0;
-	uint8_t pl[4] = { 1, 0, 0, 0 };
+	uint8_t pl[4] = { CP_WIRE_VERSION, 0, 0, 0 };
 	len += cp_wire_record(huge + len, cap - len, CP_WIRE_START, pl, 4);
 	uint8_t tl[4] = { 100, 0, 0, 0 };
 	len += cp_wire_record(huge + len, cap - len, CP_WIRE_THREAD, tl, 4);
@@ -303,11 +364,15 @@ static void write_seeds(const char *dir)
 	s = encode(emit_long);
 	write_file(dir, "long-string", s.buf, s.len);
 	free(s.buf);
-	r_start(1); r_thread(100); r_thread(101); r_thread(100); r_end();
+	r_start(CP_WIRE_VERSION); r_thread(100); r_thread(101); r_thread(100); r_end();
 	write_file(dir, "duplicate-thread", b.buf, b.len);
 	b.len = 0;
-	r_start(1); r_thread(100); r_exc(0); r_exc(1); r_exc(3); r_end();
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_exc(0); r_exc(3); r_end();
 	write_file(dir, "exception-gap", b.buf, b.len);
+	b.len = 0;
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 0, 1); r_xframe(0, 1, 0); r_exc(0);
+	r_xframe(1, 0, 0); r_exc(0); r_exc(2); r_xframe(3, 0, 1); r_thread(101); r_exc(NP); r_end();
+	write_file(dir, "exception-tree", b.buf, b.len);
 	b.len = 0;
 }
 

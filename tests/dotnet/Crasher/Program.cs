@@ -1,7 +1,7 @@
 // Crasher - crashpipe's .NET crash test app.  One scenario per run:
 //
 //   Crasher SCENARIO      main | worker | async | generic | nullref | pinvoke | failfast |
-//                         stackoverflow | threads100 | names
+//                         stackoverflow | threads100 | asyncvoid | aggregate | names
 //
 // Before it crashes it prints, one fact a line, what a test needs to check the report:
 //   crasher scenario S runtime V pid P     (V = Environment.Version, e.g. 10.0.12)
@@ -37,6 +37,10 @@ namespace Crasher
         public const string Async = "crashpipe-test: async continuation gave up";
         public const string Generic = "crashpipe-test: generic recursion bottomed out";
         public const string FailFast = "crashpipe-test: failfast requested";
+        public const string AsyncVoid = "crashpipe-test: order validation failed";
+        public const string Aggregate = "crashpipe-test: two tasks failed";
+        public const string AggregateFirst = "crashpipe-test: first task gave up";
+        public const string AggregateSecond = "crashpipe-test: second task gave up";
         public const string Names = "crashpipe-test: every kind of method name on one stack";
     }
 
@@ -76,18 +80,18 @@ namespace Crasher
         [DllImport("crashlib", EntryPoint = "crashlib_crash")]
         private static extern int crashlib_crash(int depth);
 
-        private static void Say(string line)
+        internal static void Say(string line)
         {
             Console.Out.WriteLine(line);
             Console.Out.Flush();
         }
 
-        private static void SayCrashTid()
+        internal static void SayCrashTid()
         {
             Say("crash tid " + gettid());
         }
 
-        private static void Expect(Exception e)
+        internal static void Expect(Exception e)
         {
             Say("expect type " + e.GetType().FullName);
             Say("expect message " + e.Message);
@@ -97,7 +101,7 @@ namespace Crasher
             }
         }
 
-        private static void ExpectFrames(params string[] names)
+        internal static void ExpectFrames(params string[] names)
         {
             Say("expect frames " + string.Join(",", names));
         }
@@ -118,9 +122,11 @@ namespace Crasher
                 case "failfast": r = FailFastLevel1(); break;
                 case "stackoverflow": r = RunStackOverflow(); break;
                 case "threads100": r = RunThreads100(); break;
+                case "asyncvoid": r = Orders.Run(); break;
+                case "aggregate": r = Aggregates.Run(); break;
                 case "names": r = NameShapes.Run(); break;
                 default:
-                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100");
+                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100|asyncvoid|aggregate");
                     return 2;
             }
             Say("crasher did not crash: " + r);
@@ -404,6 +410,105 @@ namespace Crasher
             parked.Signal();
             Never.WaitOne();
             return k;
+        }
+    }
+
+    // ---- asyncvoid: the example: an async void handler awaits, then a method it
+    // calls throws; the runtime rethrows it on the thread pool (ExceptionDispatchInfo), so
+    // the exception's own stack has two segments: Validate <- FireAndForget, then the
+    // thread pool's frames.  The crashed thread is the rethrow's (see async above).
+    public static class Orders
+    {
+        public static int Run()
+        {
+            FireAndForget(7);
+            Thread.Sleep(Timeout.Infinite);
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static async void FireAndForget(int id)
+        {
+            await Task.Delay(10);
+            int r = Validate(id);
+            GC.KeepAlive(r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Validate(int id)
+        {
+            var e = new InvalidOperationException(Messages.AsyncVoid);
+            Program.SayCrashTid();
+            Program.Expect(e);
+            Program.ExpectFrames("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw", "System.Threading.ThreadPoolWorkQueue.Dispatch");
+            if (id > 0)
+            {
+                throw e;
+            }
+            return id;
+        }
+    }
+
+    // ---- aggregate: two tasks fail on the thread pool, Task.WaitAll throws an
+    // AggregateException with both as its inner exceptions, each with its own stack; unhandled
+    // on the main thread ----
+    public static class Aggregates
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Run()
+        {
+            var first = Task.Run(() => First(1));
+            var second = Task.Run(() => Second(2));
+            // both have failed before WaitAll, so the order of the inner exceptions is the tasks'
+            ((IAsyncResult)first).AsyncWaitHandle.WaitOne();
+            ((IAsyncResult)second).AsyncWaitHandle.WaitOne();
+            Program.SayCrashTid();
+            Program.Expect(new AggregateException(Messages.Aggregate, first.Exception.InnerException, second.Exception.InnerException));
+            Program.ExpectFrames("Crasher.Aggregates.WaitBoth", "Crasher.Aggregates.Run", "Crasher.Program.Main");
+            int r = WaitBoth(first, second);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int WaitBoth(Task<int> first, Task<int> second)
+        {
+            try
+            {
+                Task.WaitAll(first, second);
+            }
+            catch (AggregateException e)
+            {
+                // a new AggregateException of the two, thrown from here, so its message is ours
+                throw new AggregateException(Messages.Aggregate, e.InnerExceptions);
+            }
+            return first.Result + second.Result;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int First(int x)
+        {
+            int r = FirstLevel2(x + 1);
+            return r + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int FirstLevel2(int x)
+        {
+            if (x > 0)
+            {
+                throw new InvalidOperationException(Messages.AggregateFirst);
+            }
+            return x;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int Second(int x)
+        {
+            if (x > 0)
+            {
+                throw new ArgumentException(Messages.AggregateSecond);
+            }
+            return x;
         }
     }
 

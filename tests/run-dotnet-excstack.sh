@@ -1,0 +1,79 @@
+#!/bin/bash
+# run-dotnet-excstack.sh - the exception's own stack, end to end: the test app
+# (tests/dotnet/Crasher) crashes with an unhandled exception on .NET 10 and .NET 8 through
+# the real kernel pipe into `crashpipe handle` (with libcrashpipe-preload.so and the
+# createdump stub when they are built, as in run-dotnet.sh), and the runtime's own
+# "Unhandled exception." text on the app's stderr is the oracle (tests/check-exception-stack.py):
+# every frame it printed, for the exception and each inner one, is in the report's
+# exception "stack" in the same order and the same segment (the runtime's "--- End of stack
+# trace from previous location ---"); the same tree of inner exceptions (InnerException, all of
+# an AggregateException's), types, messages; the thread's own managed frames still in
+# exception.frames. Scenarios:
+#   asyncvoid  the issue's async void handler: Validate <- FireAndForget thrown on the thread
+#              pool, rethrown by the runtime: the method that threw is in the stack, not only
+#              the rethrow site (ExceptionDispatchInfo.Throw) that the thread's frames show
+#   aggregate  Task.WaitAll's AggregateException of two failed tasks, each inner one with its
+#              own stack (two segments each: the thread pool's ExecutionContext rethrow)
+#   main async worker generic nullref   the scenarios run-dotnet.sh checks otherwise
+# CRASHPIPE_DOTNET_RUNTIMES / CRASHPIPE_DOTNET_SCENARIOS choose a subset. SKIPs, saying why,
+# without root, python3, zstd or a crashpipe with DAC support.
+. "${srcdir:-.}/test-subr.sh"
+. "$abs_srcdir/dotnet/dotnet-subr.sh"
+
+need_root
+need python3
+need zstd
+need flock
+[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+grep -q libmscordaccore "$CRASHPIPE" || skip "crashpipe has no managed-frame (DAC) support built in"
+CHECK="$abs_srcdir/check-exception-stack.py"
+SCENARIOS=${CRASHPIPE_DOTNET_SCENARIOS:-asyncvoid aggregate main async worker generic nullref}
+
+dotnet_build
+
+short=$(mktemp -d /tmp/cpdx.XXXXXX) || exit 99
+at_exit "rm -rf '$short'"
+chmod 755 "$short"
+spool=$short/s hints=$short/h
+mkdir -p "$spool" "$hints"
+chmod 1733 "$hints"
+preload=$abs_top_builddir/libcrashpipe-preload.so
+stub=$abs_top_builddir/crashpipe-createdump
+hook=()
+if [ -f "$preload" ] && [ -x "$stub" ]; then
+	hook=(LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints")
+	pattern=$(handle_pattern --spool "$spool" --hint-dir "$hints")
+else
+	echo "NOTE: no preload hook or stub built: the crashes go through the pipe alone"
+	pattern=$(handle_pattern --spool "$spool")
+fi
+[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
+take_core_pattern
+set_core_pattern "$pattern" 1
+
+summary=()
+for rt in "${RUNTIMES[@]}"; do
+	for sc in $SCENARIOS; do
+		d=$test_dir/$rt-$sc
+		mkdir -p "$d"
+		out=$d/app.out
+		run_app pid "$rt" "$sc" "$out" "${hook[@]}" || continue
+		grep -q '^Unhandled exception\. ' "$out" ||
+			{ check_failed "$rt $sc: the runtime printed no 'Unhandled exception.': $(tail -3 "$out")"; continue; }
+		if ! wait_for_file report "$spool/*-$pid-*.json.zst" 60; then
+			check_failed "$rt $sc: no report $spool/*-$pid-*.json.zst within 60 s: $(ls -A "$spool")"
+			continue
+		fi
+		sleep 0.2
+		zstd -q -dc "$report" >"$d/crashpipe.json" || { check_failed "$rt $sc: $report is not zstd"; continue; }
+		python3 "$CHECK" "$out" "$d/crashpipe.json" --name "$rt $sc" --show >"$d/check.out"
+		rc=$?
+		cat "$d/check.out"
+		[ "$rc" = 0 ] || check_failed "$rt $sc: the report's exception differs from what the runtime printed: $(sed -n 2p "$d/check.out")"
+		[ "$rc" = 0 ] || sed -n '/^Unhandled exception\./,$p' "$out"
+		summary+=("$(head -1 "$d/check.out")")
+		rm -f "$hints"/* 2>/dev/null
+	done
+done
+printf '%s\n' "${summary[@]}"
+checks_done
