@@ -9,8 +9,9 @@
 #            generic type with ref/out/params/array/generic parameters, pointer, a
 #            [StackTraceHidden] method);
 #   main, generic, worker   the thread that throws, a generic recursion, a named thread;
-#   async    the async methods that threw, only in the exception's own stack (the runtime
-#            rethrows on a thread pool thread): checked when the report has that stack.
+#   async, asyncvoid   the async methods that threw, only in the exception's own stack (the
+#            runtime rethrows on a thread pool thread): checked when the report has that stack;
+#   aggregate   an AggregateException's inner exceptions, each with its stack.
 # The oracle is the runtime's own "Unhandled exception." block on the app's stderr: every
 # "   at X" line's X must be a frame's `display`, in order (tests/check-display.py).
 # CRASHPIPE_DOTNET_RUNTIMES / CRASHPIPE_DOTNET_SCENARIOS choose a subset.
@@ -35,7 +36,7 @@ pattern=$(handle_pattern --spool "$spool")
 take_core_pattern
 set_core_pattern "$pattern" 1
 
-scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker async}
+scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker async asyncvoid aggregate}
 summary=()
 for rt in "${RUNTIMES[@]}"; do
 	for sc in $scenarios; do
@@ -62,12 +63,12 @@ for rt in "${RUNTIMES[@]}"; do
 		zstd -q -dc "$report" >"$r" || { check_failed "$rt $sc: $report is not zstd"; continue; }
 		rm -f "$report"
 		python3 "$abs_srcdir/check-display.py" "$out" "$r" --name "$rt $sc" \
-			$([ "$sc" = async ] && echo --need-stack) >"$d/check.out"
+			$(case $sc in async | asyncvoid | aggregate) echo --need-stack ;; esac) >"$d/check.out"
 		rc=$?
 		cat "$d/check.out"
-		if [ "$sc" = async ] && [ "$rc" = 3 ]; then
-			echo "NOTE: $rt async: not compared: the report has no exception stack (the DAC worker does not read the exception object's stack trace yet)"
-			summary+=("$rt async: no exception stack")
+		if [ "$rc" = 3 ]; then
+			echo "NOTE: $rt $sc: not compared: the report has no exception stack (the DAC worker does not read the exception object's stack trace)"
+			summary+=("$rt $sc: no exception stack")
 			continue
 		fi
 		[ "$rc" = 0 ] || check_failed "$rt $sc: $(grep -m1 FAILED "$d/check.out")"

@@ -597,17 +597,11 @@ namespace Crasher
 
     public static class NameShapes
     {
-        [DllImport("libc.so.6", EntryPoint = "gettid")]
-        private static extern int gettid();
-
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static int Run()
         {
-            var e = new ArgumentException(Messages.Names);
-            Console.Out.WriteLine("crash tid " + gettid());
-            Console.Out.WriteLine("expect type " + e.GetType().FullName);
-            Console.Out.WriteLine("expect message " + e.Message);
-            Console.Out.Flush();
+            Program.SayCrashTid();
+            Program.Expect(new ArgumentException(Messages.Names));
             var h = new NameHolder(3);
             return h.Walk;
         }
