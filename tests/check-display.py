@@ -11,7 +11,8 @@ ones, and runtime frames):
 
   - when the exception has its own "stack" (the frames the exception object recorded): the
     frames in the order Exception.ToString() prints them: the InnerException's (recursively)
-    first, then the exception's own; an AggregateException's inner exceptions again after;
+    first, then the exception's own; an AggregateException's inner exceptions again after
+    (the runtime prints "---> (Inner Exception #N) ..." for those after the first);
   - else (the report has no exception stack, "stack": null) the crashed thread's managed
     frames ("frames" of the exception): enough for an exception thrown on the crashed
     thread's own stack; --need-stack makes a missing stack a failure instead.
@@ -37,6 +38,9 @@ def runtime_frames(path):
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
+            # AggregateException.ToString ends each inner exception after #0 with "<---"
+            if line.endswith("<---"):
+                line = line[:-4]
             if line.startswith("Unhandled exception. "):
                 if inside:
                     break
@@ -50,7 +54,7 @@ def runtime_frames(path):
             elif line.startswith(" ---> ") or line.strip() in (
                 "--- End of stack trace from previous location ---",
                 "--- End of inner exception stack trace ---",
-            ) or line.endswith("<---"):
+            ) or not line:
                 continue
             elif frames:
                 break
