@@ -8,7 +8,8 @@
 #            lambda, closure, local function, iterator MoveNext, generic method of a nested
 #            generic type with ref/out/params/array/generic parameters, pointer, a
 #            [StackTraceHidden] method);
-#   main, generic, worker   the thread that throws, a generic recursion, a named thread;
+#   main, generic, worker, nullref   the thread that throws, a generic recursion, a named
+#            thread, a NullReferenceException;
 #   async, asyncvoid   the async methods that threw, only in the exception's own stack (the
 #            runtime rethrows on a thread pool thread): checked when the report has that stack;
 #   aggregate   an AggregateException's inner exceptions, each with its stack.
@@ -36,7 +37,7 @@ pattern=$(handle_pattern --spool "$spool")
 take_core_pattern
 set_core_pattern "$pattern" 1
 
-scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker async asyncvoid aggregate}
+scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker nullref async asyncvoid aggregate}
 summary=()
 for rt in "${RUNTIMES[@]}"; do
 	for sc in $scenarios; do

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clrname.h"
@@ -201,6 +202,52 @@ static int load(const char *path, struct image *img)
 	return r;
 }
 
+static int lookup_one(void *ctx, const char *path, const struct cp_md **md_ret)
+{
+	(void) path;
+	*md_ret = ctx;
+	return 0;
+}
+
+/* What cp_clrname_fill costs a report: a thread with every method of @img as a frame, then
+ * a stack overflow's 1000 frames of one method. */
+static void time_fill(struct image *img, const char *path)
+{
+	struct cp_report *r = cp_report_create();
+	struct cp_thread *t = cp_report_add_thread(r, 1), *so = cp_report_add_thread(r, 2);
+	uint32_t n = cp_md_rows(&img->md, CP_MD_METHODDEF);
+	struct timespec a, b, c;
+
+	for (uint32_t i = 1; i <= n; i++) {
+		struct cp_frame *f = cp_thread_add_frame(t, i, i);
+		f->kind = CP_FRAME_MANAGED;
+		f->assembly = strdup(path);
+		f->token = cp_md_token(CP_MD_METHODDEF, i);
+		f->has_token = true;
+	}
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct cp_frame *f = cp_thread_add_frame(so, i, i);
+		f->kind = CP_FRAME_MANAGED;
+		f->assembly = strdup(path);
+		f->token = cp_md_token(CP_MD_METHODDEF, n);
+		f->has_token = true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CHECK(cp_clrname_fill(r, NULL, NULL) == 0);	/* no metadata, no DAC name: nothing */
+	CHECK(!t->frames[0].display);
+	CHECK(cp_clrname_fill(r, lookup_one, &img->md) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	size_t named = 0;
+	for (size_t i = 0; i < t->n_frames; i++)
+		named += t->frames[i].display != NULL;
+	CHECK(named == n);
+	CHECK(so->frames[999].display && !strcmp(so->frames[999].display, so->frames[0].display));
+	cp_report_destroy(r);
+	clock_gettime(CLOCK_MONOTONIC, &c);
+	printf("%s: cp_clrname_fill: %u frames of distinct methods and 1000 of one in %.1f ms\n", path, n,
+	       (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+}
+
 /* Every method of the assembly is named without a failure: nothing a compiler made is out
  * of reach. Each display is printed, for the log. */
 static void test_assembly(const char *path)
@@ -235,6 +282,7 @@ static void test_assembly(const char *path)
 	CHECK(cp_clrname_format(&img.md, cp_md_token(CP_MD_TYPEDEF, 1), &d, NULL) == -ERANGE);
 	CHECK(cp_clrname_format(&img.md, cp_md_token(CP_MD_METHODDEF, 0), &d, NULL) == -ERANGE);
 	CHECK(!d);
+	time_fill(&img, path);
 	free(img.data);
 }
 
