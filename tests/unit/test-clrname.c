@@ -214,7 +214,8 @@ static int lookup_one(void *ctx, const char *path, const struct cp_md **md_ret)
 static void time_fill(struct image *img, const char *path)
 {
 	struct cp_report *r = cp_report_create();
-	struct cp_thread *t = cp_report_add_thread(r, 1), *so = cp_report_add_thread(r, 2);
+	CHECK(cp_report_add_thread(r, 1) && cp_report_add_thread(r, 2));
+	struct cp_thread *t = &r->threads[0], *so = &r->threads[1];	/* after both: realloc */
 	uint32_t n = cp_md_rows(&img->md, CP_MD_METHODDEF);
 	struct timespec a, b, c;
 
