@@ -269,6 +269,8 @@ static void send_stack(const struct cp_dac_exception_ctx *c, uint32_t index, CLR
 		memcpy(&sp, el + 8, 8);
 		memcpy(&md, el + 16, 8);
 		memcpy(&flags, el + 24, 4);
+		/* ip as the object recorded it (ClrMD's ClrException.StackTrace gives the same);
+		 * the method and IL offset at the address the runtime maps. */
 		uint64_t addr = (flags & STEF_IP_ADJUSTED) || ip == 0 ? ip : ip - 1;
 		struct cp_wire_exception_frame f = { .ip = ip, .sp = sp, .segment = segment };
 		(void) method_at(c, addr, md, &f, name, assembly);

@@ -181,6 +181,8 @@ def show(e, path):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sos":
+        return main_sos()
     ap = argparse.ArgumentParser()
     ap.add_argument("app_output")
     ap.add_argument("report")
@@ -206,6 +208,68 @@ def main():
     if a.show:
         show(exc, "exception")
     return 1 if problems or counts["frames"] == 0 else 0
+
+
+SOS_FRAME = re.compile(r"^\s+([0-9A-Fa-f]{8,16})\s+([0-9A-Fa-f]{8,16})\s+(?:[^!\s]*!)?(.*?)(?:\+0x[0-9a-fA-F]+)?\s*$")
+
+
+def parse_sos(text):
+    """The first exception of SOS's `pe -nested ADDR`: type, message, inner type, frames
+    [(ip, name)]; the nested ones after it are earlier exceptions of the thread, not inner
+    ones."""
+    e = {"type": None, "message": None, "inner": None, "frames": []}
+    in_stack = False
+    for line in text.splitlines():
+        if line.startswith("Nested exception"):
+            break
+        if line.startswith("Exception type:"):
+            e["type"] = line.split(":", 1)[1].strip()
+        elif line.startswith("Message:"):
+            m = line.split(":", 1)[1].strip()
+            e["message"] = None if m == "<none>" else m
+        elif line.startswith("InnerException:"):
+            v = line.split(":", 1)[1].strip()
+            e["inner"] = None if v == "<none>" else v.split(",")[0]
+        elif line.startswith("StackTrace (generated):"):
+            in_stack = True
+        elif line.startswith("StackTraceString:"):
+            in_stack = False
+        elif in_stack:
+            m = SOS_FRAME.match(line)
+            if m:
+                e["frames"].append((int(m.group(2), 16), m.group(3)))
+    return e
+
+
+def main_sos():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sos", required=True, help="dotnet-dump's output of pe -nested ADDR")
+    ap.add_argument("report")
+    ap.add_argument("--name", default="")
+    a = ap.parse_args()
+    sos = parse_sos(open(a.sos, errors="replace").read())
+    exc = json.load(open(a.report)).get("exception") or {}
+    problems = []
+    if not sos["type"]:
+        problems.append("no exception in dotnet-dump's output")
+    if sos["type"] != exc.get("type"):
+        problems.append("type %r, dotnet-dump says %r" % (exc.get("type"), sos["type"]))
+    if (sos["message"] or None) != (exc.get("message") or None):
+        problems.append("message %r, dotnet-dump says %r" % (exc.get("message"), sos["message"]))
+    inners = exc.get("inner") or []
+    if (inners[0].get("type") if inners else None) != sos["inner"]:
+        problems.append("inner exception %r, dotnet-dump says %r" % (inners[0].get("type") if inners else None, sos["inner"]))
+    # The ip: the one the object recorded, which SOS shows + 1 when it guesses the runtime
+    # had decremented it (a hardware exception; strike.cpp says its guess is not 100%
+    # accurate), so within 1 of SOS's.
+    have = [(int(f.get("ip") or "0", 16), f.get("function")) for f in exc.get("stack") or []]
+    same = sum(1 for x, y in zip(have, sos["frames"]) if x[1] == y[1] and 0 <= y[0] - x[0] <= 1)
+    if same != len(have) or len(have) != len(sos["frames"]):
+        problems.append("stack %s, dotnet-dump says %s" % (["%x %s" % f for f in have], ["%x %s" % f for f in sos["frames"]]))
+    print("agreement %s: %d/%d frames" % (a.name, same, len(sos["frames"])))
+    for p in problems:
+        print("  " + p)
+    return 1 if problems or not sos["frames"] else 0
 
 
 if __name__ == "__main__":

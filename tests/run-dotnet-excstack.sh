@@ -8,7 +8,11 @@
 # exception "stack" in the same order and the same segment (the runtime's "--- End of stack
 # trace from previous location ---"); the same tree of inner exceptions (InnerException, all of
 # an AggregateException's), types, messages; the thread's own managed frames still in
-# exception.frames. Scenarios:
+# exception.frames. Second opinion, when the preload hook and the stub are built: the stub
+# chains to the real createdump (a dump with the heap, type 2) and dotnet-dump's `pe` on the
+# thread's exception object (found with `clrthreads`) must list the report's stack frame for
+# frame (every element of _stackTrace, hidden ones too: the same method names, ip within 1),
+# the same type, message and InnerException type. Scenarios:
 #   asyncvoid  the issue's async void handler: Validate <- FireAndForget thrown on the thread
 #              pool, rethrown by the runtime: the method that threw is in the stack, not only
 #              the rethrow site (ExceptionDispatchInfo.Throw) that the thread's frames show
@@ -57,7 +61,11 @@ for rt in "${RUNTIMES[@]}"; do
 		d=$test_dir/$rt-$sc
 		mkdir -p "$d"
 		out=$d/app.out
-		run_app pid "$rt" "$sc" "$out" "${hook[@]}" || continue
+		# with the hook, the stub chains to the real createdump for a dump with the heap (type
+		# 2): dotnet-dump's `pe` on it is the second opinion
+		dump=()
+		[ ${#hook[@]} = 0 ] || dump=(DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=2 DOTNET_DbgMiniDumpName="$d/core.%p")
+		run_app pid "$rt" "$sc" "$out" "${hook[@]}" "${dump[@]}" || continue
 		grep -q '^Unhandled exception\. ' "$out" ||
 			{ check_failed "$rt $sc: the runtime printed no 'Unhandled exception.': $(tail -3 "$out")"; continue; }
 		if ! wait_for_file report "$spool/*-$pid-*.json.zst" 60; then
@@ -71,7 +79,24 @@ for rt in "${RUNTIMES[@]}"; do
 		cat "$d/check.out"
 		[ "$rc" = 0 ] || check_failed "$rt $sc: the report's exception differs from what the runtime printed: $(sed -n 2p "$d/check.out")"
 		[ "$rc" = 0 ] || sed -n '/^Unhandled exception\./,$p' "$out"
-		summary+=("$(head -1 "$d/check.out")")
+		line=$(head -1 "$d/check.out")
+		# second opinion: SOS's `pe` (PrintException) on createdump's dump of the same crash:
+		# the thread's exception and its InnerException chain, each with every frame its
+		# _stackTrace holds, must be the report's, frame for frame
+		if [ -s "$d/core.$pid" ] && tool=$(dotnet_dump); then
+			env -u LD_PRELOAD "$tool" analyze "$d/core.$pid" -c "clrthreads" -c exit >"$d/clrthreads.txt" 2>&1
+			# the exception object of the thread that has one (the last column of clrthreads)
+			addr=$(sed -n 's/.* System\.[A-Za-z.]*Exception \([0-9a-f]\{8,\}\)$/\1/p' "$d/clrthreads.txt" | head -1)
+			env -u LD_PRELOAD "$tool" analyze "$d/core.$pid" -c "pe -nested $addr" -c exit >"$d/pe.txt" 2>&1
+			if python3 "$CHECK" --sos "$d/pe.txt" "$d/crashpipe.json" --name "$rt $sc vs dotnet-dump pe" >"$d/sos.out"; then
+				line+="; $(head -1 "$d/sos.out" | sed 's/^agreement [^:]*: //') vs dotnet-dump pe"
+			else
+				cat "$d/sos.out"
+				check_failed "$rt $sc: the report's exception stack differs from dotnet-dump's pe: $(sed -n 2p "$d/sos.out")"
+			fi
+		fi
+		rm -f "$d/core.$pid"
+		summary+=("$line")
 		rm -f "$hints"/* 2>/dev/null
 	done
 done
