@@ -18,6 +18,7 @@
 # SKIPs, saying why, without root, dotnet or the tools.
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
+. "$abs_srcdir/pdb-subr.sh"
 
 need_root
 need python3
@@ -91,16 +92,8 @@ done
 # 2. embedded: the .NET 10 app built again with the PDB inside the DLL
 rt=dotnet10
 if [ -n "${APP[$rt]:-}" ]; then
-	src_key=$( (cat "$abs_srcdir/dotnet/Crasher/Crasher.csproj" "$abs_srcdir/dotnet/Crasher/Program.cs"; dotnet --version) | sha256sum | cut -c1-16)
-	emb=$DOTNET_CACHE/srclines-embedded-$src_key
-	if [ ! -x "$emb/out/Crasher" ]; then
-		rm -rf "$emb.tmp"
-		mkdir -p "$emb.tmp/src"
-		cp "$abs_srcdir/dotnet/Crasher/Crasher.csproj" "$abs_srcdir/dotnet/Crasher/Program.cs" "$emb.tmp/src/"
-		(cd "$emb.tmp/src" && DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1 \
-			dotnet build -c Release -f net10.0 -p:DebugType=embedded -p:UseSharedCompilation=false \
-			-o "$emb.tmp/out" >"$emb.tmp/build.log" 2>&1) && rm -rf "$emb" && mv "$emb.tmp" "$emb"
-	fi
+	build_embedded
+	emb=$(dirname "${EMBEDDED:-/nonexistent/out}")
 	if [ -x "$emb/out/Crasher" ]; then
 		e=$short/e
 		rm -rf "$e"
@@ -116,7 +109,7 @@ if [ -n "${APP[$rt]:-}" ]; then
 			cat "$test_dir/embedded-$sc.check"
 		done
 	else
-		check_failed "embedded: the app did not build with -p:DebugType=embedded: $(tail -5 "$emb.tmp/build.log")"
+		check_failed "embedded: $EMBEDDED_WHY"
 	fi
 
 	# 3. --symbol-path: the app's PDB moved away from it
