@@ -89,6 +89,20 @@ for rt in "${RUNTIMES[@]}"; do
 	done
 done
 
+# the same pass again outside the handler, on the reports of .NET 10's main and threads100
+# (100 threads): the same lines, and what the pass costs, cold and warm
+prog=$abs_top_builddir/tests/unit/test-srclines
+if [ -x "$prog" ] && [ -n "${APP[dotnet10]:-}" ]; then
+	[ -s "$test_dir/dotnet10-main.json" ] || crash dotnet10 "${APP[dotnet10]}" main || true
+	crash dotnet10 "${APP[dotnet10]}" threads100 || true
+	for sc in main threads100; do
+		[ -s "$test_dir/dotnet10-$sc.json" ] || continue
+		"$prog" "$test_dir/dotnet10-$sc.json" 5 >"$test_dir/cost-$sc.out" 2>&1 ||
+			check_failed "dotnet10 $sc: test-srclines: $(tail -3 "$test_dir/cost-$sc.out")"
+		echo "dotnet10 $sc: $(grep '^srclines' "$test_dir/cost-$sc.out")"
+	done
+fi
+
 # 2. embedded: the .NET 10 app built again with the PDB inside the DLL
 rt=dotnet10
 if [ -n "${APP[$rt]:-}" ]; then
