@@ -271,8 +271,13 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 		f.sp = ctx64(ctx, CTX_RSP);
 		name[0] = assembly[0] = '\0';
 		f.il = CLRDATA_IL_OFFSET_NO_MAPPING;
+		/* A caller's ip is a return address, after its call: the IL offset (and so the
+		 * source line) is that of ip - 1, inside the call, as the runtime maps its own
+		 * stack traces (dotnet/runtime src/coreclr/vm/debugdebugger.cpp,
+		 * DebugStackTrace::Element::InitPass2). Only a thread stopped in managed code has
+		 * its exact ip in the first frame. */
 		if (f.kind != 'c')
-			method_info(walk, f.ip, name, assembly, &f.token, &f.il);
+			method_info(walk, n == 0 ? f.ip : f.ip - 1, name, assembly, &f.token, &f.il);
 		f.has_il = f.il != CLRDATA_IL_OFFSET_NO_MAPPING && (int32_t)f.il >= 0;
 		for (size_t i = 0; i < ARRAY_SIZE(regs); i++)
 			f.regs[i] = ctx64(ctx, regs[i]);

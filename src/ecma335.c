@@ -95,24 +95,27 @@ int cp_pe_rva_to_offset(const struct cp_pe *pe, uint32_t rva, uint32_t size, siz
 	return -ERANGE;
 }
 
-int cp_pe_parse(const uint8_t *data, size_t size, struct cp_pe *ret, const char **why)
+int cp_pe_parse_headers(const uint8_t *head, size_t head_size, uint64_t file_size,
+			struct cp_pe *ret, const char **why)
 {
-	struct cp_pe pe = { .data = data, .size = size };
+	struct cp_pe pe = { .file_size = file_size };
 
-	if (size < 0x40 || data[0] != 'M' || data[1] != 'Z')
+	if (head_size > file_size)
+		head_size = (size_t) file_size;
+	if (head_size < 0x40 || head[0] != 'M' || head[1] != 'Z')
 		return BAD(why, "not a PE file (no MZ header)");
-	uint32_t lfanew = rd32(data + 0x3c);
-	if (!in_bounds(size, lfanew, 24) || memcmp(data + lfanew, "PE\0\0", 4) != 0)
+	uint32_t lfanew = rd32(head + 0x3c);
+	if (!in_bounds(head_size, lfanew, 24) || memcmp(head + lfanew, "PE\0\0", 4) != 0)
 		return BAD(why, "not a PE file (no PE signature)");
-	const uint8_t *coff = data + lfanew + 4;
+	const uint8_t *coff = head + lfanew + 4;
 	pe.machine = rd16(coff);
 	pe.n_sections = rd16(coff + 2);
 	pe.timestamp = rd32(coff + 4);
 	uint16_t opt_size = rd16(coff + 16);
 	uint64_t opt_off = (uint64_t) lfanew + 24;
-	if (!in_bounds(size, opt_off, opt_size) || opt_size < 2)
+	if (!in_bounds(head_size, opt_off, opt_size) || opt_size < 2)
 		return BAD(why, "PE optional header outside the file");
-	const uint8_t *opt = data + opt_off;
+	const uint8_t *opt = head + opt_off;
 	uint16_t magic = rd16(opt);
 	uint32_t ndir_off, dir_off;
 	if (magic == 0x10b) {
@@ -133,51 +136,75 @@ int cp_pe_parse(const uint8_t *data, size_t size, struct cp_pe *ret, const char 
 	if (pe.n_sections > CP_PE_MAX_SECTIONS)
 		return BAD(why, "too many PE sections");
 	uint64_t sec_off = opt_off + opt_size;
-	if (!in_bounds(size, sec_off, (uint64_t) pe.n_sections * 40))
+	if (!in_bounds(head_size, sec_off, (uint64_t) pe.n_sections * 40))
 		return BAD(why, "PE section table outside the file");
 	for (unsigned i = 0; i < pe.n_sections; i++) {
-		const uint8_t *s = data + sec_off + (uint64_t) i * 40;
+		const uint8_t *s = head + sec_off + (uint64_t) i * 40;
 		struct cp_pe_section *sec = &pe.sections[i];
 		sec->vsize = rd32(s + 8);
 		sec->vaddr = rd32(s + 12);
 		sec->raw_size = rd32(s + 16);
 		sec->raw_offset = rd32(s + 20);
-		if (!in_bounds(size, sec->raw_offset, sec->raw_size))
+		if (!in_bounds(file_size, sec->raw_offset, sec->raw_size))
 			return BAD(why, "PE section data outside the file");
 		/* Bytes past the section's size in memory are not part of the image. */
 		if (sec->vsize && sec->raw_size > sec->vsize)
 			sec->raw_size = sec->vsize;
 	}
-
 	/* Data directories: 6 debug, 14 CLI header */
 	if (n_dirs > 6) {
-		uint32_t rva = rd32(opt + dir_off + 6 * 8), dsize = rd32(opt + dir_off + 6 * 8 + 4);
-		size_t off;
-		if (rva && dsize) {
-			if (cp_pe_rva_to_offset(&pe, rva, dsize, &off) < 0)
-				return BAD(why, "PE debug directory outside the file");
-			pe.debug_dir = data + off;
-			pe.n_debug = dsize / 28;
-		}
+		pe.debug_rva = rd32(opt + dir_off + 6 * 8);
+		pe.debug_size = rd32(opt + dir_off + 6 * 8 + 4);
 	}
 	if (n_dirs > 14) {
-		uint32_t rva = rd32(opt + dir_off + 14 * 8), dsize = rd32(opt + dir_off + 14 * 8 + 4);
-		size_t off;
-		if (rva && dsize) {
-			if (dsize < 72 || cp_pe_rva_to_offset(&pe, rva, 72, &off) < 0)
-				return BAD(why, "CLI header outside the file");
-			const uint8_t *cli = data + off;
-			pe.has_cli = true;
-			pe.cli_major = rd16(cli + 4);
-			pe.cli_minor = rd16(cli + 6);
-			uint32_t md_rva = rd32(cli + 8), md_size = rd32(cli + 12);
-			pe.cli_flags = rd32(cli + 16);
-			pe.entry_point = rd32(cli + 20);
-			if (!md_rva || !md_size || cp_pe_rva_to_offset(&pe, md_rva, md_size, &off) < 0)
-				return BAD(why, "CLI metadata outside the file");
-			pe.metadata = data + off;
-			pe.metadata_size = md_size;
-		}
+		pe.cli_rva = rd32(opt + dir_off + 14 * 8);
+		pe.cli_size = rd32(opt + dir_off + 14 * 8 + 4);
+	}
+	*ret = pe;
+	return 0;
+}
+
+int cp_pe_parse_cli(struct cp_pe *pe, const uint8_t *cli, size_t size, const char **why)
+{
+	if (size < 72)
+		return BAD(why, "CLI header truncated");
+	pe->has_cli = true;
+	pe->cli_major = rd16(cli + 4);
+	pe->cli_minor = rd16(cli + 6);
+	pe->metadata_rva = rd32(cli + 8);
+	pe->metadata_rva_size = rd32(cli + 12);
+	pe->cli_flags = rd32(cli + 16);
+	pe->entry_point = rd32(cli + 20);
+	size_t off;
+	if (!pe->metadata_rva || !pe->metadata_rva_size ||
+	    cp_pe_rva_to_offset(pe, pe->metadata_rva, pe->metadata_rva_size, &off) < 0)
+		return BAD(why, "CLI metadata outside the file");
+	pe->metadata_offset = off;
+	return 0;
+}
+
+int cp_pe_parse(const uint8_t *data, size_t size, struct cp_pe *ret, const char **why)
+{
+	struct cp_pe pe;
+	size_t off;
+	int r = cp_pe_parse_headers(data, size, size, &pe, why);
+	if (r < 0)
+		return r;
+	pe.data = data;
+	pe.size = size;
+	if (pe.debug_rva && pe.debug_size) {
+		if (cp_pe_rva_to_offset(&pe, pe.debug_rva, pe.debug_size, &off) < 0)
+			return BAD(why, "PE debug directory outside the file");
+		pe.debug_dir = data + off;
+		pe.n_debug = pe.debug_size / 28;
+	}
+	if (pe.cli_rva && pe.cli_size) {
+		if (pe.cli_size < 72 || cp_pe_rva_to_offset(&pe, pe.cli_rva, 72, &off) < 0)
+			return BAD(why, "CLI header outside the file");
+		if ((r = cp_pe_parse_cli(&pe, data + off, 72, why)) < 0)
+			return r;
+		pe.metadata = data + pe.metadata_offset;
+		pe.metadata_size = pe.metadata_rva_size;
 	}
 	*ret = pe;
 	return 0;
@@ -200,7 +227,7 @@ int cp_pe_debug_entry(const struct cp_pe *pe, uint32_t i, struct cp_pe_debug *re
 	};
 	/* Read from the file, the data is where PointerToRawData says (what
 	 * System.Reflection.Metadata's PEReader does for an unmapped image). */
-	if (d.size_of_data && in_bounds(pe->size, d.file_offset, d.size_of_data)) {
+	if (pe->data && d.size_of_data && in_bounds(pe->size, d.file_offset, d.size_of_data)) {
 		d.data = pe->data + d.file_offset;
 		d.data_size = d.size_of_data;
 	}

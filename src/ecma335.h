@@ -40,19 +40,24 @@ struct cp_pe_section {
 #define CP_PE_MAX_SECTIONS 96
 
 struct cp_pe {
-	const uint8_t *data;		/* the whole file, borrowed */
+	const uint8_t *data;		/* the whole file, borrowed; NULL after cp_pe_parse_headers() */
 	size_t size;
+	uint64_t file_size;
 	bool pe32plus;
 	uint16_t machine;
 	uint32_t timestamp;		/* COFF header TimeDateStamp */
 	uint16_t n_sections;
 	struct cp_pe_section sections[CP_PE_MAX_SECTIONS];
-	/* The CLI header (data directory 14), when present (has_cli). */
+	/* Data directories 6 (debug) and 14 (CLI header): 0 when absent. */
+	uint32_t debug_rva, debug_size, cli_rva, cli_size;
+	/* The CLI header, when present (has_cli). */
 	bool has_cli;
 	uint16_t cli_major, cli_minor;
 	uint32_t cli_flags;
 	uint32_t entry_point;		/* token or RVA (COMIMAGE_FLAGS_NATIVE_ENTRYPOINT) */
-	const uint8_t *metadata;	/* the metadata root ("BSJB"), inside data */
+	uint32_t metadata_rva, metadata_rva_size;
+	size_t metadata_offset;		/* in the file, checked to lie inside a section */
+	const uint8_t *metadata;	/* the metadata root ("BSJB"), inside data (NULL without) */
 	size_t metadata_size;
 	/* The debug directory (data directory 6): n_debug entries of 28 bytes. */
 	const uint8_t *debug_dir;
@@ -63,6 +68,16 @@ struct cp_pe {
  * headers, sections, the CLI header and the debug directory. A PE without a CLI header
  * parses (has_cli false). */
 int cp_pe_parse(const uint8_t *data, size_t size, struct cp_pe *ret, const char **why);
+
+/* The same from the first @head_size bytes of a file of @file_size bytes, for a caller that
+ * reads the rest itself (pread what cp_pe_rva_to_offset() names): the headers and sections,
+ * the data directories' RVAs; data, debug_dir and metadata stay NULL. */
+int cp_pe_parse_headers(const uint8_t *head, size_t head_size, uint64_t file_size,
+			struct cp_pe *ret, const char **why);
+
+/* The CLI header's 72 bytes at @cli (read from the file where cli_rva maps):
+ * sets has_cli, the CLI fields and metadata_offset (checked inside a section). */
+int cp_pe_parse_cli(struct cp_pe *pe, const uint8_t *cli, size_t size, const char **why);
 
 /* Map @size bytes at @rva to a file offset: the range must lie in one section's raw data. */
 int cp_pe_rva_to_offset(const struct cp_pe *pe, uint32_t rva, uint32_t size, size_t *off_ret);
@@ -83,7 +98,9 @@ struct cp_pe_debug {
 	size_t data_size;		/* NULL/0 if they lie outside the file */
 };
 
-/* Entry @i (< pe->n_debug) of the debug directory. */
+/* Entry @i (< pe->n_debug) of the debug directory. Without pe->data (parsed from the headers
+ * only, debug_dir pointing at the caller's copy of the directory), data stays NULL: read
+ * size_of_data bytes at file_offset. */
 int cp_pe_debug_entry(const struct cp_pe *pe, uint32_t i, struct cp_pe_debug *ret);
 
 /* The first entry of @type. -ENOENT if none. */

@@ -128,6 +128,11 @@ const uint8_t *cp_pdb_id(const struct cp_pdb *pdb)
 	return pdb->md.pdb_id;
 }
 
+const struct cp_md *cp_pdb_metadata(const struct cp_pdb *pdb)
+{
+	return &pdb->md;
+}
+
 /* The name of Document @row: "separator part (separator part)*", each part a blob of UTF-8,
  * joined by the separator (none when it is 0). */
 static int document_name(struct cp_pdb *pdb, uint32_t row, const char **ret, const char **why)

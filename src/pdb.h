@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cp_md;
 struct cp_pe_debug;
 struct cp_pdb;			/* opaque: one portable PDB, owning its bytes */
 
@@ -34,6 +35,9 @@ void cp_pdb_destroy(struct cp_pdb *pdb);	/* NULL is a no-op */
 
 /* The PDB's id (CP_PDB_ID_SIZE bytes). */
 const uint8_t *cp_pdb_id(const struct cp_pdb *pdb);
+
+/* The PDB's metadata (its tables: StateMachineMethod, LocalScope, CustomDebugInformation...). */
+const struct cp_md *cp_pdb_metadata(const struct cp_pdb *pdb);
 
 /* The source line of IL offset @il_offset in method @token (a MethodDef token): the
  * non-hidden sequence point with the greatest IL offset <= @il_offset. *document_ret is the

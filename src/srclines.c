@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -32,18 +33,28 @@
 /* At most this many assemblies and PDBs are read in one analysis. */
 #define MAX_ASSEMBLIES 512
 
+/* An assembly is never read whole (System.Private.CoreLib.dll is 15 MB): its headers, its
+ * debug directory and the entries' data, and only when asked its metadata. */
 struct assembly {
 	char *path;
-	int error;			/* < 0: could not be read or parsed */
-	uint8_t *data;
-	size_t size;
-	struct cp_pe pe;
+	int error;			/* < 0: could not be read, or no PE file */
+	uint64_t size;
+	struct cp_pe pe;		/* from the headers; debug_dir -> debug below */
+	uint8_t *debug;			/* the debug directory */
+	bool md_read;
+	int md_error;
+	uint8_t *md_data;		/* the metadata, when asked for */
 	struct cp_md md;
 	bool pdb_searched;
 	struct cp_pdb *pdb;		/* borrowed from the cache; NULL: none found */
 	char *why;			/* why no PDB is used, when one was found but refused */
 	bool noted;
 };
+
+/* Head of the file read for its PE headers (they are in the first KiB or so). */
+#define HEAD_SIZE 65536
+/* At most this many debug directory entries. */
+#define MAX_DEBUG_ENTRIES 64
 
 struct cp_srclines {
 	int rootfd;
@@ -94,7 +105,8 @@ void cp_srclines_destroy(struct cp_srclines *s)
 		return;
 	for (size_t i = 0; i < s->n_assemblies; i++) {
 		free(s->assemblies[i].path);
-		free(s->assemblies[i].data);
+		free(s->assemblies[i].debug);
+		free(s->assemblies[i].md_data);
 		free(s->assemblies[i].why);
 	}
 	for (size_t i = 0; i < s->n_pdbs; i++)
@@ -105,6 +117,76 @@ void cp_srclines_destroy(struct cp_srclines *s)
 	free(s->assemblies);
 	free(s->pdbs);
 	free(s);
+}
+
+/* Read exactly @size bytes at @off of @fd into a new buffer. */
+static int read_at(int fd, uint64_t off, size_t size, uint8_t **ret)
+{
+	if (size > CP_ECMA_MAX_FILE)
+		return -EFBIG;
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, size - got, (off_t) (off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EBADMSG;	/* shrank under us */
+		}
+		got += (size_t) n;
+	}
+	*ret = buf;
+	return 0;
+}
+
+static int open_assembly(struct cp_srclines *s, const char *path, uint64_t *size_ret)
+{
+	int fd = cp_open_in_root(s->rootfd, path, false);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		int e = -errno;
+		close(fd);
+		return e ? e : -EINVAL;
+	}
+	*size_ret = (uint64_t) st.st_size;
+	return fd;
+}
+
+static int load_assembly(struct cp_srclines *s, struct assembly *a)
+{
+	if (a->path[0] != '/')
+		return -EINVAL;
+	uint64_t size;
+	_cleanup_close_ int fd = open_assembly(s, a->path, &size);
+	if (fd < 0)
+		return fd;
+	if (size > CP_ECMA_MAX_FILE)
+		return -EFBIG;
+	a->size = size;
+	_cleanup_free_ uint8_t *head = NULL;
+	size_t head_size = size < HEAD_SIZE ? (size_t) size : HEAD_SIZE;
+	int r = read_at(fd, 0, head_size, &head);
+	if (r < 0)
+		return r;
+	if ((r = cp_pe_parse_headers(head, head_size, size, &a->pe, NULL)) < 0)
+		return r;
+	size_t off;
+	if (a->pe.debug_rva && a->pe.debug_size >= 28) {
+		uint32_t n = a->pe.debug_size / 28;
+		if (n > MAX_DEBUG_ENTRIES)
+			n = MAX_DEBUG_ENTRIES;
+		if (cp_pe_rva_to_offset(&a->pe, a->pe.debug_rva, n * 28, &off) < 0 ||
+		    read_at(fd, off, n * 28, &a->debug) < 0)
+			return -EBADMSG;
+		a->pe.debug_dir = a->debug;
+		a->pe.n_debug = n;
+	}
+	return 0;
 }
 
 static struct assembly *get_assembly(struct cp_srclines *s, const char *path)
@@ -118,28 +200,26 @@ static struct assembly *get_assembly(struct cp_srclines *s, const char *path)
 	if (!(a->path = strdup(path)))
 		return NULL;
 	s->n_assemblies++;
-	if (path[0] != '/') {
-		a->error = -EINVAL;
-		return a;
-	}
-	_cleanup_close_ int fd = cp_open_in_root(s->rootfd, path, false);
-	if (fd < 0) {
-		a->error = fd;
-		return a;
-	}
-	int r = cp_ecma_read_fd(fd, CP_ECMA_MAX_FILE, &a->data, &a->size);
-	if (r < 0) {
-		a->error = r;
-		return a;
-	}
-	if ((r = cp_pe_parse(a->data, a->size, &a->pe, NULL)) < 0 ||
-	    (r = a->pe.has_cli ? 0 : -ENOEXEC) < 0 ||
-	    (r = cp_md_open(a->pe.metadata, a->pe.metadata_size, &a->md, NULL)) < 0) {
-		a->error = r;
-		free(a->data);
-		a->data = NULL;
-	}
+	a->error = load_assembly(s, a);
 	return a;
+}
+
+/* The data of debug entry @d, read from the assembly (at most @max bytes). */
+static int read_debug_data(struct cp_srclines *s, struct assembly *a, struct cp_pe_debug *d,
+			   size_t max, uint8_t **ret)
+{
+	if (d->size_of_data > max || d->file_offset > a->size || d->size_of_data > a->size - d->file_offset)
+		return -EBADMSG;
+	uint64_t size;
+	_cleanup_close_ int fd = open_assembly(s, a->path, &size);
+	if (fd < 0)
+		return fd;
+	int r = read_at(fd, d->file_offset, d->size_of_data, ret);
+	if (r < 0)
+		return r;
+	d->data = *ret;
+	d->data_size = d->size_of_data;
+	return 0;
 }
 
 int cp_srclines_assembly(struct cp_srclines *s, const char *path, const struct cp_pe **pe_ret,
@@ -150,6 +230,35 @@ int cp_srclines_assembly(struct cp_srclines *s, const char *path, const struct c
 		return -ENOMEM;
 	if (a->error < 0)
 		return a->error;
+	if (!a->md_read) {
+		a->md_read = true;
+		uint8_t *cli = NULL;
+		size_t off;
+		uint64_t size;
+		int fd = open_assembly(s, a->path, &size);
+		int r = fd;
+		if (fd >= 0) {
+			r = -ENOEXEC;		/* no CLI header: not a .NET assembly */
+			if (a->pe.cli_rva && a->pe.cli_size >= 72 &&
+			    cp_pe_rva_to_offset(&a->pe, a->pe.cli_rva, 72, &off) == 0 &&
+			    (r = read_at(fd, off, 72, &cli)) == 0 &&
+			    (r = cp_pe_parse_cli(&a->pe, cli, 72, NULL)) == 0 &&
+			    (r = read_at(fd, a->pe.metadata_offset, a->pe.metadata_rva_size, &a->md_data)) == 0)
+				r = cp_md_open(a->md_data, a->pe.metadata_rva_size, &a->md, NULL);
+			close(fd);
+		}
+		free(cli);
+		if (r == 0) {
+			a->pe.metadata = a->md_data;
+			a->pe.metadata_size = a->pe.metadata_rva_size;
+		} else {
+			free(a->md_data);
+			a->md_data = NULL;
+		}
+		a->md_error = r;
+	}
+	if (a->md_error < 0)
+		return a->md_error;
 	if (pe_ret)
 		*pe_ret = &a->pe;
 	if (md_ret)
@@ -209,8 +318,10 @@ static void find_pdb(struct cp_srclines *s, struct assembly *a)
 	uint8_t id[CP_PDB_ID_SIZE];
 	char path[4096];
 
+	_cleanup_free_ uint8_t *cv_data = NULL;
 	a->pdb_searched = true;
-	if (cp_pe_debug_find(&a->pe, CP_PE_DEBUG_CODEVIEW, &d) < 0 || cp_pe_codeview(&d, &cv, NULL) < 0)
+	if (cp_pe_debug_find(&a->pe, CP_PE_DEBUG_CODEVIEW, &d) < 0 ||
+	    read_debug_data(s, a, &d, 64 * 1024, &cv_data) < 0 || cp_pe_codeview(&d, &cv, NULL) < 0)
 		return;			/* no PDB was made for it */
 	if (!cv.portable) {
 		a->why = strdup("its CodeView entry names a Windows PDB, not a portable one");
@@ -240,9 +351,12 @@ static void find_pdb(struct cp_srclines *s, struct assembly *a)
 		return;
 	/* 2. embedded */
 	if (cp_pe_debug_find(&a->pe, CP_PE_DEBUG_EMBEDDED_PDB, &d) == 0) {
-		struct cp_pdb *pdb;
+		struct cp_pdb *pdb = NULL;
 		const char *reason = "unreadable";
-		int r = cp_pdb_open_embedded(&d, &pdb, &reason);
+		_cleanup_free_ uint8_t *emb = NULL;
+		int r = read_debug_data(s, a, &d, CP_ECMA_MAX_FILE, &emb);
+		if (r == 0)
+			r = cp_pdb_open_embedded(&d, &pdb, &reason);
 		if (r == 0) {
 			if ((a->pdb = adopt(s, pdb, id, "the embedded PDB", &a->why)))
 				return;

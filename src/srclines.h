@@ -24,9 +24,12 @@ struct cp_srclines;		/* opaque: the assemblies and PDBs read in one analysis */
 struct cp_srclines *cp_srclines_create(int rootfd, const char *symbol_path);
 void cp_srclines_destroy(struct cp_srclines *s);	/* NULL is a no-op */
 
-/* The assembly at @path (as the DAC names it, inside the root): read and parsed once per
- * analysis, owned by @s. -errno if it cannot be read or is no assembly (the same error each
- * time it is asked for). For other passes over managed frames (clrname). */
+/* The metadata of the assembly at @path (as the DAC names it, inside the root): read and
+ * parsed once per analysis, owned by @s, valid until cp_srclines_destroy(). The file is never
+ * read whole: *pe_ret has the headers, sections and CLI header, and its metadata pointer
+ * (the bytes *md_ret reads), but its data pointer is NULL. -errno if it cannot be read or is
+ * no .NET assembly (-ENOEXEC), the same each time it is asked for. For other passes over
+ * managed frames (clrname). */
 int cp_srclines_assembly(struct cp_srclines *s, const char *path, const struct cp_pe **pe_ret,
 			 const struct cp_md **md_ret);
 
