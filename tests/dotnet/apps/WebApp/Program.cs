@@ -2,6 +2,9 @@
 // crashes the ways services do in production.
 //
 //   WebApp [--urls http://127.0.0.1:0]     listens on loopback (port 0: the kernel picks one)
+//   WebApp request PATH                    the same, and once listening it sends itself
+//                                          GET PATH over loopback (for bench/dotnet, which
+//                                          starts a crashing program and only waits)
 //
 //   GET /orders/{id}   Orders.FireAndForget(id), an async void method: it awaits, then
 //                      Orders.Validate(id) throws; nothing observes the exception, the runtime
@@ -26,6 +29,8 @@
 // Logging is off, so that stderr holds only what the runtime itself prints when it dies.
 using System;
 using System.Linq;
+using System.Net.Sockets;
+using System.Text;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -146,9 +151,28 @@ namespace WebApp
 
     public static class Program
     {
+        // one GET over loopback from a thread of our own, the answer read and dropped
+        private static void Request(int port, string path)
+        {
+            using var client = new TcpClient("127.0.0.1", port);
+            using var stream = client.GetStream();
+            byte[] req = Encoding.ASCII.GetBytes("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            stream.Write(req, 0, req.Length);
+            var buf = new byte[4096];
+            while (stream.Read(buf, 0, buf.Length) > 0)
+            {
+            }
+        }
+
         public static void Main(string[] args)
         {
             Facts.Say("corpus app WebApp runtime " + Environment.Version + " pid " + Environment.ProcessId);
+            string selfRequest = null;
+            if (args.Length == 2 && args[0] == "request")
+            {
+                selfRequest = args[1];
+                args = new string[0];
+            }
             var builder = WebApplication.CreateBuilder(args);
             builder.Logging.ClearProviders();
             builder.Services.Configure<HostOptions>(o =>
@@ -175,7 +199,13 @@ namespace WebApp
 
             app.Start();
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
-            Facts.Say("listening " + addresses.Addresses.First());
+            string address = addresses.Addresses.First();
+            Facts.Say("listening " + address);
+            if (selfRequest != null)
+            {
+                int port = new Uri(address).Port;
+                new Thread(() => Request(port, selfRequest)) { IsBackground = true, Name = "self-request" }.Start();
+            }
             app.WaitForShutdown();
         }
     }
