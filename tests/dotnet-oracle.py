@@ -8,6 +8,10 @@ usage:
   dotnet-oracle.py compare ORACLE REPORT [--min 0.99] [--name NAME] [--crashed-min F] [-v]
   dotnet-oracle.py check-createdump REPORT [checks...]  (see check_createdump_main)
   dotnet-oracle.py check-crashpipe REPORT [checks...]   (see check_main)
+  dotnet-oracle.py runtime-stderr FILE [-o OUT]         the runtime's own stderr, parsed
+  dotnet-oracle.py check-stderr STDERR REPORT [--name N] (see check_stderr_main)
+  dotnet-oracle.py check-pe PE_OUTPUT REPORT [--name N]  (see check_pe_main)
+  dotnet-oracle.py doctor REPORT -o OUT                  (see doctor_main)
 
 The first three read one source and print it normalised, as JSON:
   {"source": "createdump" | "crashpipe" | "dotnet-dump",
@@ -1180,6 +1184,26 @@ def check_pe_main(args):
     return 1 if problems else 0
 
 
+# ---------------------------------------------------------------- negative control
+
+def doctor_main(args):
+    """doctor REPORT -o OUT: the report with one frame fewer where check-stderr looks: the
+    last frame of the exception's "stack" and the crashed thread's last managed frame. A
+    check that still passes on it cannot fail (the tests run it after a pass)."""
+    doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
+    exc = doc.get("exception")
+    if isinstance(exc, dict) and isinstance(exc.get("stack"), list) and exc["stack"]:
+        exc["stack"].pop()
+    t = _report_crashed_thread(doc)
+    if t and t.get("frames"):
+        idx = [k for k, f in enumerate(t["frames"]) if f.get("kind") == "managed"]
+        if idx:
+            del t["frames"][idx[-1]]
+    with open(args.output, "w") as f:
+        json.dump(doc, f)
+    return 0
+
+
 # ------------------------------------------------------------------------- main
 
 def main(argv):
@@ -1209,6 +1233,9 @@ def main(argv):
     p.add_argument("stderr")
     p.add_argument("report")
     p.add_argument("--name", default="")
+    p = sub.add_parser("doctor")
+    p.add_argument("report")
+    p.add_argument("-o", "--output", required=True)
     p = sub.add_parser("check-pe")
     p.add_argument("pe")
     p.add_argument("report")
@@ -1251,6 +1278,8 @@ def main(argv):
             return check_main(args)
         if args.cmd == "check-createdump":
             return check_createdump_main(args)
+        if args.cmd == "doctor":
+            return doctor_main(args)
         if args.cmd == "check-pe":
             return check_pe_main(args)
         if args.cmd == "check-stderr":

@@ -179,6 +179,12 @@ for rt in $runtimes; do
 		rc=$?
 		cat "$d/stderr.out"
 		[ "$rc" = 0 ] || check_failed "$rt $c: the report differs from the runtime's stderr ($(grep FAILED "$d/stderr.out" | head -3 | tr '\n' ' '))"
+		if [ "$rc" = 0 ]; then
+			# the negative control: one frame fewer must fail the same check
+			python3 "$ORACLE" doctor "$d/crashpipe.json" -o "$d/doctored.json" &&
+				! python3 "$ORACLE" check-stderr "$d/app.err" "$d/doctored.json" >"$d/doctored.out" ||
+				check_failed "$rt $c: check-stderr passes on a report with a frame removed ($d/doctored.json)"
+		fi
 		summary+=("$(head -1 "$d/stderr.out")")
 
 		# oracle 2: createdump's crash report of the same crash
