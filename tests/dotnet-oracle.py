@@ -862,6 +862,9 @@ def _parse_stackoverflow_block(lines, i):
     return {"kind": "stackoverflow", "frames": frames, "repeats": repeats}, i
 
 
+_ASM_QUAL = re.compile(r", Version=[^,\]]*, Culture=[^,\]]*, PublicKeyToken=[0-9A-Za-z]+")
+
+
 def _method_key(name):
     """Type.Method of a frame name, for a report frame without "display": no argument list,
     no generic instantiation, nested types joined with "." (the runtime's stack trace prints
@@ -879,7 +882,11 @@ def _frame_matches(rt_text, f, dac_format):
     if dac_format:
         if func == rt_text or disp == rt_text:
             return True
-        return not func and not disp and False
+        # the stack overflow printer writes generic arguments assembly-qualified in full
+        # ("[[System.__Canon, System.Private.CoreLib, Version=8.0.0.0, Culture=neutral,
+        # PublicKeyToken=7cec85d7bea7798e]]"), GetName(0) the assembly's simple name only
+        t = _ASM_QUAL.sub("", rt_text)
+        return t != rt_text and (func == t or disp == t)
     if disp:
         return disp == rt_text
     return bool(func) and _method_key(func) == _method_key(rt_text)
