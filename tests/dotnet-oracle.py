@@ -8,6 +8,10 @@ usage:
   dotnet-oracle.py compare ORACLE REPORT [--min 0.99] [--name NAME] [--crashed-min F] [-v]
   dotnet-oracle.py check-createdump REPORT [checks...]  (see check_createdump_main)
   dotnet-oracle.py check-crashpipe REPORT [checks...]   (see check_main)
+  dotnet-oracle.py runtime-stderr FILE [-o OUT]         the runtime's own stderr, parsed
+  dotnet-oracle.py check-stderr STDERR REPORT [--name N] (see check_stderr_main)
+  dotnet-oracle.py check-pe PE_OUTPUT REPORT [--name N]  (see check_pe_main)
+  dotnet-oracle.py doctor REPORT -o OUT                  (see doctor_main)
 
 The first three read one source and print it normalised, as JSON:
   {"source": "createdump" | "crashpipe" | "dotnet-dump",
@@ -255,7 +259,8 @@ def norm_crashpipe(doc):
     threads = []
     for t in doc.get("threads") or []:
         frames = []
-        for f in t.get("frames") or []:
+        head, tail, omitted = expand_report_frames(t)
+        for f in head + tail:
             kind = f.get("kind") or "native"
             method = ((f.get("function") or "").strip() or None) if kind == "managed" else None
             fr = {"kind": kind, "managed": kind != "native", "method": method,
@@ -275,6 +280,8 @@ def norm_crashpipe(doc):
             "name": t.get("name"),
             "crashed": bool(t.get("crashed")),
             "truncated": bool(t.get("truncated")),
+            "omitted_at": len(head) if omitted else None,
+            "omitted_count": omitted,
             "error": t.get("error"),
             "exception_type": texc.get("type") if isinstance(texc, dict) else None,
             "frames": frames,
@@ -319,6 +326,8 @@ def norm_clrstack(text, crashed_tid=None):
                                   "function": site, "ip": ip, "sp": sp})
         else:
             method = _SRC_SUFFIX.sub("", site).strip() or None
+            if method == "<unknown>":
+                method = None  # SOS could not name it (no metadata of its module in the dump)
             cur["frames"].append({"kind": "managed", "managed": True, "method": method,
                                   "ip": ip, "sp": sp})
     if not threads:
@@ -461,6 +470,13 @@ def compare(oracle, report, name="", min_ratio=0.99, crashed_min=None, verbose=F
         note = ""
         if rt is None:
             note = "missing from %s" % report.get("source")
+        elif rt.get("omitted_at") is not None:
+            # the report kept the top and the bottom and left frames out between them
+            nb_head = len(managed_names({"frames": rt["frames"][:rt["omitted_at"]]}))
+            nb_tail = len(b) - nb_head
+            if nb_head + nb_tail < len(a):
+                note = "omitted: top %d and bottom %d of %d" % (nb_head, nb_tail, len(a))
+                a = a[:nb_head] + (a[len(a) - nb_tail:] if nb_tail else [])
         elif rt.get("truncated") and len(b) < len(a):
             note = "truncated: first %d of %d" % (len(b), len(a))
             a = a[:len(b)]
@@ -517,6 +533,9 @@ def check_main(args):
       --type T / --message M      top-level exception type / message, exactly
       --inner "T: M"              exception.inner[i] (repeatable, in order)
       --exception-thread TID      exception.thread
+      --aggregate-inner "T: M"    exception.inner is exactly these (repeatable, in order): an
+                                  AggregateException's inner exceptions, side by side
+      --managed-name NAME         the crashed thread's managed_name (Thread.Name)
       --no-exception              top-level exception is null (pinvoke: a native fault)
       --runtime-version V         runtime.kind "dotnet", runtime.version V, dac_error null
       --runtime-dir-has FILE      runtime.directory contains FILE (e.g. libcoreclr.so)
@@ -564,6 +583,12 @@ def check_main(args):
             got = "%s: %s" % (inner[0].get("type"), inner[0].get("message"))
             expect("exception inner #%d" % i, got, want)
             cur, i = inner[0], i + 1
+    if args.aggregate_inner:
+        inner = exc.get("inner") if isinstance(exc, dict) else None
+        got = ["%s: %s" % (x.get("type"), x.get("message")) for x in inner or [] if isinstance(x, dict)]
+        expect("exception.inner (all)", got, args.aggregate_inner)
+    if args.managed_name is not None:
+        expect("crashed thread's managed_name", crashed.get("managed_name"), args.managed_name)
     if args.runtime_version is not None:
         rt = doc.get("runtime")
         if not isinstance(rt, dict):
@@ -684,6 +709,508 @@ def check_createdump_main(args):
     return 1 if errors else 0
 
 
+# ------------------------------------------------------------ the runtime's own stderr
+
+# What the runtime prints when it dies (the text an on-call engineer compares a report
+# with). Two kinds of block, found anywhere in the text (other lines, e.g. the app's own
+# output or createdump's, are skipped):
+#
+#   Unhandled exception. TYPE: MESSAGE          Exception.ToString() of the unhandled one:
+#    ---> TYPE: MESSAGE                          its InnerException, recursively
+#      at METHOD in FILE:line N                  a frame (" in FILE:line N" when a PDB was found)
+#   --- End of stack trace from previous location ---   segment boundary (ExceptionDispatchInfo)
+#      --- End of inner exception stack trace ---       the inner exception ends
+#    ---> (Inner Exception #K) TYPE: MESSAGE ... <---   an AggregateException's further inners
+#
+#   Stack overflow.                              the stack overflow handler's walk of the thread
+#   Repeat[ed] N times:                          (.NET 8 "Repeat", .NET 10 "Repeated") the frames
+#   --------------------------------             between the two dashed lines occurred N times
+#      at METHOD                                 in a row; METHOD in the DAC's GetName format
+#   --------------------------------
+#      at METHOD
+#
+# Sources: Exception.ToString and AggregateException.ToString, System.Diagnostics.StackTrace
+# (dotnet/runtime src/libraries/System.Private.CoreLib/src/System/Exception.cs,
+# AggregateException.cs, Diagnostics/StackTrace.cs: " ---> ", "   --- End of inner exception
+# stack trace ---", "   at ", " in {0}:line {1}"), and the stack overflow printer
+# (src/coreclr/vm/eepolicy.cpp: "Stack overflow.", "Repeat %d times:" / "Repeated %d times:").
+
+_RT_FRAME = re.compile(r"^   at (.*?)(?: in (.*):line (\d+))?$")
+_RT_REPEAT = re.compile(r"^Repeat(?:ed)? (\d+) times:$")
+_RT_DASHES = re.compile(r"^-{8,}$")
+_RT_AGG_INNER = re.compile(r"^ ---> \(Inner Exception #(\d+)\) (.*)$")
+_RT_SEGMENT = "--- End of stack trace from previous location ---"
+_RT_END_INNER = "   --- End of inner exception stack trace ---"
+
+
+def _rt_exception(header):
+    typ, sep, msg = header.partition(": ")
+    return {"type": typ.strip(), "message": msg if sep else "", "frames": [], "inner": [],
+            "_seg": 0, "_head": True}
+
+
+def _rt_frame(m, seg):
+    return {"text": m.group(1).strip(), "file": m.group(2),
+            "line": int(m.group(3)) if m.group(3) else None, "segment": seg}
+
+
+def parse_runtime_stderr(text):
+    """The runtime's text -> {"kind": "exception", "exception": TREE} or {"kind":
+    "stackoverflow", "frames": [...expanded...], "repeats": [[start, length, count], ...]}
+    or {"kind": None}. TREE: {"type", "message", "frames": [{"text", "file", "line",
+    "segment"}], "inner": [TREE...]} (inner: InnerException, or an AggregateException's
+    inner exceptions in order). The last block wins when there are several."""
+    lines = text.split("\n")
+    res = {"kind": None}
+    i, n = 0, len(lines)
+    while i < n:
+        ln = lines[i].rstrip("\r")
+        if ln.startswith("Unhandled exception. "):
+            exc, i = _parse_exception_block(lines, i)
+            res = {"kind": "exception", "exception": exc}
+            continue
+        if ln == "Stack overflow.":
+            res, i = _parse_stackoverflow_block(lines, i + 1)
+            continue
+        i += 1
+    return res
+
+
+def _parse_exception_block(lines, i):
+    root = _rt_exception(lines[i].rstrip("\r")[len("Unhandled exception. "):])
+    stack = [root]
+    i += 1
+    n = len(lines)
+    while i < n:
+        ln = lines[i].rstrip("\r")
+        top = stack[-1]
+        closing = ln.endswith("<---")
+        if closing:
+            ln = ln[:-4]
+        m_agg = _RT_AGG_INNER.match(ln)
+        m_fr = _RT_FRAME.match(ln)
+        if m_agg:
+            e = _rt_exception(m_agg.group(2))
+            top["_head"] = False
+            top["inner"].append(e)
+            stack.append(e)
+        elif ln.startswith(" ---> "):
+            e = _rt_exception(ln[len(" ---> "):])
+            top["_head"] = False
+            top["inner"].append(e)
+            stack.append(e)
+        elif ln == _RT_END_INNER:
+            if len(stack) > 1:
+                stack.pop()
+            stack[-1]["_head"] = False
+        elif ln == _RT_SEGMENT:
+            top["_head"] = False
+            top["_seg"] += 1
+        elif m_fr:
+            top["_head"] = False
+            top["frames"].append(_rt_frame(m_fr, top["_seg"]))
+        elif ln == "" and i + 1 < n and _RT_AGG_INNER.match(lines[i + 1].rstrip("\r")):
+            pass  # the blank line between an aggregate's inner exceptions
+        elif top["_head"] and not closing:
+            top["message"] += "\n" + ln  # a message of several lines
+        else:
+            break
+        if closing and len(stack) > 1:
+            stack.pop()
+        i += 1
+    _rt_clean(root)
+    return root, i
+
+
+def _rt_clean(e):
+    e.pop("_seg", None)
+    e.pop("_head", None)
+    for x in e["inner"]:
+        _rt_clean(x)
+
+
+def _parse_stackoverflow_block(lines, i):
+    frames, repeats = [], []
+    n = len(lines)
+    while i < n:
+        ln = lines[i].rstrip("\r")
+        m = _RT_REPEAT.match(ln)
+        if m:
+            count = int(m.group(1))
+            j = i + 1
+            if j < n and _RT_DASHES.match(lines[j].rstrip("\r")):
+                j += 1
+            group = []
+            while j < n:
+                mf = _RT_FRAME.match(lines[j].rstrip("\r"))
+                if not mf:
+                    break
+                group.append(_rt_frame(mf, 0))
+                j += 1
+            if j < n and _RT_DASHES.match(lines[j].rstrip("\r")):
+                j += 1
+            repeats.append([len(frames), len(group), count])
+            for _ in range(count):
+                frames.extend(dict(g) for g in group)
+            i = j
+            continue
+        mf = _RT_FRAME.match(ln)
+        if not mf:
+            break
+        frames.append(_rt_frame(mf, 0))
+        i += 1
+    return {"kind": "stackoverflow", "frames": frames, "repeats": repeats}, i
+
+
+_ASM_QUAL = re.compile(r", Version=[^,\]]*, Culture=[^,\]]*, PublicKeyToken=[0-9A-Za-z]+")
+
+
+def _method_key(name):
+    """Type.Method of a frame name, for a report frame without "display": no argument list,
+    no generic instantiation, nested types joined with "." (the runtime's stack trace prints
+    "Outer.Inner.M(Int32 x)", the DAC "Outer+Inner.M(Int32)")."""
+    s = loose_name(name)
+    return s.replace("+", ".") if s else s
+
+
+def _frame_matches(rt_text, f, dac_format):
+    """Does report frame F stand for the runtime's printed frame RT_TEXT? DAC_FORMAT: the
+    runtime printed the DAC's GetName format (the stack overflow printer), else the stack
+    trace format (Exception.ToString), which "display" reproduces."""
+    disp = (f.get("display") or "").strip()
+    func = (f.get("function") or "").strip()
+    if dac_format:
+        if func == rt_text or disp == rt_text:
+            return True
+        # the stack overflow printer writes generic arguments assembly-qualified in full
+        # ("[[System.__Canon, System.Private.CoreLib, Version=8.0.0.0, Culture=neutral,
+        # PublicKeyToken=7cec85d7bea7798e]]"), GetName(0) the assembly's simple name only
+        t = _ASM_QUAL.sub("", rt_text)
+        return t != rt_text and (func == t or disp == t)
+    if disp:
+        return disp == rt_text
+    return bool(func) and _method_key(func) == _method_key(rt_text)
+
+
+def _align(rt_frames, rep_frames, dac_format, window=64):
+    """Walk the runtime's frames in order against the report's: a report frame that matches
+    none is skipped (the report may hold more, e.g. runtime Frames); a runtime frame not found
+    within WINDOW report frames is counted missing. -> list of (rt_frame, report_frame|None)."""
+    pairs, j = [], 0
+    for r in rt_frames:
+        k = j
+        hit = None
+        while k < len(rep_frames) and k < j + window:
+            if _frame_matches(r["text"], rep_frames[k], dac_format):
+                hit = k
+                break
+            k += 1
+        if hit is None:
+            pairs.append((r, None))
+        else:
+            pairs.append((r, rep_frames[hit]))
+            j = hit + 1
+    return pairs
+
+
+def _score(pairs, out, label, segments=True):
+    """(frames matched, frames, lines equal, lines printed, segments equal); prints what differs."""
+    a = c = d = s = 0
+    for r, f in pairs:
+        if f is not None:
+            a += 1
+            if segments and f.get("segment") == r["segment"]:
+                s += 1
+        if r["file"] is not None:
+            d += 1
+            if f is not None and f.get("file") == r["file"] and f.get("line") == r["line"]:
+                c += 1
+    shown = 0
+    for r, f in pairs:
+        bad = f is None or (r["file"] is not None and (f.get("file") != r["file"] or f.get("line") != r["line"]))
+        if bad and shown < 8:
+            shown += 1
+            where = " in %s:line %s" % (r["file"], r["line"]) if r["file"] else ""
+            if f is None:
+                print("  %s: missing: at %s%s" % (label, r["text"], where), file=out)
+            else:
+                print("  %s: at %s%s: the report says %s:%s" % (label, r["text"], where, f.get("file"), f.get("line")),
+                      file=out)
+    return a, len(pairs), c, d, s
+
+
+def _report_crashed_thread(doc):
+    proc = doc.get("process") or {}
+    threads = doc.get("threads") or []
+    for t in threads:
+        if t.get("crashed"):
+            return t
+    for t in threads:
+        if t.get("tid") == proc.get("tid"):
+            return t
+    return threads[0] if threads else None
+
+
+def expand_report_frames(thread):
+    """A report thread's frames with every "repeat" cycle written out, split where "omitted"
+    says frames were left out: (head, tail, omitted_count); tail is [] without an omission."""
+    frames = thread.get("frames") or []
+    om = thread.get("omitted")
+    after = len(frames)
+    count = 0
+    if isinstance(om, dict) and isinstance(om.get("after"), int) and isinstance(om.get("count"), int):
+        after = max(0, min(om["after"], len(frames)))
+        count = om["count"]
+
+    def expand(fr):
+        out, i = [], 0
+        while i < len(fr):
+            rep = fr[i].get("repeat")
+            if isinstance(rep, dict) and isinstance(rep.get("length"), int) and isinstance(rep.get("count"), int) \
+                    and rep["length"] >= 1 and rep["count"] >= 1 and rep["length"] * rep["count"] <= 10_000_000:
+                group = fr[i:i + rep["length"]]
+                for _ in range(rep["count"]):
+                    out.extend(group)
+                i += rep["length"]
+            else:
+                out.append(fr[i])
+                i += 1
+        return out
+    return expand(frames[:after]), expand(frames[after:]), count
+
+
+def check_stderr(stderr_text, doc, name, out=sys.stdout):
+    """check-stderr: see check_stderr_main. -> exit status. The first line printed is the
+    agreement line, the details follow."""
+    import io
+    buf = io.StringIO()
+    rc = _check_stderr(stderr_text, doc, name, buf)
+    lines = buf.getvalue().splitlines()
+    head = [ln for ln in lines if " stderr frames " in ln and not ln.startswith(" ")]
+    for ln in head + [ln for ln in lines if ln not in head]:
+        print(ln, file=out)
+    return rc
+
+
+def _check_stderr(stderr_text, doc, name, out):
+    rt = parse_runtime_stderr(stderr_text)
+    problems = []
+    label = name or "report"
+    if rt["kind"] is None:
+        print("%s stderr frames 0/0 lines 0/0" % label, file=out)
+        print("FAILED: no \"Unhandled exception.\" or \"Stack overflow.\" block in the runtime's stderr", file=out)
+        return 1
+    if rt["kind"] == "stackoverflow":
+        t = _report_crashed_thread(doc)
+        if t is None:
+            problems.append("the report has no thread")
+            t = {}
+        head, tail, omitted = expand_report_frames(t)
+        head = [f for f in head if f.get("kind") == "managed"]
+        tail = [f for f in tail if f.get("kind") == "managed"]
+        R = rt["frames"]
+        # the head from the top, the tail from the bottom; what lies between is the gap the
+        # report says it left out (credited when its count is the runtime's, within 2 frames)
+        hp = _align(R, head, True)
+        nh = max((k + 1 for k, (_, f) in enumerate(hp) if f is not None), default=0)
+        tp = []
+        if tail:
+            tp = _align(list(reversed(R[nh:])), list(reversed(tail)), True)
+            tp.reverse()
+            first_t = next((k for k, (_, f) in enumerate(tp) if f is not None), len(tp))
+        else:
+            first_t = len(R) - nh
+        gap = first_t
+        pairs = hp[:nh] + ([(r, None) for r in R[nh:nh + gap]]) + tp[first_t:]
+        a, b, c, d, _ = _score(pairs, open(os.devnull, "w"), label, segments=False)
+        credited = 0
+        if gap and omitted and abs(gap - omitted) <= 2:
+            credited = gap
+        elif gap:
+            problems.append("%d frames the runtime printed are not in the report (it says %s omitted)" % (
+                gap, omitted if omitted else "none"))
+        a += credited
+        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("  stack overflow: runtime %d frames (%s); report head %d/%d matched, tail %d/%d, omitted %d, runtime's gap %d" % (
+            len(R), ", ".join("repeat %d x %d from %d" % (ln, cnt, st) for st, ln, cnt in rt["repeats"]) or "no repeat block",
+            sum(1 for _, f in hp[:nh] if f is not None), len(head),
+            sum(1 for _, f in tp[first_t:] if f is not None), len(tail), omitted, gap), file=out)
+        missing = [r for r, f in hp[:nh] + tp[first_t:] if f is None]
+        for r in missing[:5]:
+            print("  missing: at %s" % r["text"], file=out)
+        if a < b:
+            problems.append("frames %d/%d" % (a, b))
+    else:
+        rexc = doc.get("exception")
+        a = b = c = d = s = 0
+        base = [0, 0]
+
+        def walk(re_, pe, path):
+            nonlocal a, b, c, d, s
+            if not isinstance(pe, dict):
+                problems.append("%s: the report has no such exception (the runtime printed %s: %s)" % (
+                    path, re_["type"], re_["message"].split("\n")[0]))
+                pe = {}
+            if pe and pe.get("type") != re_["type"]:
+                problems.append("%s: type %r, the runtime printed %r" % (path, pe.get("type"), re_["type"]))
+            # AggregateException.Message appends each inner's message in parentheses to the
+            # message it was made with: a report may hold either
+            pm = pe.get("message") or ""
+            agg = pm + "".join(" (%s)" % (x.get("message") or "") for x in (pe.get("inner") or [])
+                               if isinstance(x, dict))
+            if pe and pm != re_["message"] and agg != re_["message"]:
+                problems.append("%s: message %r, the runtime printed %r" % (path, pe.get("message"), re_["message"]))
+            stack = pe.get("stack")
+            if re_["frames"] and not isinstance(stack, list):
+                problems.append("%s: the report has no \"stack\" (the runtime printed %d frames)" % (path, len(re_["frames"])))
+                stack = []
+            pairs = _align(re_["frames"], stack or [], False)
+            x = _score(pairs, out, path)
+            a += x[0]; b += x[1]; c += x[2]; d += x[3]; s += x[4]
+            # the thread's frames ("frames", today's member) against the same text: the baseline
+            fr = [f for f in (pe.get("frames") or []) if f.get("kind", "managed") == "managed"]
+            y = _score(_align(re_["frames"], fr, False), open(os.devnull, "w"), path)
+            base[0] += y[0]
+            base[1] += y[1]
+            inners = pe.get("inner") if isinstance(pe.get("inner"), list) else []
+            if len(inners) != len(re_["inner"]):
+                problems.append("%s: %d inner exceptions, the runtime printed %d" % (path, len(inners), len(re_["inner"])))
+            for k, ri in enumerate(re_["inner"]):
+                walk(ri, inners[k] if k < len(inners) else None, "%s.inner[%d]" % (path, k))
+
+        walk(rt["exception"], rexc, "exception")
+        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("  segments %d/%d; the thread's frames (exception.frames) hold %d/%d of them" % (s, a, base[0], base[1]),
+              file=out)
+        if a < b:
+            problems.append("frames %d/%d" % (a, b))
+        if c < d:
+            problems.append("lines %d/%d" % (c, d))
+    for p in problems:
+        print("FAILED: %s" % p, file=out)
+    return 1 if problems else 0
+
+
+def check_stderr_main(args):
+    """check-stderr STDERR REPORT [--name "APP RUNTIME"]: the report against the runtime's own
+    stderr of the same crash. For an "Unhandled exception." block: the exception's type and
+    message, every frame the runtime printed in the report exception's "stack" in the same
+    order (a report frame matches by "display", exactly, when it has one, else by Type.Method
+    of "function"), and every "in FILE:line N" equal to that frame's file and line; the same
+    for each inner exception ("inner"[k]: InnerException, or an AggregateException's k-th).
+    For a "Stack overflow." block: the crashed thread's managed frames, with "repeat" cycles
+    written out, matched by "function" (the runtime prints the DAC's names), the top of the
+    report against the top of the runtime's walk and, after an "omitted" gap, the bottom
+    against its bottom; the gap counts when its size is the report's "omitted" count.
+    Prints "NAME stderr frames a/b lines c/d" (then what differs); exit 1 unless a == b and
+    c == d and the exceptions agree."""
+    text = read_bytes(args.stderr).decode("utf-8", errors="replace")
+    try:
+        doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
+    except ValueError as e:
+        raise InputError("%s: not JSON: %s" % (args.report, e))
+    if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("crashpipe/"):
+        raise InputError("%s: not a crashpipe report" % args.report)
+    return check_stderr(text, doc, args.name)
+
+
+# ------------------------------------------------- dotnet-dump analyze: pe -nested
+
+_PE_FRAME = re.compile(r"^\s+([0-9A-Fa-f]{8,16})\s+([0-9A-Fa-f]{8,16})\s+(\S.*?)\s*$")
+
+
+def parse_sos_pe(text):
+    """The output of `dotnet-dump analyze DUMP -c "setthread -t TID" -c "pe -nested"`: one
+    block per exception, the thread's exception first, then each InnerException in turn
+    ("Exception object:", "Exception type:", "Message:", "StackTrace (generated):" and its
+    "SP IP Module!Method+0xOFF" lines). -> [{"type", "message", "frames": [method...]}]."""
+    blocks, cur, in_stack = [], None, False
+    for ln in text.splitlines():
+        if ln.startswith("Exception object:"):
+            cur = {"type": None, "message": None, "frames": []}
+            blocks.append(cur)
+            in_stack = False
+            continue
+        if cur is None:
+            continue
+        if ln.startswith("Exception type:"):
+            cur["type"] = ln.split(":", 1)[1].strip()
+        elif ln.startswith("Message:"):
+            m = ln.split(":", 1)[1].strip()
+            cur["message"] = None if m == "<none>" else m
+        elif ln.startswith("StackTrace (generated):"):
+            in_stack = True
+        elif in_stack:
+            m = _PE_FRAME.match(ln)
+            if m:
+                name = re.sub(r"^[^\s!(]+!", "", m.group(3))
+                name = re.sub(r"\+0x[0-9a-fA-F]+$", "", name)
+                cur["frames"].append(name)
+            elif ln.strip() and not ln.strip().startswith("SP "):
+                in_stack = False
+    return blocks
+
+
+def check_pe_main(args):
+    """check-pe PE_OUTPUT REPORT [--name NAME]: SOS's view of the crashed thread's exception
+    (pe -nested) against the report's: the same type at each level of the InnerException
+    chain (exception, exception.inner[0], its inner[0], ...), and every frame pe lists from
+    the exception object's _stackTrace in the report's "stack" of that level, in order,
+    matched by "function" (both are the DAC's names). Prints "NAME dotnet-dump-pe frames
+    a/b" then what differs; exit 1 when something does."""
+    blocks = parse_sos_pe(read_bytes(args.pe).decode("utf-8", errors="replace"))
+    doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
+    problems, details = [], []
+    a = b = 0
+    if not blocks:
+        problems.append("no \"Exception object:\" in the pe output")
+    cur = doc.get("exception")
+    for k, blk in enumerate(blocks):
+        path = "exception" + ".inner[0]" * k
+        if not isinstance(cur, dict):
+            problems.append("%s: the report has none (pe: %s)" % (path, blk["type"]))
+            cur = {}
+        elif cur.get("type") != blk["type"]:
+            problems.append("%s: type %r, pe says %r" % (path, cur.get("type"), blk["type"]))
+        stack = cur.get("stack") if isinstance(cur.get("stack"), list) else []
+        pairs = _align([{"text": f} for f in blk["frames"]], stack, True)
+        a += sum(1 for _, f in pairs if f is not None)
+        b += len(pairs)
+        for r, f in pairs:
+            if f is None and len(details) < 8:
+                details.append("  %s: missing: %s" % (path, r["text"]))
+        inner = cur.get("inner") if isinstance(cur.get("inner"), list) else []
+        cur = inner[0] if inner else None
+    print("%s dotnet-dump-pe frames %d/%d" % (args.name or "report", a, b))
+    for d in details:
+        print(d)
+    if a < b:
+        problems.append("frames %d/%d" % (a, b))
+    for p in problems:
+        print("FAILED: %s" % p)
+    return 1 if problems else 0
+
+
+# ---------------------------------------------------------------- negative control
+
+def doctor_main(args):
+    """doctor REPORT -o OUT: the report with one frame fewer where check-stderr looks: the
+    last frame of the exception's "stack" and the crashed thread's last managed frame. A
+    check that still passes on it cannot fail (the tests run it after a pass)."""
+    doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
+    exc = doc.get("exception")
+    if isinstance(exc, dict) and isinstance(exc.get("stack"), list) and exc["stack"]:
+        exc["stack"].pop()
+    t = _report_crashed_thread(doc)
+    if t and t.get("frames"):
+        idx = [k for k, f in enumerate(t["frames"]) if f.get("kind") == "managed"]
+        if idx:
+            del t["frames"][idx[-1]]
+    with open(args.output, "w") as f:
+        json.dump(doc, f)
+    return 0
+
+
 # ------------------------------------------------------------------------- main
 
 def main(argv):
@@ -706,6 +1233,20 @@ def main(argv):
                    help="count only the crashed thread and threads with a frame starting with this")
     p.add_argument("--per-thread", action="store_true", help="--min applies to each counted thread")
     p.add_argument("-v", "--verbose", action="store_true")
+    p = sub.add_parser("runtime-stderr")
+    p.add_argument("file")
+    p.add_argument("-o", "--output")
+    p = sub.add_parser("check-stderr")
+    p.add_argument("stderr")
+    p.add_argument("report")
+    p.add_argument("--name", default="")
+    p = sub.add_parser("doctor")
+    p.add_argument("report")
+    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("check-pe")
+    p.add_argument("pe")
+    p.add_argument("report")
+    p.add_argument("--name", default="")
     p = sub.add_parser("check-createdump")
     p.add_argument("report")
     p.add_argument("--crashed-tid", type=int)
@@ -720,6 +1261,8 @@ def main(argv):
     p.add_argument("--type")
     p.add_argument("--message")
     p.add_argument("--inner", action="append", default=[])
+    p.add_argument("--aggregate-inner", action="append", default=[])
+    p.add_argument("--managed-name")
     p.add_argument("--exception-thread", type=int)
     p.add_argument("--no-exception", action="store_true")
     p.add_argument("--runtime-version")
@@ -742,6 +1285,21 @@ def main(argv):
             return check_main(args)
         if args.cmd == "check-createdump":
             return check_createdump_main(args)
+        if args.cmd == "doctor":
+            return doctor_main(args)
+        if args.cmd == "check-pe":
+            return check_pe_main(args)
+        if args.cmd == "check-stderr":
+            return check_stderr_main(args)
+        if args.cmd == "runtime-stderr":
+            res = parse_runtime_stderr(read_bytes(args.file).decode("utf-8", errors="replace"))
+            text = json.dumps(res, indent=1 if len(res.get("frames") or []) <= 2000 else None)
+            if args.output:
+                with open(args.output, "w") as f:
+                    f.write(text + "\n")
+            else:
+                sys.stdout.write(text + "\n")
+            return 0
         data = read_bytes(args.file)
         if args.cmd == "createdump-report":
             doc, partial = load_createdump(data, args.file)

@@ -2,7 +2,7 @@
 # build.sh - build the .NET crash test app (tests/dotnet/Crasher) for both runtimes the tests
 # use, and its native P/Invoke target (tests/dotnet/native/crashlib.c).
 #
-# usage: tests/dotnet/build.sh [OUTDIR]
+# usage: tests/dotnet/build.sh [--corpus] [OUTDIR]
 #
 #   OUTDIR/dotnet10/Crasher   .NET 10, framework-dependent (dotnet build -c Release -f net10.0):
 #                             runs on the machine's shared runtime (libcoreclr.so, createdump and
@@ -15,6 +15,15 @@
 # Prints one line per runtime, "dotnet10 PATH" and "dotnet8 PATH" (PATH = the apphost), or
 # "dotnetN FAILED: why" (then exits 1; the build log is OUTDIR/build-dotnetN.log).
 #
+# --corpus: also the real-world apps of tests/dotnet/apps/ (WebApp: ASP.NET Core + Newtonsoft.Json;
+# BatchApp: console), each for three runtimes, after the lines above, one line each:
+#   "corpus APP dotnet10 PATH"  framework-dependent (dotnet build -f net10.0), on the shared runtime
+#   "corpus APP dotnet9 PATH"   self-contained publish -f net9.0 -r linux-x64 (runtime packs from
+#   "corpus APP dotnet8 PATH"   NuGet: libcoreclr.so, libmscordaccore.so, createdump beside the app)
+# or "corpus APP dotnetN FAILED: why" (exit 1; log OUTDIR/corpus/build-APP-dotnetN.log). Cached by
+# content like the Crasher, under its own key, in $CRASHPIPE_DOTNET_CACHE/corpus/KEY; with an
+# OUTDIR the apps are copied to OUTDIR/corpus/APP/dotnetN.
+#
 # Cached by content: the key is a hash of the sources, this script, the SDK version, the
 # installed runtimes and the C compiler. A complete build for a key is kept in
 # $CRASHPIPE_DOTNET_CACHE/build/KEY (default /var/tmp/crashpipe-dotnet-cache) and copied to
@@ -26,6 +35,11 @@ set -u
 set -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+corpus=0
+if [ "${1:-}" = --corpus ]; then
+	corpus=1
+	shift
+fi
 cache=${CRASHPIPE_DOTNET_CACHE:-/var/tmp/crashpipe-dotnet-cache}
 
 die() { echo "build.sh: $*" >&2; exit 2; }
@@ -62,6 +76,9 @@ key=$(
 	} | sha256sum | cut -c1-16
 ) || die "cannot hash the sources"
 
+userout=${1:-}
+common=(-c Release -nologo --disable-build-servers -p:UseSharedCompilation=false
+	-p:RestoreIgnoreFailedSources=false -p:GenerateFullPaths=true)
 outdir=${1:-$cache/build/$key}
 mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
@@ -79,10 +96,101 @@ report() {
 	return $ok
 }
 
+# ------------------------------------------------------------------ --corpus: tests/dotnet/apps
+CORPUS_APPS=(WebApp BatchApp)
+CORPUS_RUNTIMES=(dotnet10 dotnet9 dotnet8)
+
+corpus_report() { # DIR
+	local ok=0 app v
+	for app in "${CORPUS_APPS[@]}"; do
+		for v in "${CORPUS_RUNTIMES[@]}"; do
+			if [ -x "$1/$app/$v/$app" ]; then
+				echo "corpus $app $v $1/$app/$v/$app"
+			else
+				echo "corpus $app $v FAILED: $(cat "$1/$app-$v.failed" 2>/dev/null || echo "not built") (log: $1/build-$app-$v.log)"
+				ok=1
+			fi
+		done
+	done
+	return $ok
+}
+
+# build_corpus: build (or find in the cache) every app of tests/dotnet/apps for every runtime
+# of CORPUS_RUNTIMES, print the "corpus ..." lines; 1 when one of them did not build.
+build_corpus() {
+	local ckey cbuilt cout b app v tfm proj start end
+	local files=()
+	for app in "${CORPUS_APPS[@]}"; do
+		files+=(apps/$app/$app.csproj apps/$app/Program.cs)
+	done
+	ckey=$(
+		cd "$here" && {
+			for f in "${files[@]}" build.sh; do
+				echo "== $f"
+				cat "$f"
+			done
+			echo "== sdk"
+			dotnet --version
+			dotnet --list-runtimes
+			uname -m
+		} | sha256sum | cut -c1-16
+	) || die "cannot hash the corpus sources"
+	cbuilt=$cache/corpus/$ckey
+	cout=$cbuilt
+	[ -z "$userout" ] || cout=$outdir/corpus
+	if [ "$(cat "$cout/.key" 2>/dev/null)" = "$ckey" ]; then
+		corpus_report "$cout"
+		return
+	fi
+	exec 8>"$cache/.lock" || die "cannot open $cache/.lock"
+	flock 8 || die "cannot lock $cache/.lock"
+	if [ "$(cat "$cbuilt/.key" 2>/dev/null)" != "$ckey" ]; then
+		start=$(date +%s.%N)
+		b=$cbuilt.tmp
+		rm -rf "$cbuilt" "$b"
+		mkdir -p "$b/src" || die "cannot create $b"
+		(cd "$here" && cp -r --parents "${files[@]}" "$b/src/") || die "cannot copy the corpus sources"
+		for app in "${CORPUS_APPS[@]}"; do
+			proj=$b/src/apps/$app/$app.csproj
+			for v in "${CORPUS_RUNTIMES[@]}"; do
+				tfm=net${v#dotnet}.0
+				if [ "$v" = dotnet10 ]; then
+					dotnet build "$proj" -f "$tfm" "${common[@]}" -o "$b/$app/$v" >"$b/build-$app-$v.log" 2>&1
+				else
+					# TargetFrameworks=TFM: restore for linux-x64 only what this publish needs
+					dotnet publish "$proj" -f "$tfm" -p:TargetFrameworks="$tfm" -r linux-x64 --self-contained \
+						"${common[@]}" -o "$b/$app/$v" >"$b/build-$app-$v.log" 2>&1 &&
+						[ -e "$b/$app/$v/libcoreclr.so" ] && [ -e "$b/$app/$v/libmscordaccore.so" ] &&
+						[ -e "$b/$app/$v/createdump" ]
+				fi
+				if [ $? != 0 ] || [ ! -x "$b/$app/$v/$app" ]; then
+					echo "dotnet build/publish $app -f $tfm failed: $(grep -m1 -E 'error|rror ' "$b/build-$app-$v.log")" >"$b/$app-$v.failed"
+					rm -rf "$b/$app/$v"
+				fi
+			done
+			rm -rf "$b/src/apps/$app/bin" "$b/src/apps/$app/obj"
+		done
+		end=$(date +%s.%N)
+		awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
+		ls "$b"/*.failed >/dev/null 2>&1 || echo "$ckey" >"$b/.key"
+		mv "$b" "$cbuilt" || die "cannot move $b to $cbuilt"
+		ls -dt "$cache"/corpus/*/ 2>/dev/null | tail -n +3 | while read -r old; do
+			[ "${old%/}" = "$cbuilt" ] || rm -rf "$old"
+		done
+	fi
+	if [ "$cout" != "$cbuilt" ]; then
+		rm -rf "$cout"
+		mkdir -p "$cout" && cp -a "$cbuilt/." "$cout/" || die "cannot copy $cbuilt to $cout"
+	fi
+	corpus_report "$cout"
+}
+
 # OUTDIR already holds this key
 if [ "$(cat "$outdir/.key" 2>/dev/null)" = "$key" ]; then
 	report
-	exit $?
+	rc=$?
+	[ "$corpus" = 0 ] || build_corpus || rc=1
+	exit $rc
 fi
 
 exec 8>"$cache/.lock" || die "cannot open $cache/.lock"
@@ -104,8 +212,6 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		die "cannot build libcrashlib.so"
 	fi
 
-	common=(-c Release -nologo --disable-build-servers -p:UseSharedCompilation=false
-		-p:RestoreIgnoreFailedSources=false -p:GenerateFullPaths=true)
 	proj=$b/src/Crasher/Crasher.csproj
 
 	# .NET 10, framework-dependent
@@ -148,3 +254,6 @@ if [ "$outdir" != "$built" ]; then
 	cp -a "$built/." "$outdir/" || die "cannot copy $built to $outdir"
 fi
 report
+rc=$?
+[ "$corpus" = 0 ] || build_corpus || rc=1
+exit $rc
