@@ -55,17 +55,24 @@ void cp_frame_deinit(struct cp_frame *f)
 	free(f->function);
 	free(f->file);
 	free(f->assembly);
+	free(f->display);
 }
 
+/* Recursion is bounded: the reader nests inner exceptions at most 16 deep, the DAC's
+ * worker its chain likewise (dac/wire.h). */
 void cp_exception_destroy(struct cp_exception *e)
 {
-	while (e) {
-		struct cp_exception *inner = e->inner;
-		free(e->type);
-		free(e->message);
-		free(e);
-		e = inner;
-	}
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_inners; i++)
+		cp_exception_destroy(e->inners[i]);
+	free(e->inners);
+	for (size_t i = 0; i < e->n_stack; i++)
+		cp_frame_deinit(&e->stack[i]);
+	free(e->stack);
+	free(e->type);
+	free(e->message);
+	free(e);
 }
 
 const char *cp_frame_kind_name(enum cp_frame_kind kind)
@@ -85,6 +92,7 @@ void cp_report_destroy(struct cp_report *r)
 		free(t->frames);
 		cp_exception_destroy(t->exception);
 		free(t->name);
+		free(t->managed_name);
 		free(t->error);
 	}
 	free(r->threads);
@@ -97,6 +105,7 @@ void cp_report_destroy(struct cp_report *r)
 	for (size_t i = 0; i < r->n_notes; i++)
 		free(r->notes[i]);
 	free(r->notes);
+	free(r->runtime.kind);
 	free(r->runtime.version);
 	free(r->runtime.directory);
 	free(r->runtime.dac);
@@ -108,6 +117,7 @@ void cp_report_destroy(struct cp_report *r)
 	free(p->hostname);
 	free(p->boot_id);
 	free(p->cgroup);
+	free(p->core_writer);
 	free(r);
 }
 
@@ -145,6 +155,28 @@ struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t 
 		f->sp = sp;
 	}
 	return f;
+}
+
+struct cp_frame *cp_exception_add_frame(struct cp_exception *e, uint64_t ip, uint64_t sp)
+{
+	struct cp_frame *f = grow(&e->stack, &e->n_stack, sizeof(*f));
+	if (f) {
+		f->ip = ip;
+		f->sp = sp;
+	}
+	e->has_stack = true;
+	return f;
+}
+
+int cp_exception_add_inner(struct cp_exception *e, struct cp_exception *inner)
+{
+	struct cp_exception **slot = grow(&e->inners, &e->n_inners, sizeof(*slot));
+	if (!slot) {
+		cp_exception_destroy(inner);
+		return -ENOMEM;
+	}
+	*slot = inner;
+	return 0;
 }
 
 struct cp_module_info *cp_report_add_module(struct cp_report *r)
@@ -496,8 +528,8 @@ static void exception_to_json(struct jw *w, const char *key, const struct cp_exc
 		jw_close(w);
 	}
 	jw_open(w, "inner", true);
-	if (e->inner)
-		exception_to_json(w, NULL, e->inner, 0, NULL);
+	for (size_t i = 0; i < e->n_inners; i++)
+		exception_to_json(w, NULL, e->inners[i], 0, NULL);
 	jw_close(w);
 	jw_close(w);
 }
@@ -929,7 +961,13 @@ static int exception_from_json(struct reader *rd, const cJSON *o, int depth, str
 	if ((e->has_hresult = has))
 		e->hresult = (int32_t)(uint32_t)hr;
 	CHECK(get_array(rd, o, "inner", 1, "more than one inner exception", &inner));
-	CHECK(exception_from_json(rd, cJSON_GetArrayItem(inner, 0), depth + 1, &e->inner));
+	const cJSON *first = cJSON_GetArrayItem(inner, 0);
+	if (first) {
+		struct cp_exception *in;
+		CHECK(exception_from_json(rd, first, depth + 1, &in));
+		if (in)
+			CHECK(cp_exception_add_inner(e, in));
+	}
 	*ret = TAKE_PTR(e);
 	return 0;
 }

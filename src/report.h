@@ -32,6 +32,14 @@ struct cp_frame {
 	uint32_t token;
 	uint32_t il_offset;
 	bool has_token, has_il_offset;
+	char *display;			/* the method as the runtime prints it in a stack trace
+					 * ("Orders.FireAndForget(Int32 id)"), or NULL */
+	int segment;			/* exception stacks only: 0 for the first segment the
+					 * runtime prints, +1 after each "--- End of stack trace
+					 * from previous location ---" */
+	/* A folded cycle starts here: frames[i..i+repeat_length-1] occurred repeat_count
+	 * times in a row, stored once. 0/0: no cycle. */
+	uint32_t repeat_length, repeat_count;
 };
 
 /* A managed exception, as the DAC found it on a thread. */
@@ -39,17 +47,28 @@ struct cp_exception {
 	char *type, *message;
 	int32_t hresult;
 	bool has_hresult;
-	struct cp_exception *inner;	/* the InnerException chain, owned */
+	/* The frames the exception object recorded (_stackTrace), in the order the runtime
+	 * prints them; has_stack false: not known (null in the JSON). */
+	struct cp_frame *stack;
+	size_t n_stack;
+	bool has_stack;
+	/* InnerException, or all of an AggregateException's InnerExceptions; owned. */
+	struct cp_exception **inners;
+	size_t n_inners;
 };
 
 struct cp_thread {
 	pid_t tid;
 	char *name;
+	char *managed_name;		/* Thread.Name, or NULL */
 	bool crashed;
 	bool truncated;			/* the frame cap was hit */
 	char *error;			/* why unwinding stopped early, or NULL */
 	struct cp_frame *frames;
 	size_t n_frames;
+	/* n_omitted > 0: that many frames were left out after the first omitted_after of
+	 * frames (truncated is true then). */
+	size_t omitted_after, n_omitted;
 	struct cp_exception *exception;	/* the thread's current managed exception, or NULL */
 };
 
@@ -74,10 +93,12 @@ struct cp_process {
 	char *hostname, *boot_id, *cgroup;
 	int64_t rlimit_core;		/* -1: unknown, INT64_MAX: unlimited (-1 in JSON) */
 	bool restricted;		/* privileged process (or unknown): report for root only */
+	char *core_writer;		/* "kernel", "createdump", "systemd-coredump", or NULL */
 };
 
 struct cp_runtime {
 	bool present;			/* a .NET runtime was found in the process */
+	char *kind;			/* "coreclr", "nativeaot", or NULL (unknown) */
 	char *version, *directory, *dac, *dac_error;
 	bool dac_timed_out;		/* not in the JSON */
 };
@@ -104,7 +125,13 @@ struct cp_thread *cp_report_add_thread(struct cp_report *report, pid_t tid);
 struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t sp);
 struct cp_module_info *cp_report_add_module(struct cp_report *report);
 void cp_frame_deinit(struct cp_frame *f);
+/* Free @e, its stack and its inner exceptions (recursively). */
 void cp_exception_destroy(struct cp_exception *e);
+/* Append @inner (owned from then on, also on failure) to @e's inner exceptions; 0 or
+ * -ENOMEM. */
+int cp_exception_add_inner(struct cp_exception *e, struct cp_exception *inner);
+/* Append a frame (zeroed, ip/sp set) to @e's stack and set has_stack; NULL on ENOMEM. */
+struct cp_frame *cp_exception_add_frame(struct cp_exception *e, uint64_t ip, uint64_t sp);
 const char *cp_frame_kind_name(enum cp_frame_kind kind);
 
 /* Add a note (printf-style) on what could not be resolved; @partial marks the report so. */
