@@ -379,8 +379,10 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 	if (cp_dac_worker_confine_after_load(w, &why) < 0)
 		give_up(c.out, "the DAC's process could not be confined", why);
 
+	/* The crashed thread (for the last-thrown fallback): none in a dump that does not say
+	 * (analyze.c then takes the thread with an exception in flight). */
 	for (size_t i = 0; i < w->core->n_threads; i++)
-		walk_thread(&c, w->core->threads[i].tid, i == 0);
+		walk_thread(&c, w->core->threads[i].tid, w->core->crash_known && i == w->core->crashed);
 	(void) cp_wire_put_end(c.out);
 	/* Never dlclose the DAC (its TLS destructors live in it); just leave. */
 	_exit(0);

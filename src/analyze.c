@@ -29,7 +29,7 @@
 static void fill_process(struct cp_core *core, struct cp_report *r)
 {
 	struct cp_process *p = &r->process;
-	const struct cp_core_thread *crashed = &core->threads[0];
+	const struct cp_core_thread *crashed = &core->threads[core->crashed];
 	uint64_t entry;
 
 	/* The kernel's own pid and ids (%P, %u, %g: the host's view), when the caller has
@@ -58,11 +58,48 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 	} else {
 		p->signal = crashed->cursig;
 	}
+	if (!p->core_writer && core->writer != CP_CORE_WRITER_UNKNOWN)
+		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" : "createdump");
 	/* The executable is the file mapped where the program's entry point lies. */
 	if (!p->exe && cp_core_auxv(core, AT_ENTRY, &entry)) {
 		const struct cp_mapping *m = cp_core_mapping_at(core, entry);
 		if (m)
 			p->exe = strdup(m->path);
+	}
+}
+
+/*
+ * A dump whose notes do not say which thread crashed (createdump's of a process that was
+ * not crashing, or of an older runtime): the thread that has an exception in flight, the
+ * unhandled one, crashed, as SOS finds it (the DAC's worker gives a thread its current
+ * exception state only, without the crashed thread's last-thrown fallback, here). None
+ * has one: nothing crashed, the report says so (no thread "crashed", signal 0).
+ */
+static void crashed_by_exception(struct cp_report *r)
+{
+	for (size_t i = 0; i < r->n_threads; i++) {
+		if (!r->threads[i].exception)
+			continue;
+		r->threads[i].crashed = true;
+		r->process.tid = r->threads[i].tid;
+		cp_report_note(r, false, "the dump does not say which thread crashed: thread %d, the one with an exception in flight",
+			       r->threads[i].tid);
+		return;
+	}
+	cp_report_note(r, false, "the dump does not say which thread crashed, and no thread has an exception in flight: a dump of a running process");
+}
+
+/* The crashed thread first, as in every report (the core's order is the unwinder's and the
+ * DAC's; createdump writes the crashed thread where /proc/PID/task lists it). */
+static void crashed_first(struct cp_report *r)
+{
+	for (size_t i = 1; i < r->n_threads; i++) {
+		if (!r->threads[i].crashed)
+			continue;
+		struct cp_thread t = r->threads[i];
+		memmove(&r->threads[1], &r->threads[0], i * sizeof(t));
+		r->threads[0] = t;
+		return;
 	}
 }
 
@@ -97,7 +134,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 		struct cp_thread *th = cp_report_add_thread(r, core->threads[i].tid);
 		if (!th)
 			return -ENOMEM;
-		th->crashed = i == 0;
+		th->crashed = core->crash_known && i == core->crashed;
 		if (!th->name && core->threads[i].tid == r->process.pid && r->process.comm)
 			th->name = strdup(r->process.comm);
 	}
@@ -128,12 +165,15 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);
+	if (!core->crash_known)
+		crashed_by_exception(r);
 out:
 	/* Unmapping every ELF file libdw opened costs more than a millisecond. */
 	if (!opts->exiting) {
 		cp_modules_destroy(mods);
 		cp_target_destroy(t);
 	}
+	crashed_first(r);
 	return ret < 0 && ret != -ENOMEM ? 0 : ret;
 }
 
