@@ -23,12 +23,14 @@
  *                str type, str message
  *   ERROR     5  str message                                       why the DAC gave up
  *   END       6  (empty)                                           last, exactly once
+ *   THREAD_NAME 8  u32 tid, str name (not empty)                   the managed Thread.Name
  *
- * Grammar: START (THREAD (FRAME | EXCEPTION)*)* ERROR? END, and nothing after END. A
- * thread is one of the core's threads and comes once; a thread has at most max_frames
- * frames; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
- * whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
- * size and a payload with bytes left over are violations.
+ * Grammar: START (THREAD (FRAME | EXCEPTION | THREAD_NAME)*)* ERROR? END, and nothing
+ * after END. A thread is one of the core's threads and comes once; a thread has at most
+ * max_frames frames; exceptions come in depth order 0, 1, ... below
+ * CP_WIRE_MAX_EXCEPTION_DEPTH; a THREAD_NAME names the thread of the THREAD before it (its
+ * tid), at most once; the whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types,
+ * a record of the wrong size and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
  * are the business of the report's writer (JSON escapes) and of the terminal sanitiser of
@@ -53,6 +55,7 @@ enum cp_wire_type {
 	CP_WIRE_EXCEPTION = 4,
 	CP_WIRE_ERROR = 5,
 	CP_WIRE_END = 6,
+	CP_WIRE_THREAD_NAME = 8,
 };
 
 struct cp_wire_frame {
@@ -75,6 +78,7 @@ struct cp_wire_thread {
 	size_t n_frames;
 	struct cp_wire_exception exceptions[CP_WIRE_MAX_EXCEPTION_DEPTH];
 	size_t n_exceptions;		/* [0] is the thread's exception, [i+1] the inner one of [i] */
+	char *managed_name;		/* THREAD_NAME's, or NULL */
 };
 
 struct cp_wire_result {
@@ -95,6 +99,7 @@ int cp_wire_put_frame(int fd, const struct cp_wire_frame *f);
 int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message);
 int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cp_wire_put_end(int fd);
+int cp_wire_put_thread_name(int fd, pid_t tid, const char *name);
 
 /* Encode into a buffer instead (for seeds and tests): the record of @type with @payload. */
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len);

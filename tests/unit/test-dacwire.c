@@ -62,6 +62,7 @@ static void emit_good(int fd)
 	cp_wire_put_thread(fd, 100);
 	cp_wire_put_exception(fd, 0, 0x80131500, "System.Exception", "outer");
 	cp_wire_put_exception(fd, 1, 0x80004003, "System.NullReferenceException", NULL);
+	cp_wire_put_thread_name(fd, 100, "settlement-worker \xc3\xa9");
 	cp_wire_put_frame(fd, &f1);
 	cp_wire_put_frame(fd, &f2);
 	cp_wire_put_thread(fd, 102);
@@ -117,6 +118,8 @@ static void test_round_trip(void)
 		CHECK(strcmp(t->exceptions[0].type, "System.Exception") == 0);
 		CHECK(strcmp(t->exceptions[0].message, "outer") == 0);
 		CHECK(!t->exceptions[1].message);
+		CHECK(t->managed_name && strcmp(t->managed_name, "settlement-worker \xc3\xa9") == 0);
+		CHECK(!r.threads[1].managed_name);
 		CHECK(r.threads[1].tid == 102 && r.threads[1].n_frames == 1);
 		CHECK(r.threads[1].frames[0].name && strncmp(r.threads[1].frames[0].name, "\xe2\x80\xae", 3) == 0);
 	}
@@ -187,6 +190,7 @@ static void r_frame_str(char kind, const char *name, size_t n)
 static void r_frame(char kind) { r_frame_str(kind, "f", 1); }
 static void r_exc(uint32_t depth) { p_u32(depth); p_u32(0); p_str("T", 1); p_str("m", 1); rec(CP_WIRE_EXCEPTION); }
 static void r_end(void) { rec(CP_WIRE_END); }
+static void r_name(uint32_t tid, const char *name) { p_u32(tid); p_str(name, strlen(name)); rec(CP_WIRE_THREAD_NAME); }
 
 /* Parse the built stream: it must be rejected with @why in the message, keeping
  * @threads threads. */
@@ -231,6 +235,16 @@ static void test_rejections(void)
 	r_start(1); r_thread(100); r_exc(0); r_exc(0); EXPECT_BAD("exception depth 0 after 1", 1);
 	r_start(1); r_thread(100); for (unsigned i = 0; i < CP_WIRE_MAX_EXCEPTION_DEPTH; i++) r_exc(i);
 	r_exc(CP_WIRE_MAX_EXCEPTION_DEPTH); EXPECT_BAD("exception depth 8", 1);
+	/* Thread names: of the thread before, once, not empty. */
+	r_start(1); r_name(100, "x"); EXPECT_BAD("THREAD_NAME before any THREAD", 0);
+	r_start(1); r_thread(100); r_name(101, "x"); EXPECT_BAD("THREAD_NAME of thread 101 in thread 100", 1);
+	r_start(1); r_thread(100); r_name(100, "x"); r_name(100, "y"); EXPECT_BAD("thread 100: a second THREAD_NAME", 1);
+	r_start(1); r_thread(100); r_name(100, ""); EXPECT_BAD("thread 100: an empty THREAD_NAME", 1);
+	r_start(1); r_thread(100); r_name(100, "\xc0\xaf"); EXPECT_BAD("THREAD_NAME: a string that is not UTF-8", 1);
+	r_start(1); r_thread(100); p_u32(100); p_u32(5); p_u8(0x61); p_u8(0x62); rec(CP_WIRE_THREAD_NAME);
+	EXPECT_BAD("THREAD_NAME: payload too short", 1);
+	r_start(1); r_thread(100); p_u32(100); p_str("ab", 2); p_u8(0); rec(CP_WIRE_THREAD_NAME);
+	EXPECT_BAD("THREAD_NAME: 1 bytes left over", 1);
 	/* Sizes. */
 	r_start(1); b.buf[b.len++] = CP_WIRE_THREAD; memcpy(b.buf + b.len, "\x01\x00\x01\x00", 4); b.len += 4;
 	EXPECT_BAD("a record of 65537 bytes", 0);
@@ -308,6 +322,10 @@ static void write_seeds(const char *dir)
 	b.len = 0;
 	r_start(1); r_thread(100); r_exc(0); r_exc(1); r_exc(3); r_end();
 	write_file(dir, "exception-gap", b.buf, b.len);
+	b.len = 0;
+	r_start(1); r_thread(100); r_name(100, "settlement-worker"); r_thread(101); r_name(100, "x"); r_name(101, "y");
+	r_name(101, "z"); r_end();
+	write_file(dir, "thread-name", b.buf, b.len);
 	b.len = 0;
 }
 
