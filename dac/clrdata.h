@@ -154,6 +154,7 @@ CP_COM_METHOD(sos_get_object_string_data, 34,
 CP_COM_METHOD(sos_get_method_table_name, 36,
 	      (void *self, CLRDATA_ADDRESS mt, unsigned count, WCHAR *buf, unsigned *needed),
 	      (self, mt, count, buf, needed))
+CP_COM_METHOD(sos_get_useful_globals, 70, (void *self, void *data), (self, data))
 /* ISOSDacInterface2 */
 CP_COM_METHOD(sos2_get_object_exception_data, 3,
 	      (void *self, CLRDATA_ADDRESS obj, void *data), (self, obj, data))
@@ -218,6 +219,11 @@ struct dacp_object_data {		/* 96 bytes */
 	uint64_t pad;
 };
 
+struct dacp_useful_globals_data {	/* 40 bytes */
+	CLRDATA_ADDRESS array_mt, string_mt, object_mt, exception_mt, free_mt;
+};
+
+_Static_assert(sizeof(struct dacp_useful_globals_data) == 40, "DacpUsefulGlobalsData");
 _Static_assert(sizeof(struct dacp_thread_store_data) == 56, "DacpThreadStoreData");
 _Static_assert(sizeof(struct dacp_thread_data) == 104, "DacpThreadData");
 _Static_assert(sizeof(struct dacp_exception_object_data) == 56, "DacpExceptionObjectData");

@@ -28,6 +28,7 @@
 #include "datatarget.h"
 #include "sandbox.h"
 #include "target.h"
+#include "threads.h"
 #include "wire.h"
 #include "worker.h"
 #include "zio.h"
@@ -39,6 +40,7 @@ struct walker {
 	int out;
 	void *process;		/* IXCLRDataProcess */
 	void *sos, *sos2;	/* ISOSDacInterface, ISOSDacInterface2 (may be NULL) */
+	struct cp_dac_threads *threads;	/* the managed threads (threads.c), or NULL */
 	struct cp_target *t;
 	size_t max_frames;
 };
@@ -265,6 +267,18 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 		emit_exception(c, obj);
 }
 
+/* Thread.Name, when the thread has one. */
+static void thread_name(struct walker *c, pid_t tid)
+{
+	static WCHAR wname[MAX_NAME];
+	static char name[MAX_NAME * 2];
+
+	size_t n = cp_dac_thread_name(c->threads, tid, wname, MAX_NAME);
+	utf16_to_utf8(wname, n, name, sizeof(name));
+	if (name[0])
+		(void) cp_wire_put_thread_name(c->out, tid, name);
+}
+
 static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 {
 	void *task = NULL, *walk = NULL;
@@ -275,6 +289,7 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	if (FAILED(xclr_process_get_task_by_os_thread_id(c->process, tid, &task)) || !task)
 		return;
 	(void) cp_wire_put_thread(c->out, tid);
+	thread_name(c, tid);
 	thread_exception(c, task, tid, crashed);
 	if (FAILED(xclr_task_create_stack_walk(task, 0xf, &walk)) || !walk) {
 		xclr_release(task);
@@ -378,6 +393,7 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 		c.sos2 = NULL;
 	if (cp_dac_worker_confine_after_load(w, &why) < 0)
 		give_up(c.out, "the DAC's process could not be confined", why);
+	c.threads = cp_dac_threads_create(c.sos, c.t);
 
 	/* The crashed thread (for the last-thrown fallback): none in a dump that does not say
 	 * (analyze.c then takes the thread with an exception in flight). */
