@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -177,6 +178,54 @@ out:
 	return ret < 0 && ret != -ENOMEM ? 0 : ret;
 }
 
+static bool all_of(const char *s, size_t n, const char *set)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(set, s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Did systemd-coredump store this core? It names a core
+ * core.COMM.UID.BOOT_ID.PID.USEC[.zst|.xz|.lz4] and sets user.coredump.* extended
+ * attributes on it (systemd src/coredump/coredump.c, make_filename and fix_xattr). Either
+ * is enough: a copy loses the attributes, a renamed file keeps them. What it stores is the
+ * kernel's core as it was.
+ */
+static bool stored_by_systemd(int fd, const char *path)
+{
+	char v[32];
+	if (fgetxattr(fd, "user.coredump.pid", v, sizeof(v)) > 0)
+		return true;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (strncmp(base, "core.", 5) != 0)
+		return false;
+	size_t n = strlen(base);
+	static const char *const suffixes[] = { ".zst", ".xz", ".lz4" };
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+		if (n > k && strcmp(base + n - k, suffixes[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	/* From the end: USEC, PID, BOOT_ID, UID (COMM may hold dots). */
+	static const char *const sets[] = { "0123456789", "0123456789", "0123456789abcdef", "0123456789" };
+	for (size_t f = 0; f < 4; f++) {
+		const char *dot = memrchr(base, '.', n);
+		if (!dot || dot < base + 4)
+			return false;
+		size_t len = base + n - dot - 1;
+		if (!all_of(dot + 1, len, sets[f]) || (f == 2 && len != 32))
+			return false;
+		n = dot - base;
+	}
+	return n > 5;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -316,6 +365,8 @@ int cp_cmd_analyze(int argc, char **argv)
 		aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
 				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
+		if (strcmp(path, "-") != 0 && stored_by_systemd(fd, path))
+			report->process.core_writer = strdup("systemd-coredump");
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
