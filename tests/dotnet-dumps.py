@@ -5,6 +5,10 @@
       parse dotnet-dump analyze's "clrthreads" output (CLRTHREADS) and its "pe -nested ADDR"
       of the exception in the Exception column (PE, may be empty): which managed thread has a
       last thrown exception (the one dotnet-dump shows as the crashed one's) and its type
+  unsignal DUMP OUT
+      write OUT, a copy of the ELF dump DUMP with cursig and si_signo 0 in every NT_PRSTATUS:
+      a dump whose notes do not say which thread crashed (createdump of a process that
+      was not crashing, or of a runtime that writes no signal)
   check REPORT [--sos OUT.json] [--crashed-tid T] [--no-crash] [--exception-type T]
             [--writer W] [--name TID=NAME ...] [--name-optional TID=NAME ...]
             [--os-name TID=NAME ...] [--signal N]
@@ -13,6 +17,7 @@
 import argparse
 import json
 import re
+import struct
 import sys
 
 
@@ -112,6 +117,31 @@ def cmd_check(args):
     sys.exit(1 if errors else 0)
 
 
+def cmd_unsignal(args):
+    data = bytearray(open(args.dump, "rb").read())
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        sys.exit("dotnet-dumps.py: %s is not an ELF64 file" % args.dump)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phnum, = struct.unpack_from("<H", data, 0x38)
+    n = 0
+    for i in range(phnum):
+        p_type, _, off, _, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + 56 * i)
+        if p_type != 4:
+            continue
+        p, end = off, off + filesz
+        while p + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, p)
+            desc = p + 12 + ((namesz + 3) & ~3)
+            if ntype == 1 and descsz >= 14:     # NT_PRSTATUS: si_signo at 0, pr_cursig at 12
+                struct.pack_into("<i", data, desc, 0)
+                struct.pack_into("<h", data, desc + 12, 0)
+                n += 1
+            p = desc + ((descsz + 3) & ~3)
+    if n == 0:
+        sys.exit("dotnet-dumps.py: no NT_PRSTATUS in %s" % args.dump)
+    open(args.out, "wb").write(data)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -119,6 +149,9 @@ def main():
     s.add_argument("clrthreads")
     s.add_argument("pe", nargs="?")
     s.add_argument("-o", required=True)
+    u = sub.add_parser("unsignal")
+    u.add_argument("dump")
+    u.add_argument("out")
     c = sub.add_parser("check")
     c.add_argument("report")
     c.add_argument("--sos")
@@ -131,7 +164,7 @@ def main():
     c.add_argument("--name-optional", action="append")
     c.add_argument("--os-name", action="append")
     args = ap.parse_args()
-    {"sos": cmd_sos, "check": cmd_check}[args.cmd](args)
+    {"sos": cmd_sos, "check": cmd_check, "unsignal": cmd_unsignal}[args.cmd](args)
 
 
 if __name__ == "__main__":

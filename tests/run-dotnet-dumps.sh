@@ -9,6 +9,8 @@
 #      with an exception; its exception type is the app's, clrthreads' and `pe`'s; every
 #      managed thread clrthreads lists is in the report; process.core_writer "createdump",
 #      runtime.kind "coreclr", signal 6, managed_name "settlement-worker" on that thread.
+#      The type 1 dump once more with cursig 0 in every NT_PRSTATUS (notes that do not say
+#      which thread crashed): the thread with an exception in flight is the crashed one.
 #   2. `dotnet-dump collect` (--type Mini, Heap, Triage, Full) of the hang scenario (parked,
 #      named threads): no thread crashed and none has an exception (dotnet-dump: no exception
 #      on any thread), signal 0, core_writer "createdump", the parked threads' managed names.
@@ -115,6 +117,22 @@ for rt in "${RUNTIMES[@]}"; do
 		analyze_and_check "$rt createdump type $type" "$d/dump.$pid" "$d" "$rt" --writer createdump --signal 6 \
 			--crashed-tid "$tid" --exception-type "$(app_fact "$d/app.out" "expect type")" \
 			"$nameopt" "$tid=$(app_fact "$d/app.out" "thread tid $tid managed-name")"
+
+		# ---- the same dump without the crash signal its notes carry (all cursig 0): the
+		# thread with an exception in flight is the crashed one, as dotnet-dump shows it
+		if [ "$type" = 1 ]; then
+			mkdir -p "$d/unsignalled"
+			if python3 "$CHECK" unsignal "$d/dump.$pid" "$d/unsignalled/dump"; then
+				analyze_and_check "$rt createdump type 1, no signal in its notes" "$d/unsignalled/dump" \
+					"$d/unsignalled" "$rt" --writer createdump --crashed-tid "$tid" \
+					--exception-type "$(app_fact "$d/app.out" "expect type")"
+				grep -q "the one with an exception in flight" "$d/unsignalled/report.json" ||
+					check_failed "$rt unsignalled: the report has no note on how the crashed thread was found"
+			else
+				check_failed "$rt: cannot write the unsignalled dump"
+			fi
+			rm -f "$d/unsignalled/dump"
+		fi
 
 		# ---- 3. the kernel's core of that crash, as systemd-coredump stores it
 		if [ "$type" = 1 ]; then
