@@ -465,15 +465,15 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		break;
 	}
 	case CP_WIRE_THREAD_NAME: {
-		if (!th) {
-			violation(ps, off, "THREAD_NAME before any THREAD");
-			return false;
-		}
 		pid_t tid = (pid_t)get_u32(c);
 		if (c->short_)
 			break;
-		if (tid != th->tid) {
-			violation(ps, off, "THREAD_NAME of thread %u in thread %d", (unsigned)tid, (int)th->tid);
+		th = NULL;
+		for (size_t i = 0; i < r->n_threads && !th; i++)
+			if (r->threads[i].tid == tid)
+				th = &r->threads[i];
+		if (!th) {
+			violation(ps, off, "THREAD_NAME of thread %u before its THREAD", (unsigned)tid);
 			return false;
 		}
 		if (th->managed_name) {

@@ -26,11 +26,13 @@
  *   THREAD_NAME 8  u32 tid, str name (not empty)                   the managed Thread.Name
  *
  * Grammar: START (THREAD (FRAME | EXCEPTION | THREAD_NAME)*)* ERROR? END, and nothing
- * after END. A thread is one of the core's threads and comes once; a thread has at most
- * max_frames frames; exceptions come in depth order 0, 1, ... below
- * CP_WIRE_MAX_EXCEPTION_DEPTH; a THREAD_NAME names the thread of the THREAD before it (its
- * tid), at most once; the whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types,
- * a record of the wrong size and a payload with bytes left over are violations.
+ * after END; FRAME and EXCEPTION belong to the THREAD before them. A thread is one of the
+ * core's threads and comes once; a thread has at most max_frames frames; exceptions come
+ * in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; a THREAD_NAME names any
+ * thread whose THREAD came before, at most once per thread (the worker sends the names
+ * after every walk, so that a DAC failing on them costs no frames); the whole stream is
+ * less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong size
+ * and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
  * are the business of the report's writer (JSON escapes) and of the terminal sanitiser of

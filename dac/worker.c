@@ -267,7 +267,7 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 		emit_exception(c, obj);
 }
 
-/* Thread.Name, when the thread has one. */
+/* Thread.Name, when the thread has one and the DAC knows the thread. */
 static void thread_name(struct walker *c, pid_t tid)
 {
 	static WCHAR wname[MAX_NAME];
@@ -279,7 +279,8 @@ static void thread_name(struct walker *c, pid_t tid)
 		(void) cp_wire_put_thread_name(c->out, tid, name);
 }
 
-static void walk_thread(struct walker *c, pid_t tid, bool crashed)
+/* Walk @tid; false when the DAC does not know it (no THREAD sent). */
+static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 {
 	void *task = NULL, *walk = NULL;
 	static uint8_t ctx[4096] __attribute__((aligned(16)));
@@ -287,13 +288,12 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	static const size_t regs[] = { CTX_RIP, CTX_RSP, CTX_RBP, CTX_RBX, CTX_R12, CTX_R13, CTX_R14, CTX_R15 };
 
 	if (FAILED(xclr_process_get_task_by_os_thread_id(c->process, tid, &task)) || !task)
-		return;
+		return false;
 	(void) cp_wire_put_thread(c->out, tid);
-	thread_name(c, tid);
 	thread_exception(c, task, tid, crashed);
 	if (FAILED(xclr_task_create_stack_walk(task, 0xf, &walk)) || !walk) {
 		xclr_release(task);
-		return;
+		return true;
 	}
 	for (size_t n = 0; n < c->max_frames; n++) {
 		ULONG32 size = 0;
@@ -330,6 +330,7 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	}
 	xclr_release(walk);
 	xclr_release(task);
+	return true;
 }
 
 typedef int (*dllmain_fn)(void *, uint32_t, void *);
@@ -397,8 +398,17 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 
 	/* The crashed thread (for the last-thrown fallback): none in a dump that does not say
 	 * (analyze.c then takes the thread with an exception in flight). */
-	for (size_t i = 0; i < w->core->n_threads; i++)
-		walk_thread(&c, w->core->threads[i].tid, w->core->crash_known && i == w->core->crashed);
+	bool *sent = calloc(w->core->n_threads + 1, sizeof(*sent));
+	for (size_t i = 0; i < w->core->n_threads; i++) {
+		bool s = walk_thread(&c, w->core->threads[i].tid, w->core->crash_known && i == w->core->crashed);
+		if (sent)
+			sent[i] = s;
+	}
+	/* Names last, of the threads sent: a DAC that fails on them has sent every thread's
+	 * frames already. */
+	for (size_t i = 0; sent && i < w->core->n_threads; i++)
+		if (sent[i])
+			thread_name(&c, w->core->threads[i].tid);
 	(void) cp_wire_put_end(c.out);
 	/* Never dlclose the DAC (its TLS destructors live in it); just leave. */
 	_exit(0);

@@ -62,11 +62,12 @@ static void emit_good(int fd)
 	cp_wire_put_thread(fd, 100);
 	cp_wire_put_exception(fd, 0, 0x80131500, "System.Exception", "outer");
 	cp_wire_put_exception(fd, 1, 0x80004003, "System.NullReferenceException", NULL);
-	cp_wire_put_thread_name(fd, 100, "settlement-worker \xc3\xa9");
 	cp_wire_put_frame(fd, &f1);
 	cp_wire_put_frame(fd, &f2);
 	cp_wire_put_thread(fd, 102);
 	cp_wire_put_frame(fd, &f3);
+	/* Names come after the walks, for any thread sent before. */
+	cp_wire_put_thread_name(fd, 100, "settlement-worker \xc3\xa9");
 	cp_wire_put_end(fd);
 }
 
@@ -236,8 +237,10 @@ static void test_rejections(void)
 	r_start(1); r_thread(100); for (unsigned i = 0; i < CP_WIRE_MAX_EXCEPTION_DEPTH; i++) r_exc(i);
 	r_exc(CP_WIRE_MAX_EXCEPTION_DEPTH); EXPECT_BAD("exception depth 8", 1);
 	/* Thread names: of the thread before, once, not empty. */
-	r_start(1); r_name(100, "x"); EXPECT_BAD("THREAD_NAME before any THREAD", 0);
-	r_start(1); r_thread(100); r_name(101, "x"); EXPECT_BAD("THREAD_NAME of thread 101 in thread 100", 1);
+	r_start(1); r_name(100, "x"); EXPECT_BAD("THREAD_NAME of thread 100 before its THREAD", 0);
+	r_start(1); r_thread(100); r_name(101, "x"); EXPECT_BAD("THREAD_NAME of thread 101 before its THREAD", 1);
+	r_start(1); r_thread(100); r_thread(101); r_name(100, "x"); r_name(101, "y"); r_name(100, "z");
+	EXPECT_BAD("thread 100: a second THREAD_NAME", 2);
 	r_start(1); r_thread(100); r_name(100, "x"); r_name(100, "y"); EXPECT_BAD("thread 100: a second THREAD_NAME", 1);
 	r_start(1); r_thread(100); r_name(100, ""); EXPECT_BAD("thread 100: an empty THREAD_NAME", 1);
 	r_start(1); r_thread(100); r_name(100, "\xc0\xaf"); EXPECT_BAD("THREAD_NAME: a string that is not UTF-8", 1);
