@@ -172,6 +172,7 @@ CP_COM_METHOD(sos_get_method_table_data, 37, (void *self, CLRDATA_ADDRESS mt, vo
 CP_COM_METHOD(sos_get_method_table_field_data, 39,
 	      (void *self, CLRDATA_ADDRESS mt, void *data), (self, mt, data))
 CP_COM_METHOD(sos_get_field_desc_data, 42, (void *self, CLRDATA_ADDRESS fd, void *data), (self, fd, data))
+CP_COM_METHOD(sos_get_useful_globals, 70, (void *self, void *data), (self, data))
 /* ISOSDacInterface2 */
 CP_COM_METHOD(sos2_get_object_exception_data, 3,
 	      (void *self, CLRDATA_ADDRESS obj, void *data), (self, obj, data))
@@ -270,6 +271,11 @@ struct dacp_field_desc_data {		/* 64 bytes */
 _Static_assert(sizeof(struct dacp_method_table_data) == 72, "DacpMethodTableData");
 _Static_assert(sizeof(struct dacp_method_table_field_data) == 24, "DacpMethodTableFieldData");
 _Static_assert(sizeof(struct dacp_field_desc_data) == 64, "DacpFieldDescData");
+struct dacp_useful_globals_data {	/* 40 bytes */
+	CLRDATA_ADDRESS array_mt, string_mt, object_mt, exception_mt, free_mt;
+};
+
+_Static_assert(sizeof(struct dacp_useful_globals_data) == 40, "DacpUsefulGlobalsData");
 _Static_assert(sizeof(struct dacp_thread_store_data) == 56, "DacpThreadStoreData");
 _Static_assert(sizeof(struct dacp_thread_data) == 104, "DacpThreadData");
 _Static_assert(sizeof(struct dacp_exception_object_data) == 56, "DacpExceptionObjectData");

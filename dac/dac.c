@@ -164,6 +164,8 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 	free(all.frames);
 	free(all.error);
 	th->exception = exception_tree(dt);
+	if (dt->managed_name && !th->managed_name)
+		th->managed_name = TAKE_PTR(dt->managed_name);
 }
 
 /* The DAC's directory, opened as the DAC was: the root of the DAC's process (sandbox.c). */
@@ -229,7 +231,7 @@ static void trace(const struct cp_wire_result *res, size_t len)
 {
 	for (size_t i = 0; i < res->n_threads; i++) {
 		const struct cp_wire_thread *th = &res->threads[i];
-		fprintf(stderr, "T\t%d\n", (int)th->tid);
+		fprintf(stderr, "T\t%d\t%s\n", (int)th->tid, th->managed_name ? th->managed_name : "");
 		for (size_t j = 0; j < th->n_exceptions; j++) {
 			const struct cp_wire_exception *e = &th->exceptions[j];
 			fprintf(stderr, "X\t%d\t%zu\t%d\t%08x\t%s\t%s\n", (int)th->tid, j,

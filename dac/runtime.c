@@ -225,6 +225,10 @@ int cp_dac_runtime_find(struct cp_core *core, struct cp_target *t, struct cp_mod
 		rt->dac_error = strdup("neither " RUNTIME_NAME " nor a single-file app's DotNetRuntimeInfo was found");
 		return 0;
 	}
+	/* libcoreclr.so, or a single-file app's runtime: CoreCLR either way (NativeAOT has
+	 * neither). */
+	if (!rt->kind && !(rt->kind = strdup("coreclr")))
+		return -ENOMEM;
 	_cleanup_free_ char *copy = strdup(runtime_path);
 	if (!copy)
 		return -ENOMEM;

@@ -167,6 +167,14 @@ int cp_wire_put_end(int fd)
 	return enc_send(&enc, fd);
 }
 
+int cp_wire_put_thread_name(int fd, pid_t tid, const char *name)
+{
+	enc_begin(&enc, CP_WIRE_THREAD_NAME);
+	enc_u32(&enc, (uint32_t)tid);
+	enc_str(&enc, name);
+	return enc_send(&enc, fd);
+}
+
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len)
 {
 	if (cap < 5 || len > cap - 5)
@@ -310,12 +318,18 @@ static bool tid_allowed(const struct cp_wire_limits *lim, pid_t tid)
 	return false;
 }
 
+static bool type_known(uint8_t type)
+{
+	return (type >= CP_WIRE_START && type <= CP_WIRE_EXCEPTION_FRAME) || type == CP_WIRE_THREAD_NAME;
+}
+
 static const char *type_name(uint8_t type)
 {
 	static const char *const names[] = {
 		[CP_WIRE_START] = "START", [CP_WIRE_THREAD] = "THREAD", [CP_WIRE_FRAME] = "FRAME",
 		[CP_WIRE_EXCEPTION] = "EXCEPTION", [CP_WIRE_ERROR] = "ERROR", [CP_WIRE_END] = "END",
 		[CP_WIRE_EXCEPTION_FRAME] = "EXCEPTION_FRAME",
+		[CP_WIRE_THREAD_NAME] = "THREAD_NAME",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
 }
@@ -327,7 +341,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 	struct cp_wire_thread *th = r->n_threads ? &r->threads[r->n_threads - 1] : NULL;
 	const char *bad = NULL;
 
-	if (type < CP_WIRE_START || type > CP_WIRE_EXCEPTION_FRAME) {
+	if (!type_known(type)) {
 		violation(ps, off, "unknown record type %u", type);
 		return false;
 	}
@@ -543,6 +557,36 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 			ps->nomem = true;
 		break;
 	}
+	case CP_WIRE_THREAD_NAME: {
+		pid_t tid = (pid_t)get_u32(c);
+		if (c->short_)
+			break;
+		if (th)
+			th->in_exception = false;	/* no EXCEPTION_FRAME after a THREAD_NAME */
+		th = NULL;
+		for (size_t i = 0; i < r->n_threads && !th; i++)
+			if (r->threads[i].tid == tid)
+				th = &r->threads[i];
+		if (!th) {
+			violation(ps, off, "THREAD_NAME of thread %u before its THREAD", (unsigned)tid);
+			return false;
+		}
+		if (th->managed_name) {
+			violation(ps, off, "thread %d: a second THREAD_NAME", (int)th->tid);
+			return false;
+		}
+		char *name = get_str(ps, c, &bad);
+		if (bad || c->short_ || ps->nomem || c->left) {
+			free(name);
+			break;
+		}
+		if (!name) {
+			violation(ps, off, "thread %d: an empty THREAD_NAME", (int)th->tid);
+			return false;
+		}
+		th->managed_name = name;
+		break;
+	}
 	case CP_WIRE_END:
 		r->ended = true;
 		break;
@@ -581,7 +625,7 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 		uint8_t type = buf[off];
 		uint32_t n = (uint32_t)buf[off + 1] | (uint32_t)buf[off + 2] << 8 |
 			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
-		if (type < CP_WIRE_START || type > CP_WIRE_EXCEPTION_FRAME) {
+		if (!type_known(type)) {
 			violation(&ps, off, "unknown record type %u", type);
 			return 0;
 		}
@@ -623,6 +667,7 @@ void cp_wire_result_deinit(struct cp_wire_result *res)
 			free(e->frames);
 		}
 		free(th->exceptions);
+		free(th->managed_name);
 	}
 	free(res->threads);
 	free(res->error);

@@ -30,14 +30,18 @@
  *                one frame of the stack trace the exception object recorded, in the order
  *                the runtime prints them; segment 0 first, +1 after each "--- End of stack
  *                trace from previous location ---"
+ *   THREAD_NAME 8  u32 tid, str name (not empty)                   the managed Thread.Name
  *
- * Grammar: START (THREAD (FRAME | EXCEPTION EXCEPTION_FRAME*)*)* ERROR? END, and nothing
- * after END. A thread is one of the core's threads and comes once; a thread has at most
- * max_frames frames. Its exceptions form a tree: the first one (index 0) and only it has
- * no parent, each other one's parent came before it, at most CP_WIRE_MAX_EXCEPTION_DEPTH
- * deep and CP_WIRE_MAX_EXCEPTIONS in all (an AggregateException has several inner ones).
- * An exception has at most max_frames frames, their segments start at 0 and grow by 0 or
- * 1 from frame to frame. The whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown
+ * Grammar: START (THREAD (FRAME | EXCEPTION EXCEPTION_FRAME* | THREAD_NAME)*)* ERROR? END,
+ * and nothing after END; FRAME and EXCEPTION belong to the THREAD before them. A thread is
+ * one of the core's threads and comes once; a thread has at most max_frames frames. Its
+ * exceptions form a tree: the first one (index 0) and only it has no parent, each other
+ * one's parent came before it, at most CP_WIRE_MAX_EXCEPTION_DEPTH deep and
+ * CP_WIRE_MAX_EXCEPTIONS in all (an AggregateException has several inner ones). An
+ * exception has at most max_frames frames, their segments start at 0 and grow by 0 or 1
+ * from frame to frame. A THREAD_NAME names any thread whose THREAD came before, at most
+ * once per thread (the worker sends the names after every walk, so that a DAC failing on
+ * them costs no frames). The whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown
  * types, a record of the wrong size and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
@@ -66,6 +70,7 @@ enum cp_wire_type {
 	CP_WIRE_ERROR = 5,
 	CP_WIRE_END = 6,
 	CP_WIRE_EXCEPTION_FRAME = 7,
+	CP_WIRE_THREAD_NAME = 8,
 };
 
 struct cp_wire_frame {
@@ -103,6 +108,7 @@ struct cp_wire_thread {
 	struct cp_wire_exception *exceptions;
 	size_t n_exceptions;
 	bool in_exception;		/* parser state: EXCEPTION_FRAMEs may follow */
+	char *managed_name;		/* THREAD_NAME's, or NULL */
 };
 
 struct cp_wire_result {
@@ -124,6 +130,7 @@ int cp_wire_put_exception(int fd, uint32_t parent, uint32_t hresult, const char 
 int cp_wire_put_exception_frame(int fd, uint32_t exception, const struct cp_wire_exception_frame *f);
 int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cp_wire_put_end(int fd);
+int cp_wire_put_thread_name(int fd, pid_t tid, const char *name);
 
 /* Encode into a buffer instead (for seeds and tests): the record of @type with @payload. */
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len);

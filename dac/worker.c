@@ -29,6 +29,7 @@
 #include "exception.h"
 #include "sandbox.h"
 #include "target.h"
+#include "threads.h"
 #include "wire.h"
 #include "worker.h"
 #include "zio.h"
@@ -39,6 +40,7 @@ struct walker {
 	int out;
 	void *process;		/* IXCLRDataProcess */
 	void *sos, *sos2;	/* ISOSDacInterface, ISOSDacInterface2 (may be NULL) */
+	struct cp_dac_threads *threads;	/* the managed threads (threads.c), or NULL */
 	struct cp_target *t;
 	size_t max_frames;
 };
@@ -234,7 +236,20 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 	}
 }
 
-static void walk_thread(struct walker *c, pid_t tid, bool crashed)
+/* Thread.Name, when the thread has one and the DAC knows the thread. */
+static void thread_name(struct walker *c, pid_t tid)
+{
+	static WCHAR wname[MAX_NAME];
+	static char name[MAX_NAME * 2];
+
+	size_t n = cp_dac_thread_name(c->threads, tid, wname, MAX_NAME);
+	utf16_to_utf8(wname, n, name, sizeof(name));
+	if (name[0])
+		(void) cp_wire_put_thread_name(c->out, tid, name);
+}
+
+/* Walk @tid; false when the DAC does not know it (no THREAD sent). */
+static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 {
 	void *task = NULL, *walk = NULL;
 	static uint8_t ctx[4096] __attribute__((aligned(16)));
@@ -242,12 +257,12 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	static const size_t regs[] = { CTX_RIP, CTX_RSP, CTX_RBP, CTX_RBX, CTX_R12, CTX_R13, CTX_R14, CTX_R15 };
 
 	if (FAILED(xclr_process_get_task_by_os_thread_id(c->process, tid, &task)) || !task)
-		return;
+		return false;
 	(void) cp_wire_put_thread(c->out, tid);
 	thread_exception(c, task, tid, crashed);
 	if (FAILED(xclr_task_create_stack_walk(task, 0xf, &walk)) || !walk) {
 		xclr_release(task);
-		return;
+		return true;
 	}
 	for (size_t n = 0; n < c->max_frames; n++) {
 		ULONG32 size = 0;
@@ -289,6 +304,7 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 	}
 	xclr_release(walk);
 	xclr_release(task);
+	return true;
 }
 
 typedef int (*dllmain_fn)(void *, uint32_t, void *);
@@ -352,9 +368,21 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 		c.sos2 = NULL;
 	if (cp_dac_worker_confine_after_load(w, &why) < 0)
 		give_up(c.out, "the DAC's process could not be confined", why);
+	c.threads = cp_dac_threads_create(c.sos, c.t);
 
-	for (size_t i = 0; i < w->core->n_threads; i++)
-		walk_thread(&c, w->core->threads[i].tid, i == 0);
+	/* The crashed thread (for the last-thrown fallback): none in a dump that does not say
+	 * (analyze.c then takes the thread with an exception in flight). */
+	bool *sent = calloc(w->core->n_threads + 1, sizeof(*sent));
+	for (size_t i = 0; i < w->core->n_threads; i++) {
+		bool s = walk_thread(&c, w->core->threads[i].tid, w->core->crash_known && i == w->core->crashed);
+		if (sent)
+			sent[i] = s;
+	}
+	/* Names last, of the threads sent: a DAC that fails on them has sent every thread's
+	 * frames already. */
+	for (size_t i = 0; sent && i < w->core->n_threads; i++)
+		if (sent[i])
+			thread_name(&c, w->core->threads[i].tid);
 	(void) cp_wire_put_end(c.out);
 	/* Never dlclose the DAC (its TLS destructors live in it); just leave. */
 	_exit(0);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -31,7 +32,7 @@
 static void fill_process(struct cp_core *core, struct cp_report *r)
 {
 	struct cp_process *p = &r->process;
-	const struct cp_core_thread *crashed = &core->threads[0];
+	const struct cp_core_thread *crashed = &core->threads[core->crashed];
 	uint64_t entry;
 
 	/* The kernel's own pid and ids (%P, %u, %g: the host's view), when the caller has
@@ -60,11 +61,48 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 	} else {
 		p->signal = crashed->cursig;
 	}
+	if (!p->core_writer && core->writer != CP_CORE_WRITER_UNKNOWN)
+		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" : "createdump");
 	/* The executable is the file mapped where the program's entry point lies. */
 	if (!p->exe && cp_core_auxv(core, AT_ENTRY, &entry)) {
 		const struct cp_mapping *m = cp_core_mapping_at(core, entry);
 		if (m)
 			p->exe = strdup(m->path);
+	}
+}
+
+/*
+ * A dump whose notes do not say which thread crashed (createdump's of a process that was
+ * not crashing, or of an older runtime): the thread that has an exception in flight, the
+ * unhandled one, crashed, as SOS finds it (the DAC's worker gives a thread its current
+ * exception state only, without the crashed thread's last-thrown fallback, here). None
+ * has one: nothing crashed, the report says so (no thread "crashed", signal 0).
+ */
+static void crashed_by_exception(struct cp_report *r)
+{
+	for (size_t i = 0; i < r->n_threads; i++) {
+		if (!r->threads[i].exception)
+			continue;
+		r->threads[i].crashed = true;
+		r->process.tid = r->threads[i].tid;
+		cp_report_note(r, false, "the dump does not say which thread crashed: thread %d, the one with an exception in flight",
+			       r->threads[i].tid);
+		return;
+	}
+	cp_report_note(r, false, "the dump does not say which thread crashed, and no thread has an exception in flight: a dump of a running process");
+}
+
+/* The crashed thread first, as in every report (the core's order is the unwinder's and the
+ * DAC's; createdump writes the crashed thread where /proc/PID/task lists it). */
+static void crashed_first(struct cp_report *r)
+{
+	for (size_t i = 1; i < r->n_threads; i++) {
+		if (!r->threads[i].crashed)
+			continue;
+		struct cp_thread t = r->threads[i];
+		memmove(&r->threads[1], &r->threads[0], i * sizeof(t));
+		r->threads[0] = t;
+		return;
 	}
 }
 
@@ -106,7 +144,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 		struct cp_thread *th = cp_report_add_thread(r, core->threads[i].tid);
 		if (!th)
 			return -ENOMEM;
-		th->crashed = i == 0;
+		th->crashed = core->crash_known && i == core->crashed;
 		if (!th->name && core->threads[i].tid == r->process.pid && r->process.comm)
 			th->name = strdup(r->process.comm);
 	}
@@ -144,13 +182,64 @@ out_dac:
 	/* Their names as the runtime prints them, from the same assemblies' metadata. */
 	(void) cp_clrname_fill(r, sl ? clrname_lookup : NULL, sl);
 	cp_srclines_destroy(sl);
+	if (!core->crash_known)
+		crashed_by_exception(r);
 out:
 	/* Unmapping every ELF file libdw opened costs more than a millisecond. */
 	if (!opts->exiting) {
 		cp_modules_destroy(mods);
 		cp_target_destroy(t);
 	}
+	crashed_first(r);
 	return ret < 0 && ret != -ENOMEM ? 0 : ret;
+}
+
+static bool all_of(const char *s, size_t n, const char *set)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(set, s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Did systemd-coredump store this core? It names a core
+ * core.COMM.UID.BOOT_ID.PID.USEC[.zst|.xz|.lz4] and sets user.coredump.* extended
+ * attributes on it (systemd src/coredump/coredump.c, make_filename and fix_xattr). Either
+ * is enough: a copy loses the attributes, a renamed file keeps them. What it stores is the
+ * kernel's core as it was.
+ */
+static bool stored_by_systemd(int fd, const char *path)
+{
+	char v[32];
+	if (fgetxattr(fd, "user.coredump.pid", v, sizeof(v)) > 0)
+		return true;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (strncmp(base, "core.", 5) != 0)
+		return false;
+	size_t n = strlen(base);
+	static const char *const suffixes[] = { ".zst", ".xz", ".lz4" };
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+		if (n > k && strcmp(base + n - k, suffixes[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	/* From the end: USEC, PID, BOOT_ID, UID (COMM may hold dots). */
+	static const char *const sets[] = { "0123456789", "0123456789", "0123456789abcdef", "0123456789" };
+	for (size_t f = 0; f < 4; f++) {
+		const char *dot = memrchr(base, '.', n);
+		if (!dot || dot < base + 4)
+			return false;
+		size_t len = base + n - dot - 1;
+		if (!all_of(dot + 1, len, sets[f]) || (f == 2 && len != 32))
+			return false;
+		n = dot - base;
+	}
+	return n > 5;
 }
 
 static void usage(FILE *f)
@@ -301,6 +390,8 @@ int cp_cmd_analyze(int argc, char **argv)
 				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
 		aopts.symbol_path = symbol_path;
+		if (strcmp(path, "-") != 0 && stored_by_systemd(fd, path))
+			report->process.core_writer = strdup("systemd-coredump");
 		r = cp_analyze_core(core, rootfd, &aopts, report);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);

@@ -223,6 +223,39 @@ static void parse_file(struct cp_core *core, const unsigned char *desc, size_t l
 	}
 }
 
+/*
+ * Who wrote the notes, from the first one: the kernel's first note is the crashed thread's
+ * NT_PRSTATUS (fs/binfmt_elf.c, fill_note_info); createdump starts with NT_PRPSINFO and tags
+ * the padding of every note's name ("CORE\0PRP", "CORE\0THR"; dotnet/runtime
+ * src/coreclr/debug/createdump/dumpwriterelf.cpp, WriteProcessInfo and WriteThread).
+ */
+static void note_writer(struct cp_core *core, uint32_t type, const char *name, uint32_t namesz)
+{
+	if (core->writer != CP_CORE_WRITER_UNKNOWN || namesz != 5)
+		return;
+	if (type == NT_PRSTATUS && memcmp(name, "CORE\0\0\0\0", 8) == 0)
+		core->writer = CP_CORE_WRITER_KERNEL;
+	else if (type == NT_PRPSINFO && memcmp(name, "CORE\0PRP", 8) == 0)
+		core->writer = CP_CORE_WRITER_CREATEDUMP;
+}
+
+/* The thread that crashed: the first for the kernel; for createdump the one thread it
+ * wrote with a signal (WriteThread is given the crash signal for --crashthread only), none
+ * in a dump of a process that had not crashed (dotnet-dump collect). */
+static void find_crashed(struct cp_core *core)
+{
+	core->crashed = 0;
+	core->crash_known = core->writer != CP_CORE_WRITER_CREATEDUMP;
+	if (core->writer != CP_CORE_WRITER_CREATEDUMP)
+		return;
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i].cursig != 0) {
+			core->crashed = i;
+			core->crash_known = true;
+			return;
+		}
+}
+
 static void parse_notes(struct cp_core *core, size_t start)
 {
 	const unsigned char *p = core->notes;
@@ -244,6 +277,9 @@ static void parse_notes(struct cp_core *core, size_t start)
 		const char *name = (const char *)p + name_off;
 		const unsigned char *desc = p + desc_off;
 		bool is_core = h[0] == 5 && memcmp(name, "CORE", 5) == 0;
+
+		if (off == 0 && desc_off >= name_off + 8)
+			note_writer(core, h[2], name, h[0]);
 
 		if (is_core) {
 			switch (h[2]) {
@@ -682,6 +718,7 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		*err = "no NT_PRSTATUS note: the core holds no thread";
 		return -EINVAL;
 	}
+	find_crashed(core);
 
 	if (n_truncated)
 		cp_core_problem(core, "core is truncated: %zu of %zu segments end beyond its %llu bytes",

@@ -51,6 +51,14 @@ struct cp_core_thread {
 	struct user_regs_struct regs;
 };
 
+/* Who wrote the core, told by its notes (cp_core.writer). */
+enum cp_core_writer {
+	CP_CORE_WRITER_UNKNOWN = 0,
+	CP_CORE_WRITER_KERNEL,		/* the first note is the crashed thread's NT_PRSTATUS */
+	CP_CORE_WRITER_CREATEDUMP,	/* the .NET runtime's createdump (dotnet-dump collect,
+					 * DOTNET_DbgEnableMiniDump) */
+};
+
 struct cp_core {
 	struct cp_input *in;		/* kept while a seekable core can still be read */
 	int live_fd;			/* /proc/PID/mem of the process being dumped, or -1 */
@@ -61,8 +69,14 @@ struct cp_core {
 	size_t n_segs;
 	struct cp_mapping *maps;
 	size_t n_maps;
-	struct cp_core_thread *threads;	/* the first one is the thread that crashed */
+	/* In note order. The kernel writes the thread that crashed first; createdump writes
+	 * them in /proc/PID/task order and gives only the crashed one a cursig. */
+	struct cp_core_thread *threads;
 	size_t n_threads;
+	size_t crashed;			/* index of the thread that crashed (0 for the kernel) */
+	bool crash_known;		/* false: a dump of a process that had not crashed, or
+					 * a createdump dump whose notes do not say which */
+	enum cp_core_writer writer;
 
 	bool has_psinfo;
 	pid_t pid, ppid;

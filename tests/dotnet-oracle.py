@@ -537,7 +537,7 @@ def check_main(args):
                                   AggregateException's inner exceptions, side by side
       --managed-name NAME         the crashed thread's managed_name (Thread.Name)
       --no-exception              top-level exception is null (pinvoke: a native fault)
-      --runtime-version V         runtime.kind "dotnet", runtime.version V, dac_error null
+      --runtime-version V         runtime.kind "coreclr", runtime.version V, dac_error null
       --runtime-dir-has FILE      runtime.directory contains FILE (e.g. libcoreclr.so)
       --tid TID                   process.tid and the crashed thread (threads[0])
       --signal N                  process.signal
@@ -594,7 +594,7 @@ def check_main(args):
         if not isinstance(rt, dict):
             errors.append("runtime: got %r, expected an object" % (rt,))
         else:
-            expect("runtime.kind", rt.get("kind"), "dotnet")
+            expect("runtime.kind", rt.get("kind"), "coreclr")
             expect("runtime.version", rt.get("version"), args.runtime_version)
             expect("runtime.dac_error", rt.get("dac_error"), None)
             if args.runtime_dir_has and not os.path.exists(os.path.join(rt.get("directory") or "/nonexistent",

@@ -89,7 +89,7 @@ loaded() {
 		check_failed "$1: the DAC ran as '$(cat "$short/m/marker")', expected nobody (65534) without groups"
 }
 
-jq -e '.process.uid == 1234 and .process.gid == 0 and .runtime.kind == "dotnet"' <("$CRASHPIPE" analyze --no-dac "$tmp_core") \
+jq -e '.process.uid == 1234 and .process.gid == 0 and .runtime.kind == "coreclr"' <("$CRASHPIPE" analyze --no-dac "$tmp_core") \
 	>/dev/null || fail "the core does not claim uid 1234 gid 0 for a .NET process"
 
 analyze_case tmp "$tmp_core"

@@ -17,7 +17,7 @@
 #   - the exception type and message exactly as the app threw them (the app prints them, and
 #     they must equal the string constants in Program.cs), the inner exception for main;
 #   - process.tid = the crashed thread, process.signal 6 (11 for pinvoke);
-#   - runtime.kind "dotnet", runtime.version = the app's Environment.Version, no dac_error;
+#   - runtime.kind "coreclr", runtime.version = the app's Environment.Version, no dac_error;
 #   - the crashed thread's managed frames the app names, in order; managed frames with
 #     assembly, token, il_offset;
 #   - pinvoke: no exception, the crashlib native frames before the first managed frame;

@@ -280,11 +280,81 @@ static void test_notes_only_core(void)
 	close(fd);
 }
 
+/* A note named as createdump names them: "CORE", NUL, then a tag in the padding. */
+static void tagged_note(struct synth *s, const char *tag, uint32_t type, const void *desc, uint32_t len)
+{
+	uint32_t h[3] = { 5, len, type };
+	memcpy(s->notes + s->notes_len, h, 12);
+	memcpy(s->notes + s->notes_len + 12, "CORE", 5);
+	memcpy(s->notes + s->notes_len + 17, tag, 3);
+	s->notes_len += 20;
+	memcpy(s->notes + s->notes_len, desc, len);
+	s->notes_len += (len + 3) & ~3u;
+}
+
+/* createdump's order (dumpwriterelf.cpp): PRPSINFO, AUXV, FILE, then each thread; only the
+ * crashed thread has a signal (@crashed, or none when -1). */
+static void build_createdump(struct synth *s, int crashed, const char *prp_tag)
+{
+	memset(s, 0, sizeof(*s));
+	struct elf_prpsinfo ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.pr_pid = 200;
+	strcpy(ps.pr_fname, "Crasher");
+	tagged_note(s, prp_tag, NT_PRPSINFO, &ps, sizeof(ps));
+	uint64_t auxv[] = { AT_ENTRY, 0x401000, AT_NULL, 0 };
+	tagged_note(s, "AUX", NT_AUXV, auxv, sizeof(auxv));
+	for (int i = 0; i < 3; i++) {
+		struct elf_prstatus pr;
+		memset(&pr, 0, sizeof(pr));
+		pr.pr_pid = 200 + i;
+		pr.pr_cursig = i == crashed ? 6 : 0;
+		tagged_note(s, "THR", NT_PRSTATUS, &pr, sizeof(pr));
+	}
+	synth_load(s, 0x7000000, 0x1000, 0xaa);
+	synth_finish(s);
+}
+
+static void check_writer(struct synth *s, enum cp_core_writer writer, size_t crashed, bool known)
+{
+	struct cp_core *c;
+	const char *why;
+	int fd = file_of(s->buf, s->len);
+	CHECK(read_core(fd, &c, &why) == 0);
+	CHECK(c->writer == writer);
+	CHECK(c->crashed == crashed);
+	CHECK(c->crash_known == known);
+	struct cp_input *in = c->in;
+	cp_core_destroy(c);
+	cp_input_destroy(in);
+	close(fd);
+}
+
+static void test_writer(void)
+{
+	static struct synth d;
+
+	/* The kernel: the crashed thread's NT_PRSTATUS first. */
+	check_writer(&S, CP_CORE_WRITER_KERNEL, 0, true);
+	/* createdump: the thread with a signal crashed, wherever it is. */
+	build_createdump(&d, 2, "PRP");
+	check_writer(&d, CP_CORE_WRITER_CREATEDUMP, 2, true);
+	build_createdump(&d, 1, "PRP");
+	check_writer(&d, CP_CORE_WRITER_CREATEDUMP, 1, true);
+	/* None has one: dotnet-dump collect of a running process. */
+	build_createdump(&d, -1, "PRP");
+	check_writer(&d, CP_CORE_WRITER_CREATEDUMP, 0, false);
+	/* PRPSINFO first without createdump's tag: a writer not known; the first thread. */
+	build_createdump(&d, 2, "\0\0\0");
+	check_writer(&d, CP_CORE_WRITER_UNKNOWN, 0, true);
+}
+
 int main(void)
 {
 	build();
 	test_file_pipe_zstd();
 	test_damage();
 	test_notes_only_core();
+	test_writer();
 	return UNIT_DONE();
 }

@@ -81,6 +81,8 @@ static void emit_good(int fd)
 	cp_wire_put_frame(fd, &f2);
 	cp_wire_put_thread(fd, 102);
 	cp_wire_put_frame(fd, &f3);
+	/* Names come after the walks, for any thread sent before. */
+	cp_wire_put_thread_name(fd, 100, "settlement-worker \xc3\xa9");
 	cp_wire_put_end(fd);
 }
 
@@ -146,6 +148,8 @@ static void test_round_trip(void)
 			CHECK(x[1].segment == 1 && !x[1].has_il && x[1].il == 0 && !x[1].assembly);
 			CHECK(strcmp(x[1].name, "Orders+<FireAndForget>d__0.MoveNext()") == 0);
 		}
+		CHECK(t->managed_name && strcmp(t->managed_name, "settlement-worker \xc3\xa9") == 0);
+		CHECK(!r.threads[1].managed_name);
 		CHECK(r.threads[1].tid == 102 && r.threads[1].n_frames == 1);
 		CHECK(r.threads[1].frames[0].name && strncmp(r.threads[1].frames[0].name, "\xe2\x80\xae", 3) == 0);
 	}
@@ -225,6 +229,7 @@ static void r_xframe(uint32_t exception, uint32_t segment, uint8_t has_il)
 }
 #define NP CP_WIRE_NO_PARENT
 static void r_end(void) { rec(CP_WIRE_END); }
+static void r_name(uint32_t tid, const char *name) { p_u32(tid); p_str(name, strlen(name)); rec(CP_WIRE_THREAD_NAME); }
 
 /* Parse the built stream: it must be rejected with @why in the message, keeping
  * @threads threads. */
@@ -292,6 +297,18 @@ static void test_rejections(void)
 	EXPECT_BAD("exception 0: more than 4 frames", 1);
 	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); p_u32(0); p_u32(0); rec(CP_WIRE_EXCEPTION_FRAME);
 	EXPECT_BAD("EXCEPTION_FRAME: payload too short", 1);
+	/* Thread names: of the thread before, once, not empty. */
+	r_start(CP_WIRE_VERSION); r_name(100, "x"); EXPECT_BAD("THREAD_NAME of thread 100 before its THREAD", 0);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(101, "x"); EXPECT_BAD("THREAD_NAME of thread 101 before its THREAD", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_thread(101); r_name(100, "x"); r_name(101, "y"); r_name(100, "z");
+	EXPECT_BAD("thread 100: a second THREAD_NAME", 2);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "x"); r_name(100, "y"); EXPECT_BAD("thread 100: a second THREAD_NAME", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, ""); EXPECT_BAD("thread 100: an empty THREAD_NAME", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "\xc0\xaf"); EXPECT_BAD("THREAD_NAME: a string that is not UTF-8", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); p_u32(100); p_u32(5); p_u8(0x61); p_u8(0x62); rec(CP_WIRE_THREAD_NAME);
+	EXPECT_BAD("THREAD_NAME: payload too short", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); p_u32(100); p_str("ab", 2); p_u8(0); rec(CP_WIRE_THREAD_NAME);
+	EXPECT_BAD("THREAD_NAME: 1 bytes left over", 1);
 	/* Sizes. */
 	r_start(CP_WIRE_VERSION); b.buf[b.len++] = CP_WIRE_THREAD; memcpy(b.buf + b.len, "\x01\x00\x01\x00", 4); b.len += 4;
 	EXPECT_BAD("a record of 65537 bytes", 0);
@@ -373,6 +390,9 @@ static void write_seeds(const char *dir)
 	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_xframe(0, 0, 1); r_xframe(0, 1, 0); r_exc(0);
 	r_xframe(1, 0, 0); r_exc(0); r_exc(2); r_xframe(3, 0, 1); r_thread(101); r_exc(NP); r_end();
 	write_file(dir, "exception-tree", b.buf, b.len);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "settlement-worker"); r_thread(101); r_name(100, "x"); r_name(101, "y");
+	r_name(101, "z"); r_end();
+	write_file(dir, "thread-name", b.buf, b.len);
 	b.len = 0;
 }
 

@@ -1,7 +1,8 @@
 // Crasher - crashpipe's .NET crash test app.  One scenario per run:
 //
 //   Crasher SCENARIO      main | worker | async | generic | nullref | pinvoke | failfast |
-//                         stackoverflow | threads100 | asyncvoid | aggregate | names
+//                         stackoverflow | threads100 | asyncvoid | aggregate | names |
+//                         longname | hang
 //
 // Before it crashes it prints, one fact a line, what a test needs to check the report:
 //   crasher scenario S runtime V pid P     (V = Environment.Version, e.g. 10.0.12)
@@ -15,6 +16,9 @@
 //   parked tid T name N                    threads100: every parked thread
 //   expect frames F1,F2,...                innermost first: method names the crashed thread must
 //                                          show in this order (a subsequence), as the DAC names them
+//   thread tid T managed-name N            longname, hang: a thread's tid and its Thread.Name
+//   hang ready                             hang: every thread is parked; the process waits forever
+//                                          (for `dotnet-dump collect`) until it is killed
 //
 // Every method a test names is [MethodImpl(NoInlining)] and calls its callee in a non-tail
 // position (the result is used afterwards), so the JIT neither inlines nor tail-calls it away.
@@ -42,6 +46,7 @@ namespace Crasher
         public const string AggregateFirst = "crashpipe-test: first task gave up";
         public const string AggregateSecond = "crashpipe-test: second task gave up";
         public const string Names = "crashpipe-test: every kind of method name on one stack";
+        public const string LongName = "crashpipe-test: settlement worker gave up";
     }
 
     internal sealed class Holder
@@ -125,8 +130,10 @@ namespace Crasher
                 case "asyncvoid": r = Orders.Run(); break;
                 case "aggregate": r = Aggregates.Run(); break;
                 case "names": r = NameShapes.Run(); break;
+                case "longname": r = RunLongName(); break;
+                case "hang": r = RunHang(); break;
                 default:
-                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100|asyncvoid|aggregate");
+                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100|asyncvoid|aggregate|names|longname|hang");
                     return 2;
             }
             Say("crasher did not crash: " + r);
@@ -410,6 +417,73 @@ namespace Crasher
             parked.Signal();
             Never.WaitOne();
             return k;
+        }
+
+        // ---- longname: a thread named longer than the kernel's 15-byte comm throws; the OS
+        // name is "settlement-work", Thread.Name "settlement-worker" ----
+        public const string SettlementThreadName = "settlement-worker";
+
+        private static int RunLongName()
+        {
+            var t = new Thread(LongNameEntry) { Name = SettlementThreadName };
+            t.Start();
+            t.Join();
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void LongNameEntry()
+        {
+            Say("thread tid " + gettid() + " managed-name " + Thread.CurrentThread.Name);
+            int r = LongNameLevel1(1);
+            GC.KeepAlive(r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int LongNameLevel1(int x)
+        {
+            var e = new InvalidDataException(Messages.LongName);
+            SayCrashTid();
+            Expect(e);
+            ExpectFrames("Crasher.Program.LongNameLevel1", "Crasher.Program.LongNameEntry");
+            if (x > 0)
+            {
+                throw e;
+            }
+            return x;
+        }
+
+        // ---- hang: two named threads and main parked without a timeout; the main thread
+        // caught an exception before (a thrown exception that is handled crashes nothing) ----
+        private static int RunHang()
+        {
+            try
+            {
+                throw new ArgumentException("crashpipe-test: handled before the hang");
+            }
+            catch (ArgumentException)
+            {
+            }
+            var parked = new CountdownEvent(2);
+            for (int i = 0; i < 2; i++)
+            {
+                var t = new Thread(() => HangLevel1(parked)) { Name = "hang-worker-" + i, IsBackground = true };
+                t.Start();
+            }
+            parked.Wait();
+            Say("thread tid " + gettid() + " managed-name " + (Thread.CurrentThread.Name ?? ""));
+            Say("hang ready");
+            Never.WaitOne();
+            return 0;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int HangLevel1(CountdownEvent parked)
+        {
+            Say("thread tid " + gettid() + " managed-name " + Thread.CurrentThread.Name);
+            parked.Signal();
+            Never.WaitOne();
+            return 1;
         }
     }
 
