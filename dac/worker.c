@@ -243,7 +243,7 @@ static void thread_name(struct walker *c, pid_t tid)
 	static char name[MAX_NAME * 2];
 
 	size_t n = cp_dac_thread_name(c->threads, tid, wname, MAX_NAME);
-	utf16_to_utf8(wname, n, name, sizeof(name));
+	cp_dac_utf16_to_utf8(wname, n, name, sizeof(name));
 	if (name[0])
 		(void) cp_wire_put_thread_name(c->out, tid, name);
 }
