@@ -3,14 +3,24 @@
 
 /*
  * report - what crashpipe found, and its JSON form (schema "crashpipe/1", documented in
- * crashpipe-report(5)). The only user of cJSON. Every stage fills these structs; only
- * report.c knows how they are written and read back.
+ * crashpipe-report(5)). Every stage fills these structs; how they become JSON and come
+ * back is known only to the files the functions below are grouped by:
+ *   report.c            the model: create, add, note, destroy
+ *   report-to-json.c    the JSON writer, one *_to_json() per object (on json-writer.c)
+ *   report-from-json.c  the strict reader, one *_from_json() per object, its mirror (on
+ *                       json-reader.c, with it the only user of cJSON)
+ *   report-file.c       writing and loading report files (plain or zstd)
+ *   signame.c           signal and si_code names
+ * A new member is a field here, a line in a *_to_json() and the same line in its
+ * *_from_json(), and its entry in crashpipe-report(5).
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "signame.h"
 
 #define CP_SCHEMA "crashpipe/1"
 
@@ -116,6 +126,8 @@ struct cp_report {
 	bool live;			/* memory read from the process while it was dumped */
 };
 
+/* ---- report.c ---- */
+
 struct cp_report *cp_report_create(void);
 void cp_report_destroy(struct cp_report *report);
 
@@ -138,8 +150,12 @@ const char *cp_frame_kind_name(enum cp_frame_kind kind);
 void cp_report_note(struct cp_report *report, bool partial, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ---- report-to-json.c ---- */
+
 /* Serialise into a new NUL-terminated string (pretty-printed). NULL on ENOMEM. */
 char *cp_report_to_json(const struct cp_report *report);
+
+/* ---- report-file.c ---- */
 
 /* Write the report to @path atomically (a temporary file beside it, then rename): plain
  * JSON, or zstd-compressed JSON when @path ends in ".zst". With @path "-" print JSON on
@@ -157,6 +173,18 @@ int cp_report_write_json(const char *json, size_t len, const char *path);
 int cp_report_write_at(const struct cp_report *report, int dir_fd, const char *name);
 int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size_t len);
 
+/* Read a report written by cp_report_write() (plain or zstd) with cp_report_parse(). Only a
+ * regular file is read: the entry is looked at through O_PATH|O_NOFOLLOW, then that inode
+ * opened O_RDONLY|O_NONBLOCK|O_NOCTTY (a symlink, a FIFO or a device is refused, never
+ * opened or waited on), of at most CP_REPORT_MAX_SIZE bytes, compressed or not. Returns 0 or
+ * -errno; *@error_ret gets a static reason for -EINVAL, -ELOOP (a symlink), -EFBIG (too
+ * large) and -EBADF (not a regular file). */
+int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret);
+/* The same for @name in the directory @dir_fd (AT_FDCWD for the working directory). */
+int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret);
+
+/* ---- report-from-json.c ---- */
+
 /* Bounds of the strict reader (crashpipe-report(5)): JSON text of at most
  * CP_REPORT_MAX_SIZE bytes (after decompression), nested at most CP_REPORT_MAX_DEPTH deep,
  * holding at most CP_REPORT_MAX_VALUES values (cJSON spends ~100 bytes on each). */
@@ -164,26 +192,16 @@ int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size
 #define CP_REPORT_MAX_DEPTH 64
 #define CP_REPORT_MAX_VALUES 2000000u
 #define CP_REPORT_MAX_THREADS 100000u
-#define CP_REPORT_MAX_FRAMES 1000000u	/* per thread: --max-frames' own limit */
+#define CP_REPORT_MAX_FRAMES 1000000u	/* per thread or exception: --max-frames' own limit */
 #define CP_REPORT_MAX_MODULES 100000u
 #define CP_REPORT_MAX_NOTES 100000u
+#define CP_REPORT_MAX_INNERS 64u		/* inner exceptions of one (AggregateException) */
+#define CP_REPORT_MAX_NESTING 16u		/* inner exceptions below the thread's */
 
 /* Parse @len bytes of JSON text (need not be NUL-terminated) as a report, strictly: exactly
  * one JSON value (only whitespace after it), an object whose "schema" is CP_SCHEMA, within
  * the bounds above, every field of the right type and range. Nothing in @json is trusted.
  * Returns 0 or -errno; -EINVAL with a static reason in *@why (never NULL then). */
 int cp_report_parse(const char *json, size_t len, struct cp_report **ret, const char **why);
-
-/* Read a report written by cp_report_write() (plain or zstd) with cp_report_parse(). Only a
- * regular file is read: the entry is looked at through O_PATH|O_NOFOLLOW, then that inode
- * opened O_RDONLY|O_NONBLOCK|O_NOCTTY (a symlink, a FIFO or a device is refused, never
- * opened or waited on), of at most CP_REPORT_MAX_SIZE bytes, compressed or not. Returns 0 or -errno; *@error_ret gets a static reason for -EINVAL, -ELOOP (a
- * symlink), -EFBIG (too large) and -EBADF (not a regular file). */
-int cp_report_load(const char *path, struct cp_report **ret, const char **error_ret);
-/* The same for @name in the directory @dir_fd (AT_FDCWD for the working directory). */
-int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret);
-
-const char *cp_signal_name(int sig);
-const char *cp_si_code_name(int sig, int code);
 
 #endif
