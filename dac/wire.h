@@ -23,10 +23,19 @@
  *                str type, str message
  *   ERROR     5  str message                                       why the DAC gave up
  *   END       6  (empty)                                           last, exactly once
+ *   REPEAT    9  u32 length, u32 count: the FRAME just before starts a folded cycle: it
+ *                and the next length-1 FRAMEs of the thread occurred count times in a
+ *                row there (1 <= length <= CP_WIRE_MAX_PERIOD, 2 <= count <=
+ *                CP_WIRE_MAX_REPEAT), sent once (src/fold.h)
+ *   OMITTED  10  u64 count: the walk left count frames of the thread out here, between
+ *                the FRAME before and the next one (1 <= count <= CP_WIRE_MAX_REPEAT;
+ *                at most once a thread)
  *
- * Grammar: START (THREAD (FRAME | EXCEPTION)*)* ERROR? END, and nothing after END. A
- * thread is one of the core's threads and comes once; a thread has at most max_frames
- * frames; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
+ * Grammar: START (THREAD (FRAME REPEAT? | EXCEPTION | OMITTED)*)* ERROR? END, and nothing
+ * after END. A thread is one of the core's threads and comes once; a thread has at most
+ * max_frames FRAMEs (the worker walks to the bottom and folds what it found into them); a
+ * cycle's frames are the thread's, belong to no other cycle and no OMITTED falls among
+ * them; exceptions come in depth order 0, 1, ... below CP_WIRE_MAX_EXCEPTION_DEPTH; the
  * whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong
  * size and a payload with bytes left over are violations.
  *
@@ -45,6 +54,8 @@
 #define CP_WIRE_MAX_TOTAL (8u << 20)
 #define CP_WIRE_MAX_STRING 4096u
 #define CP_WIRE_MAX_EXCEPTION_DEPTH 8u
+#define CP_WIRE_MAX_PERIOD 16u
+#define CP_WIRE_MAX_REPEAT (1u << 20)
 
 enum cp_wire_type {
 	CP_WIRE_START = 1,
@@ -53,6 +64,8 @@ enum cp_wire_type {
 	CP_WIRE_EXCEPTION = 4,
 	CP_WIRE_ERROR = 5,
 	CP_WIRE_END = 6,
+	CP_WIRE_REPEAT = 9,
+	CP_WIRE_OMITTED = 10,
 };
 
 struct cp_wire_frame {
@@ -62,6 +75,7 @@ struct cp_wire_frame {
 	bool has_il;
 	uint64_t regs[8];		/* rip rsp rbp rbx r12 r13 r14 r15 */
 	char *name, *assembly;		/* NULL when empty */
+	uint32_t repeat_length, repeat_count;	/* REPEAT: a cycle starts here (0: none) */
 };
 
 struct cp_wire_exception {
@@ -75,6 +89,8 @@ struct cp_wire_thread {
 	size_t n_frames;
 	struct cp_wire_exception exceptions[CP_WIRE_MAX_EXCEPTION_DEPTH];
 	size_t n_exceptions;		/* [0] is the thread's exception, [i+1] the inner one of [i] */
+	size_t omitted_after;		/* OMITTED: n_omitted frames left out after frames[0..after) */
+	uint64_t n_omitted;
 };
 
 struct cp_wire_result {
@@ -95,6 +111,8 @@ int cp_wire_put_frame(int fd, const struct cp_wire_frame *f);
 int cp_wire_put_exception(int fd, uint32_t depth, uint32_t hresult, const char *type, const char *message);
 int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cp_wire_put_end(int fd);
+int cp_wire_put_repeat(int fd, uint32_t length, uint32_t count);
+int cp_wire_put_omitted(int fd, uint64_t count);
 
 /* Encode into a buffer instead (for seeds and tests): the record of @type with @payload. */
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len);

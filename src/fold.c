@@ -34,6 +34,7 @@ struct cp_fold {
 	/* the cycle being counted: its first period, owned */
 	unsigned char *period;
 	uint32_t per_len, per_count;
+	unsigned char *one;	/* room for a single frame on its way out of the window */
 	/* the head: the first units, in order */
 	unsigned char *head;
 	struct meta *head_meta;
@@ -73,7 +74,8 @@ struct cp_fold *cp_fold_create(const struct cp_fold_ops *ops, size_t cap)
 	f->head_cap = cap - f->tail_cap;
 	f->win = malloc(CP_FOLD_WINDOW * ops->size);
 	f->period = malloc(CP_FOLD_MAX_PERIOD * ops->size);
-	if (!f->win || !f->period) {
+	f->one = malloc(ops->size);
+	if (!f->win || !f->period || !f->one) {
 		cp_fold_destroy(f);
 		return NULL;
 	}
@@ -95,6 +97,7 @@ void cp_fold_destroy(struct cp_fold *f)
 		drop(f, at(f, f->tail, (f->tail_start + i) % f->tail_alloc));
 	free(f->win);
 	free(f->period);
+	free(f->one);
 	free(f->head);
 	free(f->head_meta);
 	free(f->tail);
@@ -284,10 +287,9 @@ static int step(struct cp_fold *f)
 		f->per_count = (uint32_t)best_reps;
 		return 0;
 	}
-	unsigned char one[size];
-	memcpy(one, win_at(f, 0), size);
+	memcpy(f->one, win_at(f, 0), size);
 	win_consume(f, 1, false);
-	return place(f, one, 1, 1);
+	return place(f, f->one, 1, 1);
 }
 
 /* Everything pushed so far is decided and kept or counted. */
