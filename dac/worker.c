@@ -26,6 +26,7 @@
 #include "core.h"
 #include "dac.h"
 #include "datatarget.h"
+#include "fold.h"
 #include "sandbox.h"
 #include "target.h"
 #include "wire.h"
@@ -265,6 +266,54 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 		emit_exception(c, obj);
 }
 
+/* The walk's frames, folded (fold.h) before they are sent: the same method (name and
+ * module) makes a cycle; a context-only frame is the same as another one. */
+static bool wire_frame_same(const void *pa, const void *pb)
+{
+	const struct cp_wire_frame *a = pa, *b = pb;
+
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == 'c')
+		return true;
+	return a->name && b->name && strcmp(a->name, b->name) == 0 &&
+	       (a->assembly == b->assembly || (a->assembly && b->assembly && strcmp(a->assembly, b->assembly) == 0));
+}
+
+static void wire_frame_drop(void *p)
+{
+	struct cp_wire_frame *f = p;
+
+	free(f->name);
+	free(f->assembly);
+}
+
+static const struct cp_fold_ops wire_frame_ops = {
+	.size = sizeof(struct cp_wire_frame),
+	.same = wire_frame_same,
+	.drop = wire_frame_drop,
+};
+
+/* What the fold kept: FRAMEs, each cycle's REPEAT after its first frame, and the OMITTED
+ * where frames were left out. */
+static void send_folded(struct walker *c, struct cp_fold *fold)
+{
+	size_t after = 0, n = cp_fold_count(fold);
+	uint64_t omitted = cp_fold_omitted(fold, &after);
+
+	for (size_t i = 0; i <= n; i++) {
+		if (omitted && i == after)
+			(void) cp_wire_put_omitted(c->out, omitted > CP_WIRE_MAX_REPEAT ? CP_WIRE_MAX_REPEAT : omitted);
+		if (i == n)
+			break;
+		uint32_t len, count;
+		struct cp_wire_frame *f = cp_fold_item(fold, i, &len, &count);
+		(void) cp_wire_put_frame(c->out, f);
+		if (len)
+			(void) cp_wire_put_repeat(c->out, len, count);
+	}
+}
+
 static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 {
 	void *task = NULL, *walk = NULL;
@@ -280,7 +329,10 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 		xclr_release(task);
 		return;
 	}
-	for (size_t n = 0; n < c->max_frames; n++) {
+	/* To the bottom (a stack overflow's is the request that started it): at most
+	 * CP_WIRE_MAX_REPEAT frames, max_frames of them sent. */
+	struct cp_fold *fold = cp_fold_create(&wire_frame_ops, c->max_frames);
+	for (size_t n = 0; fold && n < CP_WIRE_MAX_REPEAT; n++) {
 		ULONG32 size = 0;
 		memset(ctx, 0, sizeof(ctx));
 		/* The DAC copies as many bytes as it is told, from a CONTEXT of its own: the
@@ -307,12 +359,16 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 		f.has_il = f.il != CLRDATA_IL_OFFSET_NO_MAPPING && (int32_t)f.il >= 0;
 		for (size_t i = 0; i < ARRAY_SIZE(regs); i++)
 			f.regs[i] = ctx64(ctx, regs[i]);
-		f.name = name;
-		f.assembly = assembly;
-		(void) cp_wire_put_frame(c->out, &f);
+		f.name = name[0] ? strdup(name) : NULL;
+		f.assembly = assembly[0] ? strdup(assembly) : NULL;
+		if (cp_fold_push(fold, &f) < 0)
+			break;
 		if (xclr_walk_next(walk) != S_OK)
 			break;
 	}
+	if (fold && cp_fold_finish(fold) == 0)
+		send_folded(c, fold);
+	cp_fold_destroy(fold);
 	xclr_release(walk);
 	xclr_release(task);
 }

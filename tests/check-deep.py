@@ -11,7 +11,8 @@ gdb     GDB_TOP and GDB_BOTTOM are gdb's `bt N` and `bt -N` of the same core (wi
         frames as gdb (the outermost frame's number + 1); its first N and last N frames must
         be gdb's: the same ip (a copy of a folded frame: the same function, since it has the
         ip of the frame stored), and not left out (with --kept-only: where kept).
-dotnet  STDERR holds the runtime's own "Stack overflow." block: "Repeat R times:", a period
+dotnet  STDERR holds the runtime's own "Stack overflow." block: "Repeat R times:" (.NET 8;
+        "Repeated R times:" .NET 10), a period
         of frames between dashed lines, then the rest of the stack, each "   at METHOD".
         The managed frames of REPORT's crashed thread, expanded, must be that stack (all of
         it, or its first and last frames with as many left out between as the runtime
@@ -105,7 +106,7 @@ def runtime_stack(path):
         raise ValueError("%s: no \"Stack overflow.\" block" % path)
     period, repeat, rest = [], 0, []
     i += 1
-    m = re.match(r"^Repeat (\d+) times:$", lines[i].strip()) if i < len(lines) else None
+    m = re.match(r"^Repeat(?:ed)? (\d+) times:$", lines[i].strip()) if i < len(lines) else None
     if m:
         repeat = int(m.group(1))
         i += 2		# the dashes
