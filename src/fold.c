@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "fold.h"
 #include "report.h"
 
@@ -35,6 +36,11 @@ struct cp_fold {
 	unsigned char *period;
 	uint32_t per_len, per_count;
 	unsigned char *one;	/* room for a single frame on its way out of the window */
+	/* Until the stack outgrows the cap, its frames are only kept (lossless). */
+	bool folding;
+	unsigned char *raw;
+	bool *raw_alone;
+	size_t n_raw, raw_alloc;
 	/* the head: the first units, in order */
 	unsigned char *head;
 	struct meta *head_meta;
@@ -91,6 +97,10 @@ void cp_fold_destroy(struct cp_fold *f)
 			drop(f, win_at(f, i));
 	for (uint32_t i = 0; i < f->per_len; i++)
 		drop(f, at(f, f->period, i));
+	for (size_t i = 0; i < f->n_raw; i++)
+		drop(f, at(f, f->raw, i));
+	free(f->raw);
+	free(f->raw_alone);
 	for (size_t i = 0; i < f->n_head; i++)
 		drop(f, at(f, f->head, i));
 	for (size_t i = 0; i < f->n_tail; i++)
@@ -305,11 +315,10 @@ static int drain(struct cp_fold *f)
 	return r;
 }
 
-int cp_fold_push(struct cp_fold *f, void *item)
+static int window_push(struct cp_fold *f, const void *item)
 {
 	int r = 0;
 
-	f->total++;
 	/* Closing a cycle decides nothing: step until a frame has left the window. */
 	while (f->win_n == CP_FOLD_WINDOW)
 		if (step(f) < 0)
@@ -319,10 +328,92 @@ int cp_fold_push(struct cp_fold *f, void *item)
 	return r;
 }
 
-int cp_fold_push_cycle(struct cp_fold *f, void *items, uint32_t len, uint32_t count)
+/* A frame that is never part of a cycle (frame 0: where it crashed). */
+static int alone_push(struct cp_fold *f, const void *item)
 {
 	int r = drain(f);
 
+	memcpy(f->one, item, f->ops->size);
+	if (place(f, f->one, 1, 1) < 0)
+		r = -ENOMEM;
+	return r;
+}
+
+/* The stack does not fit: fold from its first frame on. */
+static int start_folding(struct cp_fold *f)
+{
+	int r = 0;
+
+	if (f->folding)
+		return 0;
+	f->folding = true;
+	for (size_t i = 0; i < f->n_raw; i++)
+		if ((f->raw_alone[i] ? alone_push(f, at(f, f->raw, i)) : window_push(f, at(f, f->raw, i))) < 0)
+			r = -ENOMEM;
+	f->n_raw = 0;
+	free(f->raw);
+	free(f->raw_alone);
+	f->raw = NULL;
+	f->raw_alone = NULL;
+	return r;
+}
+
+/* Kept as it is while the stack fits in the cap. */
+static int raw_push(struct cp_fold *f, const void *item, bool alone)
+{
+	if (f->n_raw == f->raw_alloc) {
+		size_t n = f->raw_alloc ? f->raw_alloc * 2 : 64;
+		if (n > f->head_cap + f->tail_cap)
+			n = f->head_cap + f->tail_cap;
+		unsigned char *p = realloc(f->raw, n * f->ops->size);
+		if (!p)
+			return -ENOMEM;
+		f->raw = p;
+		bool *a = realloc(f->raw_alone, n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		f->raw_alone = a;
+		f->raw_alloc = n;
+	}
+	memcpy(at(f, f->raw, f->n_raw), item, f->ops->size);
+	f->raw_alone[f->n_raw++] = alone;
+	return 0;
+}
+
+static int push(struct cp_fold *f, void *item, bool alone)
+{
+	int r = 0;
+
+	f->total++;
+	if (!f->folding && f->n_raw < f->head_cap + f->tail_cap) {
+		r = raw_push(f, item, alone);
+		if (r < 0)
+			drop(f, item);
+		return r;
+	}
+	if (start_folding(f) < 0)
+		r = -ENOMEM;
+	if ((alone ? alone_push(f, item) : window_push(f, item)) < 0)
+		r = -ENOMEM;
+	return r;
+}
+
+int cp_fold_push(struct cp_fold *f, void *item)
+{
+	return push(f, item, false);
+}
+
+int cp_fold_push_alone(struct cp_fold *f, void *item)
+{
+	return push(f, item, true);
+}
+
+int cp_fold_push_cycle(struct cp_fold *f, void *items, uint32_t len, uint32_t count)
+{
+	int r = start_folding(f);
+
+	if (drain(f) < 0)
+		r = -ENOMEM;
 	f->total += (uint64_t)len * count;
 	if (place(f, items, len, count) < 0)
 		r = -ENOMEM;
@@ -331,6 +422,7 @@ int cp_fold_push_cycle(struct cp_fold *f, void *items, uint32_t len, uint32_t co
 
 void cp_fold_gap(struct cp_fold *f, uint64_t count)
 {
+	(void) start_folding(f);
 	(void) drain(f);
 	close_head(f);
 	while (f->n_tail)
@@ -341,6 +433,23 @@ void cp_fold_gap(struct cp_fold *f, uint64_t count)
 
 int cp_fold_finish(struct cp_fold *f)
 {
+	if (!f->folding) {
+		/* It all fit: every frame as it was, no cycle. */
+		free(f->head);
+		free(f->head_meta);
+		f->head = TAKE_PTR(f->raw);
+		f->n_head = f->head_alloc = f->n_raw;
+		f->n_raw = 0;
+		f->head_meta = calloc(f->n_head ? f->n_head : 1, sizeof(*f->head_meta));
+		if (!f->head_meta) {
+			for (size_t i = 0; i < f->n_head; i++)
+				drop(f, at(f, f->head, i));
+			f->n_head = 0;
+			return -ENOMEM;
+		}
+		f->folding = true;
+		return 0;
+	}
 	return drain(f);
 }
 
@@ -463,7 +572,7 @@ int cp_fold_cap_thread(struct cp_thread *th, size_t cap)
 			cp_fold_gap(f, gap);
 		uint32_t len = frames[i].repeat_length, count = frames[i].repeat_count;
 		frames[i].repeat_length = frames[i].repeat_count = 0;
-		if (len >= 1 && count >= 1 && len <= CP_FOLD_MAX_PERIOD && len <= n - i &&
+		if (len >= 1 && count >= 2 && len <= n - i &&
 		    (gap_at <= i || gap_at >= i + len)) {
 			if (cp_fold_push_cycle(f, &frames[i], len, count) < 0)
 				r = -ENOMEM;

@@ -18,6 +18,10 @@
  * frames with (L, N) on the first one, as the runtime prints "Repeat N times:" and
  * createdump's crash report its "repeated" block.
  *
+ * A stack that fits in the cap is kept as it is, every frame with its own ip and line: the
+ * first cap frames are only held until one more comes; then the folding starts from the
+ * first frame on.
+ *
  * The frames that are kept are "units": a single frame, or a cycle's L frames. The first
  * units go to the head while it has room (3/4 of the cap), the rest into a ring of the
  * last units (the other 1/4); a unit pushed out of the ring, or one larger than it, is
@@ -52,6 +56,8 @@ void cp_fold_destroy(struct cp_fold *f);
 /* Take @item (its contents are moved in: the caller must not free them, also on failure).
  * Returns 0 or -ENOMEM. */
 int cp_fold_push(struct cp_fold *f, void *item);
+/* The same for a frame that is never folded into a cycle (frame 0, where it crashed). */
+int cp_fold_push_alone(struct cp_fold *f, void *item);
 
 /* @count frames that were never pushed lie here (a gap in the source, say a peer that left
  * them out already): what was kept so far stays, and the gap joins the left-out frames. */

@@ -346,7 +346,7 @@ static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 		cp_modules_symbolize(ctx->mods, exact_ip || sigreturn ? ip : ip - 1, f);
 		lc.prev_morestack = f->function && strcmp(f->function, "__morestack") == 0;
 		/* Frame 0 is where it crashed: never a copy in a cycle, its own ip and line. */
-		if (fold && (lc.n == 1 ? cp_fold_push_cycle(fold, f, 1, 1) : cp_fold_push(fold, f)) < 0)
+		if (fold && (lc.n == 1 ? cp_fold_push_alone(fold, f) : cp_fold_push(fold, f)) < 0)
 			break;
 
 		exact_ip = sigreturn || unw_is_signal_frame(&c) > 0;

@@ -247,6 +247,22 @@ def _cd_frame(f):
 
 # ---------------------------------------------------------------- crashpipe report
 
+def expand_folded(t):
+    """A report thread's frames with each folded cycle ("repeat": frames[i..i+L-1] occurred
+    N times) written out N times, as the oracles list them."""
+    frames, out, i = t.get("frames") or [], [], 0
+    while i < len(frames):
+        rep = frames[i].get("repeat") if isinstance(frames[i], dict) else None
+        n = rep.get("length", 0) if isinstance(rep, dict) else 0
+        if n >= 1:
+            out.extend(frames[i:i + n] * max(1, int(rep.get("count", 1))))
+            i += n
+        else:
+            out.append(frames[i])
+            i += 1
+    return out
+
+
 def norm_crashpipe(doc):
     if not str(doc.get("schema", "")).startswith("crashpipe/"):
         raise InputError("not a crashpipe report (schema %r)" % doc.get("schema"))
@@ -255,7 +271,7 @@ def norm_crashpipe(doc):
     threads = []
     for t in doc.get("threads") or []:
         frames = []
-        for f in t.get("frames") or []:
+        for f in expand_folded(t):
             kind = f.get("kind") or "native"
             method = ((f.get("function") or "").strip() or None) if kind == "managed" else None
             fr = {"kind": kind, "managed": kind != "native", "method": method,

@@ -135,8 +135,13 @@ static void test_cycle(void)
 		keys[n++] = 1;
 		keys[n++] = 2;
 	}
-	fold(keys, n, 1024, &r);
+	fold(keys, n, 64, &r);
 	CHECK(r.n_kept == 3 && r.len[0] == 3 && r.count[0] == 30);
+	/* The same 90 frames fit in a cap of 90: kept as they are, no cycle. */
+	fold(keys, n, 90, &r);
+	CHECK(r.n_kept == 90 && r.omitted == 0 && r.n_out == n && memcmp(r.out, keys, n * sizeof(int)) == 0);
+	for (size_t i = 0; i < r.n_kept; i++)
+		CHECK(r.len[i] == 0 && r.seq[i] == (int)i);
 	CHECK(live == 0);
 }
 
