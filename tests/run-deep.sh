@@ -7,13 +7,15 @@
 #    gdb counts (`bt -N`'s outermost frame number + 1), its first 12 and last 12 are gdb's
 #    `bt 12` and `bt -12`, the report is a few KB; with --max-frames 4 the first 3 and the
 #    last one are kept, the rest counted as omitted, and the count is still gdb's.
-#  - .NET: the Crasher's stackoverflow scenario (endless recursion on a 1 MiB thread) on
-#    every runtime built, through preload, stub and the real pipe into `crashpipe handle`:
+#  - .NET: the Crasher's stackoverflow scenario (endless recursion on a 1 MiB thread) and
+#    deepcycle (a cycle of three methods on the 8 MiB main thread) on every runtime built,
+#    through preload, stub and the real pipe into `crashpipe handle`:
 #    the runtime's own "Stack overflow." block on stderr is the oracle: the managed frames
 #    of the report's crashed thread, expanded, are the ones it printed, in order, bottom
 #    included (the thread's entry, the runtime's start frames), and the report has the
-#    runtime's cycle ("Repeat N times:") with the same count; the report stays under
-#    300 KB (today's was several MB: the top 1024 frames, all Recurse).
+#    runtime's cycle ("Repeat N times:") with the same count, which `crashpipe show` prints
+#    ("repeated N times"); the report stays under 300 KB (before: the top 1024 frames, all
+#    Recurse, and no bottom).
 . "${srcdir:-.}/test-subr.sh"
 
 need gdb
@@ -46,6 +48,8 @@ if timeout 120 "$CRASHPIPE" analyze -o deep.json deep.core 2>deep.err; then
 	check "native: report facts" python3 "$abs_srcdir/check-report.py" deep.json \
 		--signal 11 --threads 1 --top crash_here,pong,ping,outer_one,outer_two,main \
 		--line "crash_here:deeprecurse.c:$(marker_line deeprecurse.c CRASH-LINE)"
+	"$CRASHPIPE" show deep.json >deep.show 2>&1 || check_failed "native: show failed: $(tail -3 deep.show)"
+	grep -q "repeated 50000 times" deep.show || check_failed "native: show does not say \"repeated 50000 times\""
 	check "native: the cycle is not ping/pong, 50000 times, after frame 0" python3 -c 'import json, sys
 f = json.load(open(sys.argv[1]))["threads"][0]
 r = f["frames"][1].get("repeat")
@@ -93,27 +97,36 @@ dotnet_part() {
 	take_core_pattern
 	set_core_pattern "$pattern" 1
 
-	local rt pid out report d
+	local rt sc pid out report d n
 	for rt in "${RUNTIMES[@]}"; do
-		d=$test_dir/$rt
-		mkdir -p "$d"
-		out=$d/app.out
-		run_app pid "$rt" stackoverflow "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
-			CRASHPIPE_HINT_DIR="$hints" || true
-		grep -q '^Stack overflow\.' "$out" ||
-			{ check_failed "$rt: the runtime printed no \"Stack overflow.\" block: $(tail -3 "$out")"; continue; }
-		if ! wait_for_file report "$spool/*-$pid-*.json.zst" 60; then
-			check_failed "$rt: no report $spool/*-$pid-*.json.zst within 60 s: $(ls -A "$spool")"
-			continue
-		fi
-		sleep 0.2
-		zstd -q -dc "$report" >"$d/crashpipe.json" || { check_failed "$rt: $report is not zstd"; continue; }
-		echo "$rt: report $(stat -c %s "$d/crashpipe.json") bytes of JSON, $(stat -c %s "$report") compressed"
-		check "$rt: the report against the runtime's \"Stack overflow.\"" \
-			python3 "$abs_srcdir/check-deep.py" dotnet "$d/crashpipe.json" "$out" --max-size 300000
-		check "$rt: report facts" python3 "$ORACLE" check-crashpipe "$d/crashpipe.json" \
-			--signal 6 --tid "$(app_fact "$out" "crash tid")" --type System.StackOverflowException
-		rm -f "$hints"/* 2>/dev/null
+		for sc in stackoverflow deepcycle; do
+			d=$test_dir/$rt-$sc
+			mkdir -p "$d"
+			out=$d/app.out
+			run_app pid "$rt" "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
+				CRASHPIPE_HINT_DIR="$hints" || true
+			grep -q '^Stack overflow\.' "$out" ||
+				{ check_failed "$rt $sc: the runtime printed no \"Stack overflow.\" block: $(tail -3 "$out")"; continue; }
+			if ! wait_for_file report "$spool/*-$pid-*.json.zst" 120; then
+				check_failed "$rt $sc: no report $spool/*-$pid-*.json.zst within 120 s: $(ls -A "$spool")"
+				continue
+			fi
+			sleep 0.2
+			zstd -q -dc "$report" >"$d/crashpipe.json" || { check_failed "$rt $sc: $report is not zstd"; continue; }
+			echo "$rt $sc: report $(stat -c %s "$d/crashpipe.json") bytes of JSON, $(stat -c %s "$report") compressed"
+			check "$rt $sc: the report against the runtime's \"Stack overflow.\"" \
+				python3 "$abs_srcdir/check-deep.py" dotnet "$d/crashpipe.json" "$out" --max-size 300000
+			check "$rt $sc: report facts" python3 "$ORACLE" check-crashpipe "$d/crashpipe.json" \
+				--signal 6 --tid "$(app_fact "$out" "crash tid")" --type System.StackOverflowException \
+				--frames "$(app_fact "$out" "expect frames")"
+			# show says it as the runtime does: the count of the cycle it printed
+			n=$(sed -n 's/^Repeat\(ed\)\? \([0-9]*\) times:$/\2/p' "$out" | head -1)
+			"$CRASHPIPE" show "$report" >"$d/show.txt" 2>&1 ||
+				check_failed "$rt $sc: show failed: $(tail -3 "$d/show.txt")"
+			grep -q "repeated $n times" "$d/show.txt" ||
+				check_failed "$rt $sc: show does not say \"repeated $n times\": $(grep -m3 repeated "$d/show.txt")"
+			rm -f "$hints"/* 2>/dev/null
+		done
 	done
 }
 dotnet_part
