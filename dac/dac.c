@@ -93,13 +93,13 @@ struct fold_mark {
 };
 
 struct fold_marks {
-	struct fold_mark m[64];
-	size_t n;
+	struct fold_mark *m;
+	size_t n, cap;		/* at most one a frame of either source, and two gaps */
 };
 
 static void mark_add(struct fold_marks *ms, struct fold_mark m)
 {
-	if (ms->n < ARRAY_SIZE(ms->m))
+	if (ms->n < ms->cap)
 		ms->m[ms->n++] = m;
 }
 
@@ -164,7 +164,11 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 			 struct cp_wire_thread *dt, size_t max_frames)
 {
 	struct cp_thread all = { .tid = th->tid };
-	struct fold_marks marks = { .n = 0 };
+	struct fold_marks marks = { .cap = th->n_frames + dt->n_frames + 2 };
+
+	marks.m = calloc(marks.cap, sizeof(*marks.m));
+	if (!marks.m)
+		marks.cap = 0;
 
 	/* The native frames up to the first one outside every ELF module (JIT code), and
 	 * before any the native walk left out; its cycles are kept by their sp. */
@@ -231,6 +235,7 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 	free(all.frames);
 	free(all.error);
 	apply_marks(th, &marks);
+	free(marks.m);
 	if (cp_fold_cap_thread(th, max_frames) < 0)
 		th->truncated = true;
 	th->exception = exception_chain(dt);

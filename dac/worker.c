@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -42,7 +43,17 @@ struct walker {
 	void *sos, *sos2;	/* ISOSDacInterface, ISOSDacInterface2 (may be NULL) */
 	struct cp_target *t;
 	size_t max_frames;
+	double deadline;	/* CLOCK_MONOTONIC seconds: a walk still going then stops */
+	bool out_of_time;
 };
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* ---- the confinement hooks ---- */
 
@@ -266,6 +277,40 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 		emit_exception(c, obj);
 }
 
+/* A deep recursion returns to the same few ips over and over: what the DAC said of an ip
+ * is kept (direct-mapped by ip), so that a stack overflow's walk asks it once per call
+ * site, not once per frame. */
+#define INFO_CACHE 1024u
+
+static struct {
+	uint64_t ip;
+	char *name, *assembly;
+	uint32_t token, il;
+	bool used;
+} info_cache[INFO_CACHE];
+
+static void cached_method_info(void *walk, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
+{
+	__typeof__(info_cache[0]) *e = &info_cache[(ip ^ (ip >> 12)) % INFO_CACHE];
+
+	if (e->used && e->ip == ip) {
+		snprintf(name, MAX_NAME, "%s", e->name ? e->name : "");
+		snprintf(assembly, MAX_NAME, "%s", e->assembly ? e->assembly : "");
+		*token = e->token;
+		*il = e->il;
+		return;
+	}
+	method_info(walk, ip, name, assembly, token, il);
+	free(e->name);
+	free(e->assembly);
+	e->ip = ip;
+	e->name = name[0] ? strdup(name) : NULL;
+	e->assembly = assembly[0] ? strdup(assembly) : NULL;
+	e->token = *token;
+	e->il = *il;
+	e->used = true;
+}
+
 /* The walk's frames, folded (fold.h) before they are sent: the same method (name and
  * module) makes a cycle; a context-only frame is the same as another one. */
 static bool wire_frame_same(const void *pa, const void *pb)
@@ -355,7 +400,7 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 		name[0] = assembly[0] = '\0';
 		f.il = CLRDATA_IL_OFFSET_NO_MAPPING;
 		if (f.kind != 'c')
-			method_info(walk, f.ip, name, assembly, &f.token, &f.il);
+			cached_method_info(walk, f.ip, name, assembly, &f.token, &f.il);
 		f.has_il = f.il != CLRDATA_IL_OFFSET_NO_MAPPING && (int32_t)f.il >= 0;
 		for (size_t i = 0; i < ARRAY_SIZE(regs); i++)
 			f.regs[i] = ctx64(ctx, regs[i]);
@@ -363,6 +408,12 @@ static void walk_thread(struct walker *c, pid_t tid, bool crashed)
 		f.assembly = assembly[0] ? strdup(assembly) : NULL;
 		if (cp_fold_push(fold, &f) < 0)
 			break;
+		/* A deep stack must not cost the other threads their frames, nor this one what
+		 * was walked: past the deadline the walk stops, and what it found is sent. */
+		if (n % 256 == 255 && now() > c->deadline) {
+			c->out_of_time = true;
+			break;
+		}
 		if (xclr_walk_next(walk) != S_OK)
 			break;
 	}
@@ -394,6 +445,9 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 	const char *why = NULL;
 	int r;
 
+	/* The DAC's time (its alarm) runs from here: three quarters of it for loading and
+	 * walking, the rest for sending what the walks found. */
+	c.deadline = now() + (w->opts->timeout ? w->opts->timeout * 0.75 : 1e9);
 	(void) cp_wire_put_start(c.out);
 	r = cp_dac_worker_close_fds(w);
 	if (r < 0)
@@ -435,8 +489,14 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 	if (cp_dac_worker_confine_after_load(w, &why) < 0)
 		give_up(c.out, "the DAC's process could not be confined", why);
 
-	for (size_t i = 0; i < w->core->n_threads; i++)
+	for (size_t i = 0; i < w->core->n_threads; i++) {
 		walk_thread(&c, w->core->threads[i].tid, i == 0);
+		if (c.out_of_time) {
+			(void) cp_wire_put_error(c.out, "the DAC's walk of thread %d ran out of time before the bottom of its stack",
+						 (int)w->core->threads[i].tid);
+			break;
+		}
+	}
 	(void) cp_wire_put_end(c.out);
 	/* Never dlclose the DAC (its TLS destructors live in it); just leave. */
 	_exit(0);
