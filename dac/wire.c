@@ -574,21 +574,17 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
 		if (!known_type(type)) {
 			violation(&ps, off, "unknown record type %u", type);
-			return 0;
+			goto stop;
 		}
 		if (n > CP_WIRE_MAX_RECORD) {
 			violation(&ps, off, "a record of %u bytes", n);
-			return 0;
+			goto stop;
 		}
 		if (n > len - off - 5)
 			break;
 		struct cur c = { .p = buf + off + 5, .left = n };
-		if (!record(&ps, type, &c, off)) {
-			/* The rest is discarded; what was kept of the last thread is checked. */
-			if (res->n_threads)
-				(void) folds_ok(&ps, &res->threads[res->n_threads - 1], off);
-			return ps.nomem ? -ENOMEM : 0;
-		}
+		if (!record(&ps, type, &c, off))
+			goto stop;
 		off += 5 + (size_t)n;
 	}
 	/* A stream cut short: the last thread's folds are checked all the same. */
@@ -599,6 +595,11 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 	else if (over)
 		violation(&ps, off, "%u bytes or more", CP_WIRE_MAX_TOTAL);
 	return 0;
+stop:
+	/* The rest is discarded; what was kept of the last thread is checked. */
+	if (res->n_threads)
+		(void) folds_ok(&ps, &res->threads[res->n_threads - 1], off);
+	return ps.nomem ? -ENOMEM : 0;
 }
 
 void cp_wire_result_deinit(struct cp_wire_result *res)

@@ -339,6 +339,13 @@ static void test_folds(void)
 	      cut.threads[0].frames[0].repeat_length == 0);
 	cp_wire_result_deinit(&cut);
 	b.len = 0;
+	/* The same when an unknown record ends it (found by fuzz-dac-wire). */
+	r_start(1); r_thread(100); r_frame('m'); r_repeat(5, 2); rec(0);
+	CHECK(cp_wire_parse(b.buf, b.len, &lim, &cut) == 0);
+	CHECK(strstr(cut.malformed, "unknown record type 0") && cut.n_threads == 1 &&
+	      cut.threads[0].frames[0].repeat_length == 0);
+	cp_wire_result_deinit(&cut);
+	b.len = 0;
 }
 
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
