@@ -599,7 +599,7 @@ def check_main(args):
         expect("process.signal", proc.get("signal"), args.signal)
     if args.memory_source:
         expect("memory_source", doc.get("memory_source"), args.memory_source)
-    frames = crashed.get("frames") or []
+    frames = expand_folded(crashed)
     if args.frames:
         want = [w for w in args.frames.split(",") if w]
         got = [f.get("function") or "" for f in frames if f.get("kind") == "managed"]
