@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "core.h"
 #include "dac.h"
+#include "fold.h"
 #include "fsopen.h"
 #include "modules.h"
 #include "report.h"
@@ -110,16 +111,104 @@ static void take_frame(struct cp_thread *th, struct cp_frame *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* A folded cycle or a gap of one source (the native walk, the DAC's), by stack pointer:
+ * after the merge it covers the merged frames with sp in [sp, sp_end). */
+struct fold_mark {
+	uint64_t sp, sp_end;
+	uint32_t count;		/* 0: a gap of @gap frames before the first frame at sp */
+	uint64_t gap;
+};
+
+struct fold_marks {
+	struct fold_mark *m;
+	size_t n, cap;		/* at most one a frame of either source, and two gaps */
+};
+
+static void mark_add(struct fold_marks *ms, struct fold_mark m)
+{
+	if (ms->n < ms->cap)
+		ms->m[ms->n++] = m;
+}
+
+/* The first frame of @th with sp >= @sp. */
+static size_t lower_bound(const struct cp_thread *th, uint64_t sp)
+{
+	size_t lo = 0, hi = th->n_frames;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (th->frames[mid].sp < sp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int cmp_mark(const void *a, const void *b)
+{
+	const struct fold_mark *x = a, *y = b;
+	return x->sp < y->sp ? -1 : x->sp > y->sp;
+}
+
+/* Put the sources' cycles and gaps on the merged frames of @th: a cycle becomes the
+ * merged frames in its sp range (the native frames between its managed ones too); one
+ * gap is kept, its count the sum of all. Overlapping cycles keep the first. */
+static void apply_marks(struct cp_thread *th, struct fold_marks *ms)
+{
+	size_t end = 0, gap_at = SIZE_MAX;
+	uint64_t gap = 0;
+
+	qsort(ms->m, ms->n, sizeof(ms->m[0]), cmp_mark);
+	for (size_t k = 0; k < ms->n; k++) {
+		struct fold_mark *m = &ms->m[k];
+		size_t i = lower_bound(th, m->sp);
+		if (!m->count) {
+			if (gap_at == SIZE_MAX || i < gap_at)
+				gap_at = i;
+			gap += m->gap;
+			continue;
+		}
+		size_t j = m->sp_end == UINT64_MAX ? th->n_frames : lower_bound(th, m->sp_end);
+		if (i < end || j <= i || i >= th->n_frames)
+			continue;
+		th->frames[i].repeat_length = (uint32_t)(j - i);
+		th->frames[i].repeat_count = m->count;
+		end = j;
+	}
+	if (gap) {
+		/* Never inside a cycle: after it. */
+		for (size_t i = 0; i < th->n_frames && i < gap_at; i++)
+			if (th->frames[i].repeat_length && i + th->frames[i].repeat_length > gap_at)
+				gap_at = i + th->frames[i].repeat_length;
+		th->omitted_after = gap_at > th->n_frames ? th->n_frames : gap_at;
+		th->n_omitted = gap;
+		th->truncated = true;
+	}
+}
+
 static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp_thread *th,
 			 struct cp_wire_thread *dt, size_t max_frames)
 {
 	struct cp_thread all = { .tid = th->tid };
+	struct fold_marks marks = { .cap = th->n_frames + dt->n_frames + 2 };
 
-	/* The native frames up to the first one outside every ELF module (JIT code). */
-	for (size_t i = 0; i < th->n_frames; i++) {
+	marks.m = calloc(marks.cap, sizeof(*marks.m));
+	if (!marks.m)
+		marks.cap = 0;
+
+	/* The native frames up to the first one outside every ELF module (JIT code), and
+	 * before any the native walk left out; its cycles are kept by their sp. */
+	size_t native_end = th->n_omitted ? th->omitted_after : th->n_frames;
+	for (size_t i = 0; i < native_end; i++) {
 		struct cp_frame *f = &th->frames[i];
 		if (i > 0 && !cp_modules_find(mods, f->ip - 1))
 			break;
+		uint32_t len = f->repeat_length;
+		if (len && i + len <= native_end)
+			mark_add(&marks, (struct fold_mark){ .sp = f->sp, .count = f->repeat_count,
+				 .sp_end = i + len < th->n_frames ? th->frames[i + len].sp : UINT64_MAX });
+		f->repeat_length = f->repeat_count = 0;
 		take_frame(&all, f);
 	}
 	for (size_t i = 0; i < dt->n_frames; i++) {
@@ -128,6 +217,13 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 			.rip = d->regs[0], .rsp = d->regs[1], .rbp = d->regs[2], .rbx = d->regs[3],
 			.r12 = d->regs[4], .r13 = d->regs[5], .r14 = d->regs[6], .r15 = d->regs[7],
 		};
+		/* The DAC's cycles (wire.c checked them whole) and its gap, by sp. */
+		if (d->repeat_length)
+			mark_add(&marks, (struct fold_mark){ .sp = d->sp, .count = d->repeat_count,
+				 .sp_end = i + d->repeat_length < dt->n_frames ? dt->frames[i + d->repeat_length].sp
+									   : UINT64_MAX });
+		if (dt->n_omitted && i == dt->omitted_after)
+			mark_add(&marks, (struct fold_mark){ .sp = d->sp, .gap = dt->n_omitted });
 		if (d->kind == 'm' || d->kind == 'r') {
 			struct cp_frame *f = cp_thread_add_frame(&all, d->ip, d->sp);
 			if (!f)
@@ -145,17 +241,19 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 		 * from JIT code this stops at once. */
 		(void) cp_unwind_regs(t, mods, &regs, max_frames, d->kind != 'c', &all);
 	}
+	if (dt->n_omitted && dt->omitted_after >= dt->n_frames)
+		mark_add(&marks, (struct fold_mark){ .sp = UINT64_MAX, .gap = dt->n_omitted });
 	qsort(all.frames, all.n_frames, sizeof(*all.frames), cmp_sp);
 
-	/* One frame per SP, at most max_frames. */
+	/* One frame per SP; the cycles and the gap on them; then at most max_frames, the
+	 * first ones and the last ones (fold.h). */
 	for (size_t i = 0; i < th->n_frames; i++)
 		cp_frame_deinit(&th->frames[i]);
 	th->n_frames = 0;
+	th->omitted_after = th->n_omitted = 0;
 	for (size_t i = 0; i < all.n_frames; i++) {
 		struct cp_frame *f = &all.frames[i];
-		if ((th->n_frames > 0 && th->frames[th->n_frames - 1].sp == f->sp) || th->n_frames >= max_frames) {
-			if (th->n_frames >= max_frames)
-				th->truncated = true;
+		if (th->n_frames > 0 && th->frames[th->n_frames - 1].sp == f->sp) {
 			cp_frame_deinit(f);
 			continue;
 		}
@@ -163,6 +261,10 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 	}
 	free(all.frames);
 	free(all.error);
+	apply_marks(th, &marks);
+	free(marks.m);
+	if (cp_fold_cap_thread(th, max_frames) < 0)
+		th->truncated = true;
 	th->exception = exception_tree(dt);
 	if (dt->managed_name && !th->managed_name)
 		th->managed_name = TAKE_PTR(dt->managed_name);

@@ -175,6 +175,21 @@ int cp_wire_put_thread_name(int fd, pid_t tid, const char *name)
 	return enc_send(&enc, fd);
 }
 
+int cp_wire_put_repeat(int fd, uint32_t length, uint32_t count)
+{
+	enc_begin(&enc, CP_WIRE_REPEAT);
+	enc_u32(&enc, length);
+	enc_u32(&enc, count);
+	return enc_send(&enc, fd);
+}
+
+int cp_wire_put_omitted(int fd, uint64_t count)
+{
+	enc_begin(&enc, CP_WIRE_OMITTED);
+	enc_u64(&enc, count);
+	return enc_send(&enc, fd);
+}
+
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len)
 {
 	if (cap < 5 || len > cap - 5)
@@ -258,6 +273,9 @@ struct parser {
 	const struct cp_wire_limits *lim;
 	bool started;
 	bool nomem;
+	uint8_t last;		/* the type of the record before */
+	bool omitted;		/* the current thread had its OMITTED */
+	bool naming;		/* a THREAD_NAME came: only names, ERROR and END may follow */
 };
 
 static void violation(struct parser *ps, size_t off, const char *fmt, ...)
@@ -320,7 +338,7 @@ static bool tid_allowed(const struct cp_wire_limits *lim, pid_t tid)
 
 static bool type_known(uint8_t type)
 {
-	return (type >= CP_WIRE_START && type <= CP_WIRE_EXCEPTION_FRAME) || type == CP_WIRE_THREAD_NAME;
+	return type >= CP_WIRE_START && type <= CP_WIRE_OMITTED;	/* 1 to 10, every one known */
 }
 
 static const char *type_name(uint8_t type)
@@ -330,8 +348,32 @@ static const char *type_name(uint8_t type)
 		[CP_WIRE_EXCEPTION] = "EXCEPTION", [CP_WIRE_ERROR] = "ERROR", [CP_WIRE_END] = "END",
 		[CP_WIRE_EXCEPTION_FRAME] = "EXCEPTION_FRAME",
 		[CP_WIRE_THREAD_NAME] = "THREAD_NAME",
+		[CP_WIRE_REPEAT] = "REPEAT", [CP_WIRE_OMITTED] = "OMITTED",
 	};
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
+}
+
+/* The thread's folds are whole: every cycle within its frames, overlapping no other and
+ * not cut by the OMITTED. Otherwise they are dropped, with a violation. */
+static bool folds_ok(struct parser *ps, struct cp_wire_thread *th, size_t off)
+{
+	size_t end = 0;		/* the end of the cycle last seen */
+	bool ok = true;
+
+	for (size_t i = 0; i < th->n_frames && ok; i++) {
+		uint32_t len = th->frames[i].repeat_length;
+		if (!len)
+			continue;
+		ok = i >= end && len <= th->n_frames - i &&
+		     !(th->n_omitted && th->omitted_after > i && th->omitted_after < i + len);
+		end = i + len;
+	}
+	if (!ok) {
+		violation(ps, off, "thread %d: a REPEAT beyond its frames or across another", (int)th->tid);
+		for (size_t i = 0; i < th->n_frames; i++)
+			th->frames[i].repeat_length = th->frames[i].repeat_count = 0;
+	}
+	return ok;
 }
 
 /* One record; false on a violation (recorded) or ENOMEM. */
@@ -345,12 +387,20 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		violation(ps, off, "unknown record type %u", type);
 		return false;
 	}
+	uint8_t last = ps->last;
+	ps->last = type;
+	if (th && (type == CP_WIRE_THREAD || type == CP_WIRE_END) && !folds_ok(ps, th, off))
+		return false;
 	if (!ps->started && type != CP_WIRE_START) {
 		violation(ps, off, "%s before START", type_name(type));
 		return false;
 	}
 	if (r->error && type != CP_WIRE_END) {
 		violation(ps, off, "%s after ERROR", type_name(type));
+		return false;
+	}
+	if (ps->naming && type != CP_WIRE_THREAD_NAME && type != CP_WIRE_ERROR && type != CP_WIRE_END) {
+		violation(ps, off, "%s after THREAD_NAME", type_name(type));
 		return false;
 	}
 	switch (type) {
@@ -392,6 +442,40 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		r->threads = p;
 		memset(&p[r->n_threads], 0, sizeof(*p));
 		p[r->n_threads++].tid = tid;
+		ps->omitted = false;
+		break;
+	}
+	case CP_WIRE_REPEAT: {
+		uint32_t len = get_u32(c), count = get_u32(c);
+		if (c->short_ || c->left)
+			break;
+		if (!th || last != CP_WIRE_FRAME) {
+			violation(ps, off, "REPEAT not after a FRAME");
+			return false;
+		}
+		if (len < 1 || len > CP_WIRE_MAX_PERIOD || count < 2 || count > CP_WIRE_MAX_REPEAT) {
+			violation(ps, off, "thread %d: a cycle of %u frames %u times", (int)th->tid, len, count);
+			return false;
+		}
+		th->frames[th->n_frames - 1].repeat_length = len;
+		th->frames[th->n_frames - 1].repeat_count = count;
+		break;
+	}
+	case CP_WIRE_OMITTED: {
+		uint64_t count = get_u64(c);
+		if (c->short_ || c->left)
+			break;
+		if (!th) {
+			violation(ps, off, "OMITTED before any THREAD");
+			return false;
+		}
+		if (ps->omitted || count < 1 || count > CP_WIRE_MAX_REPEAT) {
+			violation(ps, off, "thread %d: %s", (int)th->tid, ps->omitted ? "a second OMITTED" : "OMITTED out of range");
+			return false;
+		}
+		ps->omitted = true;
+		th->omitted_after = th->n_frames;
+		th->n_omitted = count;
 		break;
 	}
 	case CP_WIRE_FRAME: {
@@ -561,8 +645,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		pid_t tid = (pid_t)get_u32(c);
 		if (c->short_)
 			break;
-		if (th)
-			th->in_exception = false;	/* no EXCEPTION_FRAME after a THREAD_NAME */
+		ps->naming = true;
 		th = NULL;
 		for (size_t i = 0; i < r->n_threads && !th; i++)
 			if (r->threads[i].tid == tid)
@@ -627,24 +710,32 @@ int cp_wire_parse(const uint8_t *buf, size_t len, const struct cp_wire_limits *l
 			     (uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24;
 		if (!type_known(type)) {
 			violation(&ps, off, "unknown record type %u", type);
-			return 0;
+			goto stop;
 		}
 		if (n > CP_WIRE_MAX_RECORD) {
 			violation(&ps, off, "a record of %u bytes", n);
-			return 0;
+			goto stop;
 		}
 		if (n > len - off - 5)
 			break;
 		struct cur c = { .p = buf + off + 5, .left = n };
 		if (!record(&ps, type, &c, off))
-			return ps.nomem ? -ENOMEM : 0;	/* the rest is discarded */
+			goto stop;
 		off += 5 + (size_t)n;
 	}
+	/* A stream cut short: the last thread's folds are checked all the same. */
+	if (!res->ended && res->n_threads)
+		(void) folds_ok(&ps, &res->threads[res->n_threads - 1], off);
 	if (res->ended && off < len)
 		violation(&ps, off, "%zu bytes after END", len - off);
 	else if (over)
 		violation(&ps, off, "%u bytes or more", CP_WIRE_MAX_TOTAL);
 	return 0;
+stop:
+	/* The rest is discarded; what was kept of the last thread is checked. */
+	if (res->n_threads)
+		(void) folds_ok(&ps, &res->threads[res->n_threads - 1], off);
+	return ps.nomem ? -ENOMEM : 0;
 }
 
 void cp_wire_result_deinit(struct cp_wire_result *res)

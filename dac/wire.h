@@ -31,18 +31,28 @@
  *                the runtime prints them; segment 0 first, +1 after each "--- End of stack
  *                trace from previous location ---"
  *   THREAD_NAME 8  u32 tid, str name (not empty)                   the managed Thread.Name
+ *   REPEAT    9  u32 length, u32 count: the FRAME just before starts a folded cycle: it
+ *                and the next length-1 FRAMEs of the thread occurred count times in a
+ *                row there (1 <= length <= CP_WIRE_MAX_PERIOD, 2 <= count <=
+ *                CP_WIRE_MAX_REPEAT), sent once (src/fold.h)
+ *   OMITTED  10  u64 count: the walk left count frames of the thread out here, between
+ *                the FRAME before and the next one (1 <= count <= CP_WIRE_MAX_REPEAT;
+ *                at most once a thread)
  *
- * Grammar: START (THREAD (FRAME | EXCEPTION EXCEPTION_FRAME* | THREAD_NAME)*)* ERROR? END,
- * and nothing after END; FRAME and EXCEPTION belong to the THREAD before them. A thread is
- * one of the core's threads and comes once; a thread has at most max_frames frames. Its
- * exceptions form a tree: the first one (index 0) and only it has no parent, each other
- * one's parent came before it, at most CP_WIRE_MAX_EXCEPTION_DEPTH deep and
- * CP_WIRE_MAX_EXCEPTIONS in all (an AggregateException has several inner ones). An
- * exception has at most max_frames frames, their segments start at 0 and grow by 0 or 1
- * from frame to frame. A THREAD_NAME names any thread whose THREAD came before, at most
- * once per thread (the worker sends the names after every walk, so that a DAC failing on
- * them costs no frames). The whole stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown
- * types, a record of the wrong size and a payload with bytes left over are violations.
+ * Grammar: START (THREAD (FRAME REPEAT? | EXCEPTION EXCEPTION_FRAME* | OMITTED |
+ * THREAD_NAME)*)* ERROR? END, and nothing after END; FRAME, EXCEPTION and OMITTED belong
+ * to the THREAD before them. A thread is one of the core's threads and comes once; a
+ * thread has at most max_frames FRAMEs (the worker walks to the bottom and folds what it
+ * found into them); a cycle's frames are the thread's, belong to no other cycle and no
+ * OMITTED falls among them. Its exceptions form a tree: the first one (index 0) and only
+ * it has no parent, each other one's parent came before it, at most
+ * CP_WIRE_MAX_EXCEPTION_DEPTH deep and CP_WIRE_MAX_EXCEPTIONS in all (an
+ * AggregateException has several inner ones). An exception has at most max_frames frames,
+ * their segments start at 0 and grow by 0 or 1 from frame to frame. A THREAD_NAME names
+ * any thread whose THREAD came before, at most once per thread (the worker sends the
+ * names after every walk, so that a DAC failing on them costs no frames). The whole
+ * stream is less than CP_WIRE_MAX_TOTAL bytes. Unknown types, a record of the wrong size
+ * and a payload with bytes left over are violations.
  *
  * Strings are checked to be UTF-8 and nothing more: control characters and bidi overrides
  * are the business of the report's writer (JSON escapes) and of the terminal sanitiser of
@@ -61,6 +71,8 @@
 #define CP_WIRE_MAX_EXCEPTION_DEPTH 8u
 #define CP_WIRE_MAX_EXCEPTIONS 128u
 #define CP_WIRE_NO_PARENT 0xffffffffu
+#define CP_WIRE_MAX_PERIOD 16u
+#define CP_WIRE_MAX_REPEAT (1u << 20)
 
 enum cp_wire_type {
 	CP_WIRE_START = 1,
@@ -71,6 +83,8 @@ enum cp_wire_type {
 	CP_WIRE_END = 6,
 	CP_WIRE_EXCEPTION_FRAME = 7,
 	CP_WIRE_THREAD_NAME = 8,
+	CP_WIRE_REPEAT = 9,
+	CP_WIRE_OMITTED = 10,
 };
 
 struct cp_wire_frame {
@@ -80,6 +94,7 @@ struct cp_wire_frame {
 	bool has_il;
 	uint64_t regs[8];		/* rip rsp rbp rbx r12 r13 r14 r15 */
 	char *name, *assembly;		/* NULL when empty */
+	uint32_t repeat_length, repeat_count;	/* REPEAT: a cycle starts here (0: none) */
 };
 
 /* One frame of an exception object's recorded stack trace. */
@@ -109,6 +124,8 @@ struct cp_wire_thread {
 	size_t n_exceptions;
 	bool in_exception;		/* parser state: EXCEPTION_FRAMEs may follow */
 	char *managed_name;		/* THREAD_NAME's, or NULL */
+	size_t omitted_after;		/* OMITTED: n_omitted frames left out after frames[0..after) */
+	uint64_t n_omitted;
 };
 
 struct cp_wire_result {
@@ -131,6 +148,8 @@ int cp_wire_put_exception_frame(int fd, uint32_t exception, const struct cp_wire
 int cp_wire_put_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cp_wire_put_end(int fd);
 int cp_wire_put_thread_name(int fd, pid_t tid, const char *name);
+int cp_wire_put_repeat(int fd, uint32_t length, uint32_t count);
+int cp_wire_put_omitted(int fd, uint64_t count);
 
 /* Encode into a buffer instead (for seeds and tests): the record of @type with @payload. */
 size_t cp_wire_record(uint8_t *buf, size_t cap, uint8_t type, const void *payload, uint32_t len);

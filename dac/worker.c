@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -27,6 +28,7 @@
 #include "dac.h"
 #include "datatarget.h"
 #include "exception.h"
+#include "fold.h"
 #include "sandbox.h"
 #include "target.h"
 #include "threads.h"
@@ -43,7 +45,17 @@ struct walker {
 	struct cp_dac_threads *threads;	/* the managed threads (threads.c), or NULL */
 	struct cp_target *t;
 	size_t max_frames;
+	double deadline;	/* CLOCK_MONOTONIC seconds: a walk still going then stops */
+	bool out_of_time;
 };
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* ---- the confinement hooks ---- */
 
@@ -236,6 +248,89 @@ static void thread_exception(struct walker *c, void *task, pid_t tid, bool crash
 	}
 }
 
+/* A deep recursion returns to the same few ips over and over: what the DAC said of an ip
+ * is kept (direct-mapped by ip), so that a stack overflow's walk asks it once per call
+ * site, not once per frame. */
+#define INFO_CACHE 1024u
+
+static struct {
+	uint64_t ip;
+	char *name, *assembly;
+	uint32_t token, il;
+	bool used;
+} info_cache[INFO_CACHE];
+
+static void cached_method_info(void *walk, uint64_t ip, char *name, char *assembly, uint32_t *token, uint32_t *il)
+{
+	__typeof__(info_cache[0]) *e = &info_cache[(ip ^ (ip >> 12)) % INFO_CACHE];
+
+	if (e->used && e->ip == ip) {
+		snprintf(name, MAX_NAME, "%s", e->name ? e->name : "");
+		snprintf(assembly, MAX_NAME, "%s", e->assembly ? e->assembly : "");
+		*token = e->token;
+		*il = e->il;
+		return;
+	}
+	method_info(walk, ip, name, assembly, token, il);
+	free(e->name);
+	free(e->assembly);
+	e->ip = ip;
+	e->name = name[0] ? strdup(name) : NULL;
+	e->assembly = assembly[0] ? strdup(assembly) : NULL;
+	e->token = *token;
+	e->il = *il;
+	e->used = true;
+}
+
+/* The walk's frames, folded (fold.h) before they are sent: the same method (name and
+ * module) makes a cycle; a context-only frame is the same as another one. */
+static bool wire_frame_same(const void *pa, const void *pb)
+{
+	const struct cp_wire_frame *a = pa, *b = pb;
+
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == 'c')
+		return true;
+	return a->name && b->name && strcmp(a->name, b->name) == 0 &&
+	       (a->assembly == b->assembly || (a->assembly && b->assembly && strcmp(a->assembly, b->assembly) == 0));
+}
+
+static void wire_frame_drop(void *p)
+{
+	struct cp_wire_frame *f = p;
+
+	free(f->name);
+	free(f->assembly);
+}
+
+static const struct cp_fold_ops wire_frame_ops = {
+	.size = sizeof(struct cp_wire_frame),
+	.same = wire_frame_same,
+	.drop = wire_frame_drop,
+};
+
+/* What the fold kept: FRAMEs, each cycle's REPEAT after its first frame, and the OMITTED
+ * where frames were left out. */
+static void send_folded(struct walker *c, struct cp_fold *fold)
+{
+	size_t after = 0, n = cp_fold_count(fold);
+	uint64_t omitted = cp_fold_omitted(fold, &after);
+
+	for (size_t i = 0; i <= n; i++) {
+		if (omitted && i == after)
+			(void) cp_wire_put_omitted(c->out, omitted > CP_WIRE_MAX_REPEAT ? CP_WIRE_MAX_REPEAT : omitted);
+		if (i == n)
+			break;
+		uint32_t len, count;
+		struct cp_wire_frame *f = cp_fold_item(fold, i, &len, &count);
+		(void) cp_wire_put_frame(c->out, f);
+		if (len)
+			(void) cp_wire_put_repeat(c->out, len, count);
+	}
+}
+
+
 /* Thread.Name, when the thread has one and the DAC knows the thread. */
 static void thread_name(struct walker *c, pid_t tid)
 {
@@ -264,7 +359,10 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 		xclr_release(task);
 		return true;
 	}
-	for (size_t n = 0; n < c->max_frames; n++) {
+	/* To the bottom (a stack overflow's is the request that started it): at most
+	 * CP_WIRE_MAX_REPEAT frames, max_frames of them sent. */
+	struct cp_fold *fold = cp_fold_create(&wire_frame_ops, c->max_frames);
+	for (size_t n = 0; fold && n < CP_WIRE_MAX_REPEAT; n++) {
 		ULONG32 size = 0;
 		memset(ctx, 0, sizeof(ctx));
 		/* The DAC copies as many bytes as it is told, from a CONTEXT of its own: the
@@ -292,16 +390,26 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 		 * DebugStackTrace::Element::InitPass2). Only a thread stopped in managed code has
 		 * its exact ip in the first frame. */
 		if (f.kind != 'c')
-			method_info(walk, n == 0 ? f.ip : f.ip - 1, name, assembly, &f.token, &f.il);
+			cached_method_info(walk, n == 0 ? f.ip : f.ip - 1, name, assembly, &f.token, &f.il);
 		f.has_il = f.il != CLRDATA_IL_OFFSET_NO_MAPPING && (int32_t)f.il >= 0;
 		for (size_t i = 0; i < ARRAY_SIZE(regs); i++)
 			f.regs[i] = ctx64(ctx, regs[i]);
-		f.name = name;
-		f.assembly = assembly;
-		(void) cp_wire_put_frame(c->out, &f);
+		f.name = name[0] ? strdup(name) : NULL;
+		f.assembly = assembly[0] ? strdup(assembly) : NULL;
+		if (cp_fold_push(fold, &f) < 0)
+			break;
+		/* A deep stack must not cost the other threads their frames, nor this one what
+		 * was walked: past the deadline the walk stops, and what it found is sent. */
+		if (n % 256 == 255 && now() > c->deadline) {
+			c->out_of_time = true;
+			break;
+		}
 		if (xclr_walk_next(walk) != S_OK)
 			break;
 	}
+	if (fold && cp_fold_finish(fold) == 0)
+		send_folded(c, fold);
+	cp_fold_destroy(fold);
 	xclr_release(walk);
 	xclr_release(task);
 	return true;
@@ -328,6 +436,9 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 	const char *why = NULL;
 	int r;
 
+	/* The DAC's time (its alarm) runs from here: three quarters of it for loading and
+	 * walking, the rest for sending what the walks found. */
+	c.deadline = now() + (w->opts->timeout ? w->opts->timeout * 0.75 : 1e9);
 	(void) cp_wire_put_start(c.out);
 	r = cp_dac_worker_close_fds(w);
 	if (r < 0)
@@ -377,10 +488,15 @@ void cp_dac_worker_run(struct cp_dac_worker *w)
 		bool s = walk_thread(&c, w->core->threads[i].tid, w->core->crash_known && i == w->core->crashed);
 		if (sent)
 			sent[i] = s;
+		if (c.out_of_time) {
+			(void) cp_wire_put_error(c.out, "the DAC's walk of thread %d ran out of time before the bottom of its stack",
+						 (int)w->core->threads[i].tid);
+			break;
+		}
 	}
 	/* Names last, of the threads sent: a DAC that fails on them has sent every thread's
 	 * frames already. */
-	for (size_t i = 0; sent && i < w->core->n_threads; i++)
+	for (size_t i = 0; sent && !c.out_of_time && i < w->core->n_threads; i++)
 		if (sent[i])
 			thread_name(&c, w->core->threads[i].tid);
 	(void) cp_wire_put_end(c.out);

@@ -28,6 +28,7 @@
 
 #include "cleanup.h"
 #include "core.h"
+#include "fold.h"
 #include "modules.h"
 #include "report.h"
 #include "target.h"
@@ -174,8 +175,8 @@ static void thread_error(struct cp_thread *th, const char *what, int r)
 
 /*
  * Loops. A crafted stack can make the unwind cycle: A -> B -> A -> B ..., over any number
- * of frames, and would run to --max-frames. Two rules, gdb's ("previous frame inner to this
- * frame (corrupt stack?)", and no frame id twice):
+ * of frames, and would run to the walk's limit. Two rules, gdb's ("previous frame inner to
+ * this frame (corrupt stack?)", and no frame id twice):
  *  - a caller's frame is outer to its callee's: its sp is strictly above the callee's
  *    (libunwind's sp of frame k is the CFA of frame k-1). Except above a signal frame: the
  *    interrupted code can be on another stack than the handler (sigaltstack), below it; and
@@ -185,57 +186,112 @@ static void thread_error(struct cp_thread *th, const char *what, int r)
  *    frame after it would repeat the frames in between. Only possible once the sp went
  *    down (or does now): it rises strictly otherwise. The cfa of the new frame is found by
  *    stepping a copy of the cursor.
+ * The walk goes to the bottom of deep stacks (fold.c keeps what fits), so the frames seen
+ * are not all kept: their ip and sp are (16 bytes a frame). Between two steps down the sp
+ * rises strictly, so the one earlier frame of a run with the new frame's sp is found by
+ * binary search, in each of the (few) runs.
  */
+#define MAX_RUNS 1024u
+
 struct loop_check {
-	size_t first;		/* the walk's first frame in th->frames */
+	uint64_t *ip, *sp;	/* every frame of the walk so far */
+	size_t n, alloc;
+	size_t runs[MAX_RUNS];	/* where each run of rising sps starts */
+	size_t n_runs;
+	size_t base;		/* the walk's first frame's number in the thread */
 	bool went_down;		/* some sp was not above the one before (after a signal frame) */
+	bool prev_morestack;	/* the frame before is __morestack */
 	bool looped;		/* the walk stopped at a loop */
 };
 
-/* The frame at @c, with @ip and @sp, repeats frame @j of @th: the same ip and sp, and the
- * same cfa (frame j+1's sp, or @sp itself when j is the last frame). */
-static bool repeats(const unw_cursor_t *c, const struct cp_thread *th, size_t j, uint64_t ip, uint64_t sp)
+static int loop_record(struct loop_check *lc, uint64_t ip, uint64_t sp)
 {
-	const struct cp_frame *f = &th->frames[j];
+	if (lc->n == lc->alloc) {
+		size_t n = lc->alloc ? lc->alloc * 2 : 256;
+		uint64_t *a = realloc(lc->ip, n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		lc->ip = a;
+		a = realloc(lc->sp, n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		lc->sp = a;
+		lc->alloc = n;
+	}
+	lc->ip[lc->n] = ip;
+	lc->sp[lc->n] = sp;
+	lc->n++;
+	return 0;
+}
+
+/* The frame at @c, with @ip and @sp, repeats frame @j: the same ip and sp, and the same
+ * cfa (frame j+1's sp, or @sp itself when j is the last frame). */
+static bool repeats(const unw_cursor_t *c, const struct loop_check *lc, size_t j, uint64_t ip, uint64_t sp)
+{
 	unw_cursor_t next = *c;	/* a cursor is copied by assignment (libunwind(3)) */
 	unw_word_t cfa;
 
-	if (f->ip != ip || f->sp != sp)
+	if (lc->ip[j] != ip || lc->sp[j] != sp)
 		return false;
 	if (unw_step(&next) <= 0 || unw_get_reg(&next, UNW_REG_SP, &cfa) < 0)
 		return false;
-	return cfa == (j + 1 < th->n_frames ? th->frames[j + 1].sp : sp);
+	return cfa == (j + 1 < lc->n ? lc->sp[j + 1] : sp);
 }
 
-/* The frame at @c with @ip, @sp is about to be added as frame k of @th; frame k-1 was
+/* The earlier frame that the one at @c repeats, or SIZE_MAX. */
+static size_t find_repeat(const unw_cursor_t *c, const struct loop_check *lc, uint64_t ip, uint64_t sp)
+{
+	for (size_t r = 0; r < lc->n_runs; r++) {
+		size_t lo = lc->runs[r], hi = r + 1 < lc->n_runs ? lc->runs[r + 1] : lc->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (lc->sp[mid] < sp)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < (r + 1 < lc->n_runs ? lc->runs[r + 1] : lc->n) && lc->sp[lo] == sp &&
+		    repeats(c, lc, lo, ip, sp))
+			return lo;
+	}
+	return SIZE_MAX;
+}
+
+/* The frame at @c with @ip, @sp is about to be the walk's next; the one before was
  * @prev_signal. Returns false (with the thread's error set) when the walk must stop. */
 static bool frame_ok(struct loop_check *lc, struct cp_thread *th, const unw_cursor_t *c, uint64_t ip,
 		     uint64_t sp, bool prev_signal)
 {
-	size_t k = th->n_frames;
+	size_t k = lc->n;
 	char buf[160];
 
-	if (k == lc->first)
+	if (k == 0) {
+		lc->runs[lc->n_runs++] = 0;
 		return true;
-	const struct cp_frame *prev = &th->frames[k - 1];
-	bool down = sp <= prev->sp;
+	}
+	uint64_t prev_sp = lc->sp[k - 1];
+	bool down = sp <= prev_sp;
 	if (down || lc->went_down) {
-		for (size_t j = lc->first; j < k; j++) {
-			if (repeats(c, th, j, ip, sp)) {
-				snprintf(buf, sizeof(buf), "unwinding stopped: the stack loops (frame %zu repeats frame %zu)", k, j);
-				lc->looped = true;
-				goto stop;
-			}
+		size_t j = find_repeat(c, lc, ip, sp);
+		if (j != SIZE_MAX) {
+			snprintf(buf, sizeof(buf), "unwinding stopped: the stack loops (frame %zu repeats frame %zu)",
+				 lc->base + k, lc->base + j);
+			lc->looped = true;
+			goto stop;
 		}
 	}
 	if (down) {
-		bool morestack = prev->function && strcmp(prev->function, "__morestack") == 0;
-		if (!prev_signal && !morestack) {
+		if (!prev_signal && !lc->prev_morestack) {
 			snprintf(buf, sizeof(buf),
 				 "unwinding stopped: frame %zu's sp 0x%" PRIx64 " is not above frame %zu's 0x%" PRIx64 " (corrupt stack?)",
-				 k, sp, k - 1, prev->sp);
+				 lc->base + k, sp, lc->base + k - 1, prev_sp);
 			goto stop;
 		}
+		if (lc->n_runs == MAX_RUNS) {
+			snprintf(buf, sizeof(buf), "unwinding stopped: the stack switches more than %u times", MAX_RUNS);
+			goto stop;
+		}
+		lc->runs[lc->n_runs++] = k;
 		lc->went_down = true;
 	}
 	return true;
@@ -245,13 +301,15 @@ stop:
 	return false;
 }
 
-/* With @stop_outside_modules, the walk ends at the first frame outside every ELF module,
- * except frame 0 when @start_anywhere. Returns true when it stopped at a loop. */
-static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th,
+/* Unwind into @th: through @fold when given (to the bottom, at most CP_UNWIND_MAX_WALK
+ * frames, fold.c keeping what fits), else appending at most @max_frames frames. With
+ * @stop_outside_modules, the walk ends at the first frame outside every ELF module, except
+ * frame 0 when @start_anywhere. Returns true when it stopped at a loop. */
+static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_thread *th, struct cp_fold *fold,
 		       size_t max_frames, bool stop_outside_modules, bool start_anywhere)
 {
 	size_t first = th->n_frames;
-	struct loop_check lc = { .first = first };
+	struct loop_check lc = { .base = fold ? 0 : first };
 	unw_cursor_t c;
 	bool exact_ip = true;	/* frame 0, and a frame a signal interrupted */
 	bool prev_signal = false;	/* the frame before is a signal frame */
@@ -265,24 +323,31 @@ static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 		unw_word_t ip, sp;
 		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
 			break;
-		if (th->n_frames > first && ip == 0)
+		if (lc.n > 0 && ip == 0)
 			break;	/* the end of the chain in most ABIs' outermost frames */
 		if (!frame_ok(&lc, th, &c, ip, sp, prev_signal))
 			break;
-		if (th->n_frames == max_frames) {
+		if (lc.n == (fold ? CP_UNWIND_MAX_WALK : max_frames)) {
 			th->truncated = true;
 			break;
 		}
 		/* JIT code: the DAC's walk takes over there (createdump stops the same way). */
-		if (stop_outside_modules && !(start_anywhere && th->n_frames == first) &&
+		if (stop_outside_modules && !(start_anywhere && lc.n == 0) &&
 		    !cp_modules_find(ctx->mods, exact_ip ? ip : ip - 1))
 			break;
-		struct cp_frame *f = cp_thread_add_frame(th, ip, sp);
+		if (loop_record(&lc, ip, sp) < 0)
+			break;
+		struct cp_frame one = { .ip = ip, .sp = sp };
+		struct cp_frame *f = fold ? &one : cp_thread_add_frame(th, ip, sp);
 		if (!f)
 			break;
 		/* The trampoline itself is entered by a "return" to its first byte. */
 		bool sigreturn = is_sigreturn(ctx->t, ip);
 		cp_modules_symbolize(ctx->mods, exact_ip || sigreturn ? ip : ip - 1, f);
+		lc.prev_morestack = f->function && strcmp(f->function, "__morestack") == 0;
+		/* Frame 0 is where it crashed: never a copy in a cycle, its own ip and line. */
+		if (fold && (lc.n == 1 ? cp_fold_push_alone(fold, f) : cp_fold_push(fold, f)) < 0)
+			break;
 
 		exact_ip = sigreturn || unw_is_signal_frame(&c) > 0;
 		prev_signal = exact_ip;
@@ -294,6 +359,8 @@ static bool unwind_one(unw_addr_space_t as, struct unwind_ctx *ctx, struct cp_th
 			break;
 		}
 	}
+	free(lc.ip);
+	free(lc.sp);
 	return lc.looped;
 }
 
@@ -327,7 +394,14 @@ int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modul
 	for (int i = 0; i < n && (size_t)i < report->n_threads; i++) {
 		_UCD_select_thread(ctx.ucd, i);
 		struct cp_thread *th = &report->threads[i];
-		if (unwind_one(as, &ctx, th, max_frames, false, false))
+		/* To the bottom: the first frames and the last ones are kept, cycles folded. */
+		struct cp_fold *fold = cp_fold_create(&cp_fold_frame_ops, max_frames);
+		if (!fold)
+			break;
+		bool looped = unwind_one(as, &ctx, th, fold, max_frames, false, false);
+		if ((cp_fold_finish(fold) < 0) | (cp_fold_to_thread(fold, th) < 0))
+			cp_report_note(report, true, "thread %d: out of memory keeping its frames", th->tid);
+		if (looped)
 			cp_report_note(report, false, "thread %d: %s", th->tid, th->error);
 	}
 	unw_destroy_addr_space(as);
@@ -349,6 +423,6 @@ int cp_unwind_regs(struct cp_target *t, struct cp_modules *mods, const struct us
 			return -ENOMEM;
 		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
 	}
-	unwind_one(as, &ctx, out, out->n_frames + max_frames, true, start_anywhere);
+	unwind_one(as, &ctx, out, NULL, max_frames, true, start_anywhere);
 	return 0;
 }

@@ -13,8 +13,13 @@ struct cp_target;
 struct cp_modules;
 struct cp_report;
 
+/* A walk ends after this many frames: 8 MiB of stack in frames of 8 bytes. */
+#define CP_UNWIND_MAX_WALK (1u << 20)
+
 /* Unwind every thread of @core into @report->threads (which must already hold one entry
- * per core thread, in core order, with tids set), at most @max_frames frames each.
+ * per core thread, in core order, with tids set), each to the bottom of its stack (at most
+ * CP_UNWIND_MAX_WALK frames), keeping at most @max_frames of them (fold.h: recursive
+ * cycles stored once, the first frames and the last ones, the count of those between).
  * Returns 0 or -errno; per-thread trouble is recorded in the thread's error. */
 int cp_unwind_threads(struct cp_core *core, struct cp_target *t, struct cp_modules *mods,
 		      struct cp_report *report, size_t max_frames);

@@ -19,6 +19,9 @@ or whole threads only one side has count as disagreements.  With --max-frames N 
 first N frames of each thread are compared (the stack overflow case, where gdb would unwind
 tens of thousands).  Only native frames of the report are compared ("kind": "native", or no
 kind).  The crashed thread must also be the same (report process.tid / gdb's selected thread).
+A report's folded cycles ("repeat") are expanded first, their copies agreeing with a frame
+of the same function (a copy has the ip of the frame stored and no sp), and the frames it
+left out ("omitted") count as disagreements where they are compared.
 Where the ips agree, the report's "sp" must also be gdb's $sp in that frame (the same
 threshold applies to those frames; eu-stack prints no sp).
 
@@ -39,15 +42,40 @@ import re
 import sys
 
 
+def expand(t):
+    """A report thread's frames as the stack had them: a folded cycle ("repeat") N times,
+    its copies marked (they have the stored frame's ip and no sp of their own: they agree
+    with a frame of the same function); "omitted" frames as None."""
+    frames, om, out, i = t.get("frames") or [], t.get("omitted"), [], 0
+    while i <= len(frames):
+        if om and i == om["after"]:
+            out.extend([None] * om["count"])
+        if i == len(frames):
+            break
+        rep = frames[i].get("repeat")
+        if rep:
+            period = frames[i:i + rep["length"]]
+            out.extend(period)
+            for _ in range(rep["count"] - 1):
+                out.extend(dict(f, sp=None, copy=True) for f in period)
+            i += rep["length"]
+        else:
+            out.append(frames[i])
+            i += 1
+    return out
+
+
 def report_threads(doc):
-    """{tid: [(ip, name, sp)]} and the crashed tid, from a report or a gdb-frames.py output."""
+    """{tid: [(ip, name, sp, copy)]} and the crashed tid, from a report or a gdb-frames.py
+    output; a frame the report left out is (None, None, None, False)."""
     threads = {}
     if doc.get("schema", "").startswith("crashpipe/"):
         for t in doc.get("threads") or []:
             frames = [
-                (int(f["ip"], 16), f.get("function"), hexnum(f.get("sp")))
-                for f in t.get("frames") or []
-                if f.get("kind", "native") == "native"
+                (int(f["ip"], 16), f.get("function"), hexnum(f.get("sp")), bool(f.get("copy")))
+                if f is not None else (None, None, None, False)
+                for f in expand(t)
+                if f is None or f.get("kind", "native") == "native"
             ]
             threads[t["tid"]] = frames
         return threads, (doc.get("process") or {}).get("tid")
@@ -55,8 +83,16 @@ def report_threads(doc):
         n = len(t["frames"])
         names = t.get("names") or [None] * n
         sps = t.get("sps") or [None] * n
-        threads[t["tid"]] = [(int(a, 16), nm, hexnum(sp)) for a, nm, sp in zip(t["frames"], names, sps)]
+        threads[t["tid"]] = [(int(a, 16), nm, hexnum(sp), False) for a, nm, sp in zip(t["frames"], names, sps)]
     return threads, doc.get("crashed")
+
+
+def agrees(o, s):
+    """The oracle's frame @o and the report's @s: the same ip, or for a copy of a folded
+    frame the same function."""
+    if s[3]:
+        return o[1] is not None and o[1] == s[1]
+    return o[0] == s[0]
 
 
 def hexnum(s):
@@ -93,8 +129,8 @@ def compare(subject, oracle, max_frames):
         o_frames = (o or [])[:max_frames] if max_frames else (o or [])
         s_frames = (s or [])[:max_frames] if max_frames else (s or [])
         n = max(len(o_frames), len(s_frames))
-        same = [(a, b) for a, b in zip(o_frames, s_frames) if a[0] == b[0]]
-        with_sp = [(a, b) for a, b in same if a[2] is not None]
+        same = [(a, b) for a, b in zip(o_frames, s_frames) if agrees(a, b)]
+        with_sp = [(a, b) for a, b in same if a[2] is not None and not b[3]]
         sp_same = sum(1 for a, b in with_sp if a[2] == b[2])
         agree += len(same)
         total += n
@@ -108,6 +144,8 @@ def compare(subject, oracle, max_frames):
 def fmt(frame, with_sp):
     if frame is None:
         return "-"
+    if frame[0] is None:
+        return "(left out)"
     name = frame[1] or "??"
     if len(name) > 40:
         name = name[:37] + "..."
@@ -131,8 +169,8 @@ def print_diffs(what, diffs, crashed, limit=8):
         for i in range(max(len(s_frames), len(o_frames))):
             s = s_frames[i] if i < len(s_frames) else None
             o = o_frames[i] if i < len(o_frames) else None
-            sp_differs = bool(s and o and s[0] == o[0] and o[2] is not None and s[2] != o[2])
-            mark = "  " if s and o and s[0] == o[0] and not sp_differs else "!="
+            sp_differs = bool(s and o and agrees(o, s) and o[2] is not None and s[2] is not None and s[2] != o[2])
+            mark = "  " if s and o and agrees(o, s) and not sp_differs else "!="
             print("    %3d  %-54s %s %s" % (i, fmt(s, sp_differs), mark, fmt(o, sp_differs)))
     if len(diffs) > limit:
         print("  ... and %d more differing threads" % (len(diffs) - limit))

@@ -251,6 +251,14 @@ def _cd_frame(f):
 
 # ---------------------------------------------------------------- crashpipe report
 
+def expand_folded(t):
+    """A report thread's frames with each folded cycle ("repeat": frames[i..i+L-1] occurred
+    N times) written out N times, as the oracles list them (the omitted run, if any, is
+    simply not there: see expand_report_frames)."""
+    head, tail, _ = expand_report_frames(t)
+    return head + tail
+
+
 def norm_crashpipe(doc):
     if not str(doc.get("schema", "")).startswith("crashpipe/"):
         raise InputError("not a crashpipe report (schema %r)" % doc.get("schema"))
@@ -608,7 +616,7 @@ def check_main(args):
         expect("process.signal", proc.get("signal"), args.signal)
     if args.memory_source:
         expect("memory_source", doc.get("memory_source"), args.memory_source)
-    frames = crashed.get("frames") or []
+    frames = expand_folded(crashed)
     if args.frames:
         want = [w for w in args.frames.split(",") if w]
         got = [f.get("function") or "" for f in frames if f.get("kind") == "managed"]

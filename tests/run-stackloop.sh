@@ -11,7 +11,8 @@
 #  - altstack: SIGSEGV in a handler on an alternate signal stack above the interrupted
 #    code's stack: the sp goes down across the signal frame, legitimately, and every frame
 #    must still match gdb;
-#  - overflow: endless recursion, 1024 frames of it kept, marked truncated, as gdb's.
+#  - overflow: endless recursion, walked to the bottom: frame 0, the recursion once with its
+#    count, main; its first 1024 frames (expanded) as gdb's.
 . "${srcdir:-.}/test-subr.sh"
 
 need gdb
@@ -92,12 +93,16 @@ sys.exit(0 if int(f[3]["sp"], 16) < int(f[2]["sp"], 16) else 1)' altstack.json
 	[ "$err" = null ] || check_failed "altstack: the crashed thread has an error: $err"
 fi
 
-# --- overflow: 1024 frames of recursion, truncated ------------------------------------------
+# --- overflow: endless recursion, walked to the bottom and folded -------------------------
 build_crasher overflow -g -O2
 make_core core ./overflow
 if compare overflow ./overflow "$core" 1024; then
 	check "overflow: report facts" python3 "$abs_srcdir/check-report.py" overflow.json \
-		--signal 11 --threads 1 --truncated 1024 --top recurse,recurse,recurse
+		--signal 11 --threads 1 --top recurse,recurse,main
+	check "overflow: the recursion is not one folded cycle above main" python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["threads"][0]["frames"]
+r = f[1].get("repeat") or {}
+sys.exit(0 if r.get("length") == 1 and r.get("count", 0) > 10000 and f[0].get("repeat") is None else 1)' overflow.json
 	err=$(jq -r '.threads[0].error' overflow.json)
 	[ "$err" = null ] || check_failed "overflow: the thread has an error: $err"
 fi

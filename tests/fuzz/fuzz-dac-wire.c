@@ -53,6 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (f->assembly && strlen(f->assembly) > CP_WIRE_MAX_STRING))
 				abort();
 		}
+		/* Folded cycles are whole (inside the frames, disjoint, not cut by OMITTED). */
+		size_t end = 0;
+		for (size_t j = 0; j < t->n_frames; j++) {
+			uint32_t len = t->frames[j].repeat_length;
+			if (!len)
+				continue;
+			if (j < end || len > CP_WIRE_MAX_PERIOD || len > t->n_frames - j ||
+			    t->frames[j].repeat_count < 2 || t->frames[j].repeat_count > CP_WIRE_MAX_REPEAT ||
+			    (t->n_omitted && t->omitted_after > j && t->omitted_after < j + len))
+				abort();
+			end = j + len;
+		}
+		if (t->omitted_after > t->n_frames || t->n_omitted > CP_WIRE_MAX_REPEAT)
+			abort();
 	}
 	if (r.malformed[0] && strlen(r.malformed) >= sizeof(r.malformed))
 		abort();

@@ -230,6 +230,8 @@ static void r_xframe(uint32_t exception, uint32_t segment, uint8_t has_il)
 #define NP CP_WIRE_NO_PARENT
 static void r_end(void) { rec(CP_WIRE_END); }
 static void r_name(uint32_t tid, const char *name) { p_u32(tid); p_str(name, strlen(name)); rec(CP_WIRE_THREAD_NAME); }
+static void r_repeat(uint32_t len, uint32_t count) { p_u32(len); p_u32(count); rec(CP_WIRE_REPEAT); }
+static void r_omitted(uint64_t count) { p_u64(count); rec(CP_WIRE_OMITTED); }
 
 /* Parse the built stream: it must be rejected with @why in the message, keeping
  * @threads threads. */
@@ -304,6 +306,9 @@ static void test_rejections(void)
 	EXPECT_BAD("thread 100: a second THREAD_NAME", 2);
 	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "x"); r_name(100, "y"); EXPECT_BAD("thread 100: a second THREAD_NAME", 1);
 	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, ""); EXPECT_BAD("thread 100: an empty THREAD_NAME", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "x"); r_thread(101); EXPECT_BAD("THREAD after THREAD_NAME", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_exc(NP); r_name(100, "x"); r_xframe(0, 0, 0);
+	EXPECT_BAD("EXCEPTION_FRAME after THREAD_NAME", 1);
 	r_start(CP_WIRE_VERSION); r_thread(100); r_name(100, "\xc0\xaf"); EXPECT_BAD("THREAD_NAME: a string that is not UTF-8", 1);
 	r_start(CP_WIRE_VERSION); r_thread(100); p_u32(100); p_u32(5); p_u8(0x61); p_u8(0x62); rec(CP_WIRE_THREAD_NAME);
 	EXPECT_BAD("THREAD_NAME: payload too short", 1);
@@ -358,6 +363,72 @@ static void test_rejections(void)
 	free(huge);
 }
 
+/* REPEAT and OMITTED (issue 8, deep stacks): read back onto the frames and the thread; a
+ * cycle beyond the thread's frames, across another, cut by OMITTED, or out of range is a
+ * violation that drops the thread's cycles. */
+static void emit_folded(int fd)
+{
+	struct cp_wire_frame top = frame('m', 0x1000, "Top()");
+	struct cp_wire_frame rec1 = frame('m', 0x2000, "Recurse(Int32)");
+	struct cp_wire_frame bottom = frame('m', 0x3000, "Main()");
+
+	cp_wire_put_start(fd);
+	cp_wire_put_thread(fd, 100);
+	cp_wire_put_frame(fd, &top);
+	cp_wire_put_frame(fd, &rec1);
+	cp_wire_put_repeat(fd, 1, 20000);
+	cp_wire_put_omitted(fd, 12345);
+	cp_wire_put_frame(fd, &bottom);
+	cp_wire_put_end(fd);
+}
+
+static void test_folds(void)
+{
+	struct stream s = encode(emit_folded);
+	struct cp_wire_result r;
+
+	CHECK(cp_wire_parse(s.buf, s.len, &lim, &r) == 0);
+	CHECK(!r.malformed[0] && r.ended && r.n_threads == 1);
+	if (r.n_threads == 1 && r.threads[0].n_frames == 3) {
+		struct cp_wire_thread *t = &r.threads[0];
+		CHECK(t->frames[0].repeat_length == 0);
+		CHECK(t->frames[1].repeat_length == 1 && t->frames[1].repeat_count == 20000);
+		CHECK(t->omitted_after == 2 && t->n_omitted == 12345);
+	}
+	cp_wire_result_deinit(&r);
+	free(s.buf);
+
+	r_start(CP_WIRE_VERSION); r_thread(100); r_repeat(1, 2); EXPECT_BAD("REPEAT not after a FRAME", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(0, 2); EXPECT_BAD("a cycle of 0 frames", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(1, 1); EXPECT_BAD("a cycle of 1 frames 1 times", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(17, 2); EXPECT_BAD("a cycle of 17", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(3, 2); r_frame('m'); r_end();
+	EXPECT_BAD("a REPEAT beyond its frames", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(2, 2); r_frame('m'); r_repeat(1, 5); r_frame('m');
+	r_thread(101); EXPECT_BAD("across another", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(2, 2); r_omitted(4); r_frame('m'); r_end();
+	EXPECT_BAD("across another", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_omitted(4); r_omitted(4); EXPECT_BAD("a second OMITTED", 1);
+	r_start(CP_WIRE_VERSION); r_thread(100); r_omitted(0); EXPECT_BAD("OMITTED out of range", 1);
+	r_omitted(4); EXPECT_BAD("OMITTED before START", 0);
+
+	/* Cut short inside a thread: its cycles are checked (and dropped) all the same. */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(4, 2);
+	struct cp_wire_result cut;
+	CHECK(cp_wire_parse(b.buf, b.len, &lim, &cut) == 0);
+	CHECK(!cut.ended && strstr(cut.malformed, "beyond its frames") && cut.n_threads == 1 &&
+	      cut.threads[0].frames[0].repeat_length == 0);
+	cp_wire_result_deinit(&cut);
+	b.len = 0;
+	/* The same when an unknown record ends it (found by fuzz-dac-wire). */
+	r_start(CP_WIRE_VERSION); r_thread(100); r_frame('m'); r_repeat(5, 2); rec(0);
+	CHECK(cp_wire_parse(b.buf, b.len, &lim, &cut) == 0);
+	CHECK(strstr(cut.malformed, "unknown record type 0") && cut.n_threads == 1 &&
+	      cut.threads[0].frames[0].repeat_length == 0);
+	cp_wire_result_deinit(&cut);
+	b.len = 0;
+}
+
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
 {
 	char path[4096];
@@ -394,6 +465,9 @@ static void write_seeds(const char *dir)
 	r_name(101, "z"); r_end();
 	write_file(dir, "thread-name", b.buf, b.len);
 	b.len = 0;
+	s = encode(emit_folded);
+	write_file(dir, "folded", s.buf, s.len);
+	free(s.buf);
 }
 
 int main(int argc, char **argv)
@@ -404,5 +478,6 @@ int main(int argc, char **argv)
 	}
 	test_round_trip();
 	test_rejections();
+	test_folds();
 	return UNIT_DONE();
 }

@@ -2,7 +2,7 @@
 //
 //   Crasher SCENARIO      main | worker | async | generic | nullref | pinvoke | failfast |
 //                         stackoverflow | threads100 | asyncvoid | aggregate | names |
-//                         longname | hang
+//                         longname | hang | deepcycle
 //
 // Before it crashes it prints, one fact a line, what a test needs to check the report:
 //   crasher scenario S runtime V pid P     (V = Environment.Version, e.g. 10.0.12)
@@ -132,8 +132,9 @@ namespace Crasher
                 case "names": r = NameShapes.Run(); break;
                 case "longname": r = RunLongName(); break;
                 case "hang": r = RunHang(); break;
+                case "deepcycle": r = DeepCycleEntry(); break;
                 default:
-                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100|asyncvoid|aggregate|names|longname|hang");
+                    Console.Error.WriteLine("usage: Crasher main|worker|async|generic|nullref|pinvoke|failfast|stackoverflow|threads100|asyncvoid|aggregate|names|longname|hang|deepcycle");
                     return 2;
             }
             Say("crasher did not crash: " + r);
@@ -344,6 +345,42 @@ namespace Crasher
         {
             int r = Recurse(n + 1);
             return r + n;
+        }
+
+        // ---- deepcycle: a stack overflow on the main thread (8 MiB: a stack 100000s of
+        // frames deep) in a cycle of three methods, below two frames of its own: the
+        // runtime prints the cycle once ("Repeat N times:") and the bottom ----
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int DeepCycleEntry()
+        {
+            SayCrashTid();
+            Say("expect type System.StackOverflowException");
+            ExpectFrames("Crasher.Program.CycleA", "Crasher.Program.CycleC", "Crasher.Program.CycleB",
+                         "Crasher.Program.DeepCycleEntry", "Crasher.Program.Main");
+            int r = CycleA(0);
+            GC.KeepAlive(r);
+            return r;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int CycleA(int n)
+        {
+            int r = CycleB(n + 1);
+            return r + n;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int CycleB(int n)
+        {
+            int r = CycleC(n + 1);
+            return r - n;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int CycleC(int n)
+        {
+            int r = CycleA(n + 1);
+            return r ^ n;
         }
 
         // ---- threads100: 100 threads parked a few frames deep (50 in Monitor.Wait, 50 in
