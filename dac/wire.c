@@ -387,7 +387,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		violation(ps, off, "unknown record type %u", type);
 		return false;
 	}
-	uint8_t last = ps->last;
+	uint8_t prev = ps->last;
 	ps->last = type;
 	if (th && (type == CP_WIRE_THREAD || type == CP_WIRE_END) && !folds_ok(ps, th, off))
 		return false;
@@ -449,7 +449,7 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		uint32_t len = get_u32(c), count = get_u32(c);
 		if (c->short_ || c->left)
 			break;
-		if (!th || last != CP_WIRE_FRAME) {
+		if (!th || prev != CP_WIRE_FRAME) {
 			violation(ps, off, "REPEAT not after a FRAME");
 			return false;
 		}
