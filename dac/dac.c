@@ -38,10 +38,11 @@
 #include "wire.h"
 #include "worker.h"
 
-/* The thread's exceptions as the report's chain (depth 0 outermost). */
+/* The thread's exceptions as the report's chain (depth 0 outermost, each the one inner
+ * exception of the one before). */
 static struct cp_exception *exception_chain(struct cp_wire_thread *dt)
 {
-	struct cp_exception *head = NULL, **slot = &head;
+	struct cp_exception *head = NULL, *last = NULL;
 
 	for (size_t i = 0; i < dt->n_exceptions; i++) {
 		struct cp_wire_exception *w = &dt->exceptions[i];
@@ -52,8 +53,11 @@ static struct cp_exception *exception_chain(struct cp_wire_thread *dt)
 		e->has_hresult = w->hresult != 0;
 		e->type = TAKE_PTR(w->type);
 		e->message = TAKE_PTR(w->message);
-		*slot = e;
-		slot = &e->inner;
+		if (!last)
+			head = e;
+		else if (cp_exception_add_inner(last, e) < 0)
+			break;
+		last = e;
 	}
 	return head;
 }

@@ -155,7 +155,7 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 		if (e->has_hresult)
 			fprintf(out, " (HResult 0x%08x)", (unsigned)e->hresult);
 		fputc('\n', out);
-		for (e = e->inner; e; e = e->inner) {
+		for (e = e->n_inners ? e->inners[0] : NULL; e; e = e->n_inners ? e->inners[0] : NULL) {
 			fputs("  ---> ", out);
 			put(out, e->type ? e->type : "?");
 			if (e->message) {

@@ -5,8 +5,8 @@
  * real cores, and hostile ones).
  *
  * Dictionary: tests/fuzz/report.dict (-dict=).
- * Build: clang -fsanitize=fuzzer,address,undefined with src/report.c src/show.c
- * src/termsafe.c src/zio.c src/log.c, -lcjson -lzstd (`make fuzz`).
+ * Build: `./configure CC=clang --enable-fuzz && make fuzz-report` (against libcrashpipe.a:
+ * src/report*.c, src/json-*.c, src/show.c and what they use).
  */
 #include "config.h"
 

@@ -131,7 +131,7 @@ int main(void)
 		e->hresult = (int32_t)0x80131509u;
 		e->has_hresult = true;
 		inner->type = strdup("System.Exception");
-		e->inner = inner;
+		CHECK(cp_exception_add_inner(e, inner) == 0);
 		r->threads[1].exception = e;
 	}
 	for (int i = -1; i <= 1; i++) {

@@ -134,8 +134,15 @@ int main(void)
 	CHECK(parses("{\"schema\":\"crashpipe/1\",\"threads\":[{\"frames\":[{\"ip\":\"12\"}]}]}", ".ip"));
 	CHECK(parses("{\"schema\":\"crashpipe/1\",\"threads\":[{\"frames\":[{\"token\":\"0x100000000\"}]}]}", ".token"));
 
-	/* exceptions: one inner at a time, at most 16 deep */
-	CHECK(parses("{\"schema\":\"crashpipe/1\",\"threads\":[{\"exception\":{\"inner\":[{},{}]}}]}", "more than one inner"));
+	/* exceptions: at most 64 inner ones each (an AggregateException's), at most 16 deep */
+	CHECK(parses("{\"schema\":\"crashpipe/1\",\"threads\":[{\"exception\":{\"inner\":[{},{}]}}]}", NULL));
+	for (int n = 64; n <= 65; n++) {
+		char ex[1024] = "{\"schema\":\"crashpipe/1\",\"threads\":[{\"exception\":{\"inner\":[{}";
+		for (int i = 1; i < n; i++)
+			strcat(ex, ",{}");
+		strcat(ex, "]}}]}");
+		CHECK(parses(ex, n == 64 ? NULL : "threads[0].exception.inner: more than 64 inner exceptions"));
+	}
 	{
 		char ex[2048] = "{\"schema\":\"crashpipe/1\",\"threads\":[{\"exception\":";
 		for (int i = 0; i < 18; i++)
