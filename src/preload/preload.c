@@ -239,3 +239,15 @@ int execve(const char *path, char *const argv[], char *const envp[])
 		return cp_exec_stub(path, argv, envp);
 	return cp_execve_next(path, argv, envp);
 }
+
+/*
+ * A NativeAOT app (the runtime compiled into the program) starts createdump with execv(3)
+ * (its PalCreateDump: "createdump --nativeaot PID --signal N ..."), and glibc's execv calls
+ * its own execve internally, past our hook. execv is execve with environ: send it through
+ * the hook above.
+ */
+__attribute__((visibility("default")))
+int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
