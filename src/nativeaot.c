@@ -672,8 +672,9 @@ static int name_frame(struct aot *a, struct cp_frame *f, uint64_t lookup)
 	if (r == -ENOMEM)
 		return r;
 	if (r == 0) {
-		f->display = cp_nativeaot_display(m.linkage, m.name, m.params, m.n_params, a->prefixes,
-						  a->n_prefixes);
+		char *none[1] = { NULL };	/* no parameters: "()", not unknown ones */
+		f->display = cp_nativeaot_display(m.linkage, m.name, m.params ? m.params : none, m.n_params,
+						  a->prefixes, a->n_prefixes);
 		cp_clr_method_deinit(&m);
 		return 0;
 	}

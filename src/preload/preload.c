@@ -90,6 +90,11 @@ static bool cp_runtime_linked_in(void)
 	const char *base;
 	Dl_info info;
 
+	/* A NativeAOT app has its runtime compiled in, too, and no createdump: turned on, its
+	 * runtime would fork and execv(3) a createdump beside the program that is not there.
+	 * crashpipe reads its crash info from the core instead (nativeaot.c). */
+	if (dlsym(RTLD_DEFAULT, "DotNetRuntimeDebugHeader"))
+		return true;
 	if (!sym)
 		return false;
 	if (!dladdr(sym, &info) || !info.dli_fname)
@@ -238,16 +243,4 @@ int execve(const char *path, char *const argv[], char *const envp[])
 	if (cp_stub[0] && cp_is_crash_createdump(path, argv))
 		return cp_exec_stub(path, argv, envp);
 	return cp_execve_next(path, argv, envp);
-}
-
-/*
- * A NativeAOT app (the runtime compiled into the program) starts createdump with execv(3)
- * (its PalCreateDump: "createdump --nativeaot PID --signal N ..."), and glibc's execv calls
- * its own execve internally, past our hook. execv is execve with environ: send it through
- * the hook above.
- */
-__attribute__((visibility("default")))
-int execv(const char *path, char *const argv[])
-{
-	return execve(path, argv, environ);
 }
