@@ -23,6 +23,7 @@
 #include "fsopen.h"
 #include "log.h"
 #include "modules.h"
+#include "nativeaot.h"
 #include "report.h"
 #include "srclines.h"
 #include "target.h"
@@ -172,6 +173,9 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 		if (r->threads[i].truncated)
 			cp_report_note(r, false, "thread %d: more than %zu frames (a stack overflow?); the rest are left out",
 				       r->threads[i].tid, max_frames);
+	/* A NativeAOT app has no DAC: its runtime's crash info and its symbols instead. */
+	if (cp_nativeaot_annotate(core, t, mods, r) == -ENOMEM)
+		cp_report_note(r, true, "nativeaot: %s", strerror(ENOMEM));
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);

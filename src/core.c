@@ -464,6 +464,27 @@ static void keep_range(struct cp_segment *s, uint64_t lo, uint64_t hi)
 		s->keep_hi = hi;
 }
 
+/*
+ * Is @s the executable's own data: a written page of one of its mappings, or its .bss past
+ * the end of the file (anonymous, right after its last mapping)? A NativeAOT runtime keeps
+ * its crash info there (nativeaot.c: g_CrashInfoBuffer, 8 KiB in .bss); any program its
+ * globals. Kept up to EXE_DATA_MAX bytes of each such segment.
+ */
+#define EXE_DATA_MAX (4u << 20)
+static bool exe_data(const struct cp_core *core, const struct cp_segment *s)
+{
+	uint64_t entry, end = 0;
+	const struct cp_mapping *e;
+
+	if (!(s->flags & PF_W) || !cp_core_auxv(core, AT_ENTRY, &entry) || !(e = cp_core_mapping_at(core, entry)))
+		return false;
+	for (size_t i = 0; i < core->n_maps; i++)
+		if (strcmp(core->maps[i].path, e->path) == 0 && core->maps[i].end > end)
+			end = core->maps[i].end;
+	const struct cp_mapping *m = cp_core_mapping_at(core, s->vaddr);
+	return s->vaddr == end || (m && strcmp(m->path, e->path) == 0);
+}
+
 /* Decide what of a stream is worth keeping: see the comment at the top of core.h. */
 static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
 {
@@ -483,6 +504,8 @@ static void choose_kept(struct cp_core *core, const struct cp_core_config *cfg)
 			keep_range(s, 0, s->filesz);
 			continue;
 		}
+		if (exe_data(core, s))
+			keep_range(s, 0, EXE_DATA_MAX);
 		for (size_t t = 0; t < core->n_threads; t++) {
 			uint64_t sp = core->threads[t].regs.rsp;
 			if (sp < s->vaddr || sp - s->vaddr >= s->filesz)

@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <elf.h>
+#include <dwarf.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -738,4 +739,109 @@ char *cp_elf_build_id_hex(int fd)
 	unsigned char id[64];
 	int n = cp_elf_build_id(fd, id, sizeof(id));
 	return n > 0 ? cp_hex(id, n) : NULL;
+}
+
+void cp_clr_method_deinit(struct cp_clr_method *m)
+{
+	free(m->linkage);
+	free(m->name);
+	for (size_t i = 0; i < m->n_params; i++)
+		free(m->params[i]);
+	free(m->params);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The name of a parameter's type: references are followed (a class is passed by
+ * reference), pointers get a '*'; at most a few levels, the DWARF is the compiler's. */
+static char *clr_type_name(Dwarf_Die *type)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die die = *type, next;
+	int stars = 0;
+
+	for (int depth = 0; depth < 8; depth++) {
+		int tag = dwarf_tag(&die);
+		if (tag != DW_TAG_reference_type && tag != DW_TAG_pointer_type &&
+		    tag != DW_TAG_rvalue_reference_type && tag != DW_TAG_const_type &&
+		    tag != DW_TAG_typedef) {
+			const char *name = dwarf_diename(&die);
+			char *s;
+			if (!name || asprintf(&s, "%s%.*s", name, stars, "********") < 0)
+				return NULL;
+			return s;
+		}
+		if (tag == DW_TAG_pointer_type && stars < 8)
+			stars++;
+		if (!dwarf_attr(&die, DW_AT_type, &a) || !dwarf_formref_die(&a, &next))
+			return NULL;
+		die = next;
+	}
+	return NULL;
+}
+
+int cp_modules_clr_method(struct cp_modules *mods, uint64_t lookup, struct cp_clr_method *ret)
+{
+	const struct cp_module *found = cp_modules_find(mods, lookup);
+	if (!found || !found->dw || found->match == 0)
+		return -ENOENT;
+	uint64_t dl = lookup + found->dw_bias - found->bias;
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(found->dw, dl, &bias);
+	Dwarf_Attribute a;
+	const char *producer;
+	if (!cu || !dwarf_attr(cu, DW_AT_producer, &a) || !(producer = dwarf_formstring(&a)) ||
+	    strcmp(producer, "NetRuntime") != 0)
+		return -ENOENT;
+
+	Dwarf_Die *scopes = NULL, decl, child;
+	int n = dwarf_getscopes(cu, dl - bias, &scopes);
+	int fn = -1;
+	for (int i = 0; i < n; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram)
+			fn = i;		/* the outermost: the method the code belongs to */
+	if (fn < 0) {
+		free(scopes);
+		return -ENOENT;
+	}
+	decl = scopes[fn];
+	free(scopes);
+	if (dwarf_attr(&decl, DW_AT_specification, &a) && !dwarf_formref_die(&a, &decl))
+		return -ENOENT;
+
+	struct cp_clr_method m = { 0 };
+	const char *name = dwarf_diename(&decl);
+	const char *linkage = dwarf_attr_integrate(&decl, DW_AT_linkage_name, &a) ? dwarf_formstring(&a) : NULL;
+	if (!name || !linkage)
+		return -ENOENT;
+	if (!(m.name = strdup(name)) || !(m.linkage = strdup(linkage)))
+		goto nomem;
+	if (dwarf_child(&decl, &child) == 0) {
+		do {
+			bool artificial = false;
+			Dwarf_Die type;
+			if (dwarf_tag(&child) != DW_TAG_formal_parameter)
+				continue;
+			if (dwarf_attr(&child, DW_AT_artificial, &a))
+				(void) dwarf_formflag(&a, &artificial);
+			if (artificial)
+				continue;
+			char *tn = NULL;
+			if (dwarf_attr(&child, DW_AT_type, &a) && dwarf_formref_die(&a, &type))
+				tn = clr_type_name(&type);
+			if (!tn && !(tn = strdup("?")))
+				goto nomem;
+			char **p = realloc(m.params, (m.n_params + 1) * sizeof(*p));
+			if (!p) {
+				free(tn);
+				goto nomem;
+			}
+			m.params = p;
+			m.params[m.n_params++] = tn;
+		} while (dwarf_siblingof(&child, &child) == 0 && m.n_params < 64);
+	}
+	*ret = m;
+	return 0;
+nomem:
+	cp_clr_method_deinit(&m);
+	return -ENOMEM;
 }

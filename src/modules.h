@@ -47,6 +47,24 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *name, uint64_t *addr_ret,
 		      const char **path_ret, uint64_t *start_ret);
 
+/* A .NET method compiled by NativeAOT's ILCompiler, as its DWARF describes it: the
+ * compiler's compile unit (producer "NetRuntime") declares each method as a member
+ * function of its type's class, with the type's mangled name as the class name. */
+struct cp_clr_method {
+	char *linkage;			/* the symbol, e.g. "Aot_Program__Charge" */
+	char *name;			/* the method's own name, e.g. "Charge" or ".ctor" */
+	char **params;			/* the DWARF names of its parameter types, the implicit
+					 * this left out: "int", "String", "__Array<nint>";
+					 * a pointer type gets a trailing '*' */
+	size_t n_params;
+};
+void cp_clr_method_deinit(struct cp_clr_method *m);
+
+/* The NativeAOT method whose code holds @lookup (ip - 1 for a return address), into *@ret.
+ * Returns 0, -ENOENT when @lookup is in no method of such a compile unit (native code,
+ * no DWARF), or -ENOMEM. */
+int cp_modules_clr_method(struct cp_modules *mods, uint64_t lookup, struct cp_clr_method *ret);
+
 /* The GNU build-id of the ELF file open at @fd, into @buf. Returns its length or -errno. */
 int cp_elf_build_id(int fd, unsigned char *buf, size_t cap);
 

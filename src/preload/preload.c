@@ -90,6 +90,11 @@ static bool cp_runtime_linked_in(void)
 	const char *base;
 	Dl_info info;
 
+	/* A NativeAOT app has its runtime compiled in, too, and no createdump: turned on, its
+	 * runtime would fork and execv(3) a createdump beside the program that is not there.
+	 * crashpipe reads its crash info from the core instead (nativeaot.c). */
+	if (dlsym(RTLD_DEFAULT, "DotNetRuntimeDebugHeader"))
+		return true;
 	if (!sym)
 		return false;
 	if (!dladdr(sym, &info) || !info.dli_fname)
