@@ -556,7 +556,8 @@ def check_main(args):
       --native-then-managed N1,N2,...  the crashed thread has native frames with functions
                                   N1, N2, ... in order, all of them before its first managed frame
       --managed-fields            every managed frame has assembly, token (0x hex) and
-                                  il_offset (number or null), and ip/sp hex strings
+                                  il_offset (number or null), and ip/sp hex strings (a
+                                  dynamic method, "DynamicClass.*", no assembly)
     """
     doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
     errors = []
@@ -644,7 +645,10 @@ def check_main(args):
             for f in t.get("frames") or []:
                 if f.get("kind") != "managed":
                     continue
-                ok = (isinstance(f.get("assembly"), str) and f.get("assembly")
+                # a dynamic method (DynamicMethod, expression trees: "DynamicClass.lambda_method2")
+                # lives in no assembly file and has no metadata token of its own
+                lcg = str(f.get("function") or "").startswith("DynamicClass.")
+                ok = ((lcg or (isinstance(f.get("assembly"), str) and f.get("assembly")))
                       and re.fullmatch(r"0x[0-9a-fA-F]{8}", str(f.get("token")))
                       and (f.get("il_offset") is None or isinstance(f.get("il_offset"), int))
                       and re.fullmatch(r"0x[0-9a-f]+", str(f.get("ip")))
