@@ -151,6 +151,17 @@ if [ -n "${APP[$rt]:-}" ]; then
 		cat "$test_dir/nopdb.check"
 	fi
 
+	# a PDB beside the assembly that is a symbolic link (to the real one): not opened
+	# (fsopen's rules: regular files, no links), no lines
+	ln -s "$short/y/Crasher.pdb" "$m/Crasher.pdb"
+	if crash symlink "$m/Crasher" "$sc"; then
+		$CHECK "$out" "$json" --name "symlinked PDB" --no-lines Crasher.dll >"$test_dir/symlink.check" ||
+			check_failed "symlinked PDB: $(tr '\n' ' ' <"$test_dir/symlink.check")"
+		cat "$test_dir/symlink.check"
+	fi
+	rm -f "$m/Crasher.pdb"
+	# (no FIFO: the runtime itself would block opening it for its own stack trace)
+
 	# 4. another build's PDB beside the assembly: refused, with a note
 	if [ -f "$emb/out/Crasher.dll" ]; then
 		# the embedded build's PDB as a file (the same sources built elsewhere: another id)
