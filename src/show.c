@@ -1,7 +1,9 @@
 /*
  * show.c - `crashpipe show` and `crashpipe list`: reports as text a person can scan at
- * 3 a.m. What died and why comes first, then the crashed thread with file:line, then
- * the other threads, with identical stacks folded into one, as a count.
+ * 3 a.m. A .NET exception comes first, as the runtime printed it (its own stack, its
+ * inner exceptions), then what died and why, then the crashed thread with file:line,
+ * then the other threads, with identical stacks folded into one, as a count; folded
+ * cycles and omitted frames are said so.
  */
 #include "config.h"
 
@@ -44,10 +46,18 @@ static void format_time(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
+/* The name a frame is shown by: the runtime's own form when known, else the symbol. */
+static const char *frame_name(const struct cp_frame *f)
+{
+	return f->display ? f->display : f->function;
+}
+
 static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 {
 	fprintf(out, "  #%-3zu 0x%016" PRIx64 " ", i, f->ip);
-	if (f->function) {
+	if (f->display) {
+		put(out, f->display);
+	} else if (f->function) {
 		put(out, f->function);
 		if (f->has_offset)
 			fprintf(out, "+0x%" PRIx64, f->offset);
@@ -70,11 +80,87 @@ static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 	fputc('\n', out);
 }
 
+/* A frame of an exception's stack, as the runtime prints it: "   at NAME in FILE:line N"
+ * (after a newline, see print_exception()). */
+static void print_stack_frame(FILE *out, const struct cp_frame *f)
+{
+	const char *name = frame_name(f);
+
+	fputs("\n   at ", out);
+	put(out, name ? name : "??");
+	if (f->file && f->line > 0) {
+		fputs(" in ", out);
+		put(out, f->file);
+		fprintf(out, ":line %d", f->line);
+	}
+}
+
+/*
+ * Folded cycles (crashpipe-report(5), "repeat"): the frames of a cycle are printed once,
+ * and after its last one a line says how often they ran in a row. Cycles may nest; those
+ * still open are kept here (more than CYCLES_OPEN at once, and a cycle's line comes right
+ * after its first frame: it names its frames either way).
+ */
+#define CYCLES_OPEN 16
+
+struct cycles {
+	struct {
+		size_t start, end;
+		uint32_t count;
+	} open[CYCLES_OPEN];
+	size_t n;
+	bool numbered;		/* thread frames (#N) or an exception's (runtime form) */
+};
+
+/* Thread frames' lines end in a newline; an exception's begin with one (as the runtime's
+ * Exception.ToString() joins its lines). */
+static void print_cycle(FILE *out, const struct cycles *c, size_t start, size_t end, uint32_t count)
+{
+	size_t len = end - start + 1;
+
+	if (c->numbered && len == 1)
+		fprintf(out, "  ... the frame above (#%zu) repeated %" PRIu32 " times\n", start, count);
+	else if (c->numbered)
+		fprintf(out, "  ... the %zu frames above (#%zu to #%zu) repeated %" PRIu32 " times\n", len, start, end, count);
+	else if (len == 1)
+		fprintf(out, "\n   ... the frame above repeated %" PRIu32 " times", count);
+	else
+		fprintf(out, "\n   ... the %zu frames above repeated %" PRIu32 " times", len, count);
+}
+
+/* After frame @i of @n (@f) is printed: open its cycle, close those that end with it. */
+static void cycles_after(FILE *out, struct cycles *c, const struct cp_frame *f, size_t i, size_t n)
+{
+	if (f->repeat_length >= 1 && f->repeat_count >= 2 && f->repeat_length <= n - i) {
+		size_t end = i + f->repeat_length - 1;
+		if (end == i || c->n == CYCLES_OPEN)
+			print_cycle(out, c, i, end, f->repeat_count);
+		else
+			c->open[c->n++] = (__typeof__(c->open[0])){ i, end, f->repeat_count };
+	}
+	/* The innermost (last opened) first. */
+	for (size_t k = c->n; k-- > 0;)
+		if (c->open[k].end == i) {
+			print_cycle(out, c, c->open[k].start, c->open[k].end, c->open[k].count);
+			memmove(&c->open[k], &c->open[k + 1], (c->n - k - 1) * sizeof(c->open[0]));
+			c->n--;
+		}
+}
+
 static void print_frames(FILE *out, const struct cp_thread *t)
 {
-	for (size_t i = 0; i < t->n_frames; i++)
+	struct cycles c = { .numbered = true };
+	bool omitted = t->n_omitted > 0 && t->omitted_after <= t->n_frames;
+
+	for (size_t i = 0; i < t->n_frames; i++) {
+		if (omitted && i == t->omitted_after)
+			fprintf(out, "  ... %zu frames omitted ...\n", t->n_omitted);
 		print_frame(out, i, &t->frames[i]);
-	if (t->truncated)
+		cycles_after(out, &c, &t->frames[i], i, t->n_frames);
+	}
+	if (omitted && t->omitted_after == t->n_frames)
+		fprintf(out, "  ... %zu frames omitted ...\n", t->n_omitted);
+	if (t->truncated && !omitted)
 		fprintf(out, "  ... more frames left out (stack overflow?)\n");
 	if (t->error) {
 		fputs("  (", out);
@@ -85,15 +171,66 @@ static void print_frames(FILE *out, const struct cp_thread *t)
 		fprintf(out, "  (no frames)\n");
 }
 
+/* The exception's recorded stack in the runtime's order, "--- End of stack trace from
+ * previous location ---" where a segment ends (a rethrow through ExceptionDispatchInfo). */
+static void print_exception_stack(FILE *out, const struct cp_exception *e)
+{
+	struct cycles c = { .numbered = false };
+
+	for (size_t i = 0; i < e->n_stack; i++) {
+		if (i > 0 && e->stack[i].segment != e->stack[i - 1].segment)
+			fputs("\n--- End of stack trace from previous location ---", out);
+		print_stack_frame(out, &e->stack[i]);
+		cycles_after(out, &c, &e->stack[i], i, e->n_stack);
+	}
+}
+
+static bool is_aggregate(const struct cp_exception *e)
+{
+	return e->type && strcmp(e->type, "System.AggregateException") == 0;
+}
+
+/*
+ * An exception as the runtime's Exception.ToString() writes it (dotnet/runtime
+ * src/libraries/System.Private.CoreLib/src/System/Exception.cs and AggregateException.cs),
+ * each line after the first preceded by a newline, none after the last: "TYPE: MESSAGE"
+ * (": MESSAGE" only for a message that is not empty), its first inner exception after
+ * " ---> " followed by "   --- End of inner exception stack trace ---", then its own
+ * stack; then an AggregateException's further inner exceptions, each as " ---> (Inner
+ * Exception #N) ..." closed by "<---" and a newline. The reader bounds the nesting (16),
+ * so the recursion is bounded too.
+ */
+static void print_exception(FILE *out, const struct cp_exception *e)
+{
+	put(out, e->type ? e->type : "?");
+	if (e->message && *e->message) {
+		fputs(": ", out);
+		put(out, e->message);
+	}
+	if (e->n_inners > 0) {
+		fputs("\n ---> ", out);
+		print_exception(out, e->inners[0]);
+		fputs("\n   --- End of inner exception stack trace ---", out);
+	}
+	print_exception_stack(out, e);
+	for (size_t i = 1; i < e->n_inners; i++) {
+		fprintf(out, "\n ---> (%s #%zu) ", is_aggregate(e) ? "Inner Exception" : "inner exception", i);
+		print_exception(out, e->inners[i]);
+		fputs("<---\n", out);
+	}
+}
+
 /* Two threads of one process have the same stack when every frame returns to the same
- * code address; where their stacks lie does not matter. */
+ * code address, with the same cycles folded and the same frames omitted; where their
+ * stacks lie does not matter. */
 static bool same_stack(const struct cp_thread *a, const struct cp_thread *b)
 {
-	if (a->n_frames != b->n_frames || a->truncated != b->truncated)
+	if (a->n_frames != b->n_frames || a->truncated != b->truncated || a->n_omitted != b->n_omitted ||
+	    a->omitted_after != b->omitted_after)
 		return false;
 	for (size_t i = 0; i < a->n_frames; i++) {
 		const struct cp_frame *x = &a->frames[i], *y = &b->frames[i];
-		if (x->ip != y->ip)
+		if (x->ip != y->ip || x->repeat_length != y->repeat_length || x->repeat_count != y->repeat_count)
 			return false;
 	}
 	return true;
@@ -116,9 +253,19 @@ static int cmp_stack_key(const void *pa, const void *pb)
 		return a->n_frames < b->n_frames ? -1 : 1;
 	if (a->truncated != b->truncated)
 		return a->truncated ? 1 : -1;
-	for (size_t i = 0; i < a->n_frames; i++)
-		if (a->frames[i].ip != b->frames[i].ip)
-			return a->frames[i].ip < b->frames[i].ip ? -1 : 1;
+	if (a->n_omitted != b->n_omitted)
+		return a->n_omitted < b->n_omitted ? -1 : 1;
+	if (a->omitted_after != b->omitted_after)
+		return a->omitted_after < b->omitted_after ? -1 : 1;
+	for (size_t i = 0; i < a->n_frames; i++) {
+		const struct cp_frame *x = &a->frames[i], *y = &b->frames[i];
+		if (x->ip != y->ip)
+			return x->ip < y->ip ? -1 : 1;
+		if (x->repeat_length != y->repeat_length)
+			return x->repeat_length < y->repeat_length ? -1 : 1;
+		if (x->repeat_count != y->repeat_count)
+			return x->repeat_count < y->repeat_count ? -1 : 1;
+	}
 	return ka->index < kb->index ? -1 : ka->index > kb->index;
 }
 
@@ -129,6 +276,11 @@ static void print_thread_title(FILE *out, const struct cp_thread *t)
 		fputs(" \"", out);
 		put(out, t->name);
 		fputc('"', out);
+	}
+	if (t->managed_name && (!t->name || strcmp(t->managed_name, t->name) != 0)) {
+		fputs(" (managed name \"", out);
+		put(out, t->managed_name);
+		fputs("\")", out);
 	}
 }
 
@@ -143,27 +295,15 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 		if (r->threads[i].crashed)
 			crashed = &r->threads[i];
 
-	/* For .NET the exception is what the engineer looks for first. */
+	/* For .NET the exception is what the engineer looks for first, in the form the
+	 * runtime printed it on stderr. */
 	if (crashed && crashed->exception) {
-		const struct cp_exception *e = crashed->exception;
-		fputs("Unhandled exception: ", out);
-		put(out, e->type ? e->type : "?");
-		if (e->message) {
-			fputs(": ", out);
-			put(out, e->message);
-		}
-		if (e->has_hresult)
-			fprintf(out, " (HResult 0x%08x)", (unsigned)e->hresult);
+		fputs("Unhandled exception. ", out);
+		print_exception(out, crashed->exception);
 		fputc('\n', out);
-		for (e = e->n_inners ? e->inners[0] : NULL; e; e = e->n_inners ? e->inners[0] : NULL) {
-			fputs("  ---> ", out);
-			put(out, e->type ? e->type : "?");
-			if (e->message) {
-				fputs(": ", out);
-				put(out, e->message);
-			}
-			fputc('\n', out);
-		}
+		if (crashed->exception->has_hresult)
+			fprintf(out, "  (HResult 0x%08x)\n", (unsigned)crashed->exception->hresult);
+		fputc('\n', out);
 	}
 	fprintf(out, "Process %d (", p->pid);
 	put(out, p->comm ? p->comm : "?");
@@ -178,10 +318,10 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 		fprintf(out, " at address 0x%" PRIx64, p->fault_address);
 	fputc('\n', out);
 
-	if (crashed && crashed->n_frames > 0 && crashed->frames[0].function) {
+	if (crashed && crashed->n_frames > 0 && frame_name(&crashed->frames[0])) {
 		const struct cp_frame *f = &crashed->frames[0];
 		fputs("  in ", out);
-		put(out, f->function);
+		put(out, frame_name(f));
 		if (f->file) {
 			fputs(" at ", out);
 			put(out, f->file);
@@ -211,9 +351,20 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 		put(out, p->hostname);
 		fputc('\n', out);
 	}
+	if (p->core_writer) {
+		fputs("  core written by: ", out);
+		put(out, p->core_writer);
+		fputc('\n', out);
+	}
 	if (r->runtime.present) {
 		fputs("  runtime: .NET ", out);
 		put(out, r->runtime.version ? r->runtime.version : "(version unknown)");
+		if (r->runtime.kind) {
+			const char *k = r->runtime.kind;
+			fputs(" (", out);
+			put(out, strcmp(k, "nativeaot") == 0 ? "NativeAOT" : strcmp(k, "coreclr") == 0 ? "CoreCLR" : k);
+			fputc(')', out);
+		}
 		if (r->runtime.dac_error) {
 			fputs(" (no managed frames: ", out);
 			put(out, r->runtime.dac_error);

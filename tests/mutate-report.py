@@ -108,11 +108,17 @@ def plant(r, evil):
     f["line"] = 7
     f["module"] = "/lib/" + evil + "mod.so"
     t["name"] = "thr" + evil
+    t["managed_name"] = "mth" + evil
     t["error"] = "err" + evil
+    if len(t["frames"]) > 1:
+        t["frames"][1]["display"] = "disp" + evil + "END"
+    stack = [{"kind": "managed", "display": "sdisp" + evil, "file": "/sfile/" + evil, "line": 3,
+              "segment": 0},
+             {"kind": "managed", "function": "sfn" + evil, "segment": 1}]
     t["exception"] = {"type": "System." + evil + "Type", "message": "msg" + evil,
-                      "hresult": "0x80131500",
+                      "hresult": "0x80131500", "stack": stack,
                       "inner": [{"type": "Inner" + evil, "message": "imsg" + evil, "hresult": None,
-                                 "inner": []}]}
+                                 "stack": stack, "inner": []}]}
     p = r["process"]
     p["comm"] = "comm" + evil
     p["cmdline"] = "cmd" + evil

@@ -113,8 +113,9 @@ for name in c1-utf8.json c1-raw.json "$evil_name"; do
 done
 u=show-c1-utf8.json.out
 for want in 'fn\x1b[2J\u009b31m\u009d0;pwned\x07\u0085\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\x7fEND' \
-	'Unhandled exception: System.\x1b' 'msg\x1b[2J\u009b' '---> Inner\x1b' 'thr\x1b' '/src/\x1b' \
-	'executable: /usr/bin/\x1b' 'command line: cmd\x1b' 'host: host\x1b' '.NET v\x1b' '- note\x1b'; do
+	'Unhandled exception. System.\x1b' 'msg\x1b[2J\u009b' '---> Inner\x1b' 'thr\x1b' '/src/\x1b' \
+	'executable: /usr/bin/\x1b' 'command line: cmd\x1b' 'host: host\x1b' '.NET v\x1b' '- note\x1b' \
+	'(managed name "mth\x1b' 'disp\x1b' '   at sdisp\x1b' ' in /sfile/\x1b' '   at sfn\x1b'; do
 	grep -qF -- "$want" "$u" || check_failed "show c1-utf8.json: '$want' is not in the output"
 done
 grep -qF -- 'fn\x9b[31m\x9d0;x\x85\xff\xc0\x80END' show-c1-raw.json.out ||
