@@ -3,6 +3,7 @@
 
 usage: aot-oracle.py check REPORT STDERR [--name NAME] [--tid TID] [--version V]
                      [--thread-frames F1,F2,...]
+       aot-oracle.py failfast REPORT STDERR [--name NAME] [--tid TID] [--version V]
        aot-oracle.py lines REPORT EXE [--name NAME]
        aot-oracle.py crashed-only REPORT GDB_JSON EU_STACK OUT
 
@@ -24,6 +25,17 @@ facts: runtime.kind "nativeaot", runtime.version V, process.tid and the exceptio
 TID, and --thread-frames: names (C# form, without parameters) that must appear in this
 order among the crashed thread's frames' displays.  Prints
 "agreement NAME: M/N frames (P%)" and exits 1 unless everything holds.
+
+failfast: the runtime's block for Environment.FailFast
+
+    Process terminated. MESSAGE
+       at NAME + 0xOFFSET                     (the failing thread's stack)
+
+holds no exception: the report must have none, a note with MESSAGE, runtime.kind, version
+and tid as for check, and every printed frame, in order, among the crashed thread's frames
+with the same name and offset (the first, FailFast's own, by name: it printed where it
+took the trace, the thread has gone on to abort since). Names are compared without parameter names: the runtime
+prints them only for methods it kept reflection data for (Main), the DWARF has types only.
 
 lines: every frame of the crashed thread in EXE with a file and a line has the file and line
 eu-addr2line gives for that address in EXE (looked up at ip-1 for a return address, as
@@ -156,6 +168,58 @@ def check(args):
     return 0 if not problems and total else 1
 
 
+def bare_params(name):
+    """'Program.Main(String[] args)' -> 'Program.Main(String[])'."""
+    m = re.match(r"^(.*?)\((.*)\)$", name or "")
+    if not m:
+        return name
+    params = [p.strip().split(" ")[0] for p in m.group(2).split(",")] if m.group(2).strip() else []
+    return "%s(%s)" % (m.group(1), ", ".join(params))
+
+
+def failfast(args):
+    r = json.load(open(args.report))
+    lines_ = open(args.stderr, encoding="utf-8", errors="replace").read().splitlines()
+    start = next((i for i, l in enumerate(lines_) if l.startswith("Process terminated. ")), None)
+    if start is None:
+        sys.exit("no 'Process terminated.' line in %s" % args.stderr)
+    message = lines_[start][len("Process terminated. "):]
+    frames = []
+    for line in lines_[start + 1:]:
+        m = re.match(r"^   at (.*) \+ 0x([0-9a-fA-F]+)$", line)
+        if not m:
+            break
+        frames.append((bare_params(m.group(1)), int(m.group(2), 16)))
+    problems = []
+    rt = r.get("runtime") or {}
+    if rt.get("kind") != "nativeaot":
+        problems.append("runtime.kind is %r, not 'nativeaot'" % rt.get("kind"))
+    if args.version and rt.get("version") != args.version:
+        problems.append("runtime.version is %r, the app's %r" % (rt.get("version"), args.version))
+    p = r.get("process") or {}
+    if args.tid is not None and p.get("tid") != args.tid:
+        problems.append("process.tid is %r, the app's crash tid %d" % (p.get("tid"), args.tid))
+    if r.get("exception"):
+        problems.append("the report has an exception %r; FailFast makes none" % r["exception"].get("type"))
+    if not any("failed fast" in n and message in n for n in r.get("notes", [])):
+        problems.append("no note of the fail-fast with %r: %r" % (message, r.get("notes")))
+    crashed = next((t for t in r.get("threads", []) if t.get("crashed")), None)
+    have = [(bare_params(f.get("display")), f.get("offset")) for f in (crashed or {}).get("frames", [])]
+    # The first frame printed is FailFast itself where it took the trace, earlier than
+    # where the thread is now (in abort): that one is compared by its name.
+    if frames:
+        first = next((i for i, h in enumerate(have) if h[0] == frames[0][0]), None)
+        if first is not None:
+            have[first] = frames[0]
+    n = subsequence(frames, have)
+    if not frames or n != len(frames):
+        problems.append("the crashed thread's frames %r lack, in order, %r" % (have, frames))
+    print("agreement %s: %d/%d frames (%.0f%%)" % (args.name, n, len(frames), 100.0 * n / len(frames) if frames else 0))
+    for pr in problems:
+        print("  " + pr)
+    return 0 if not problems else 1
+
+
 def lines(args):
     r = json.load(open(args.report))
     crashed = next((t for t in r.get("threads", []) if t.get("crashed")), None)
@@ -212,6 +276,13 @@ def main():
     c.add_argument("--version")
     c.add_argument("--thread-frames")
     c.set_defaults(fn=check)
+    ff = sub.add_parser("failfast")
+    ff.add_argument("report")
+    ff.add_argument("stderr")
+    ff.add_argument("--name", default="nativeaot")
+    ff.add_argument("--tid", type=int)
+    ff.add_argument("--version")
+    ff.set_defaults(fn=failfast)
     ln = sub.add_parser("lines")
     ln.add_argument("report")
     ln.add_argument("exe")

@@ -2,7 +2,7 @@
 # run-dotnet-aot.sh - NativeAOT apps (issue 8, item 7): tests/dotnet/AotApp, compiled with
 # PublishAot (tests/dotnet/AotApp/build.sh), crashes with an unhandled exception in
 # Program.Charge(Int32) (with an inner exception) on the main thread ("main") and on a
-# worker thread ("worker").
+# worker thread ("worker"), and calls Environment.FailFast ("failfast").
 #
 # 1. Through the real kernel pipe into `crashpipe handle`, with libcrashpipe-preload.so and
 #    the stub as a .NET user has them: NativeAOT has no createdump, but its runtime forks
@@ -18,7 +18,9 @@
 # every frame it prints, in order, in the report's exception stacks with the same C# name
 # (display) and the same offset, and among the crashed thread's frames; runtime.kind
 # "nativeaot", runtime.version = the app's Environment.Version, the crashed thread = the
-# thread the app says threw. On the core: gdb and eu-stack agree on every native frame
+# thread the app says threw. For failfast ("Process terminated." block, aot-oracle.py
+# failfast): no exception, a note with the message, every printed frame with its name and
+# offset in the crashed thread. On the core: gdb and eu-stack agree on every native frame
 # of every thread (compare-frames.py, 100%), and the DWARF lines of the crashed thread's
 # frames are eu-addr2line's (aot-oracle.py lines).
 #
@@ -83,27 +85,31 @@ app_fact() { sed -n "s/^$2 //p" "$1" | head -1; }
 
 # oracle SCENARIO NAME REPORT APPOUT: the runtime's stderr against the report.
 oracle() {
-	local sc=$1 name=$2 report=$3 out=$4 frames
+	local sc=$1 name=$2 report=$3 out=$4 rc
+	local args=(--name "$name" --tid "$(app_fact "$out" "crash tid")"
+		--version "$(sed -n 's/^aot scenario [^ ]* runtime \([^ ]*\) pid .*/\1/p' "$out")")
 	case $sc in
-	main) frames=Program.Charge,Program.Bill,Program.Checkout,Program.Main ;;
-	worker) frames=Program.Charge,Program.Checkout,Program.WorkerEntry,System.Threading.Thread.StartThread ;;
+	main) args+=(--thread-frames Program.Charge,Program.Bill,Program.Checkout,Program.Main) ;;
+	worker) args+=(--thread-frames Program.Charge,Program.Checkout,Program.WorkerEntry,System.Threading.Thread.StartThread) ;;
 	esac
-	python3 "$abs_srcdir/aot-oracle.py" check "$report" "$out" --name "$name" \
-		--tid "$(app_fact "$out" "crash tid")" \
-		--version "$(sed -n 's/^aot scenario [^ ]* runtime \([^ ]*\) pid .*/\1/p' "$out")" \
-		--thread-frames "$frames" >"$name.check" 2>&1
-	local rc=$?
+	python3 "$abs_srcdir/aot-oracle.py" "$([ "$sc" = failfast ] && echo failfast || echo check)" \
+		"$report" "$out" "${args[@]}" >"$name.check" 2>&1
+	rc=$?
 	cat "$name.check"
 	[ "$rc" = 0 ] || check_failed "$name: the report disagrees with the runtime's stderr: $(tail -n +2 "$name.check" | tr '\n' ' ')"
 }
 
 summary=()
-for sc in main worker; do
+for sc in main worker failfast; do
 	# 1. the kernel pipe into crashpipe handle, through the preload and the stub
 	set_core_pattern "$(handle_pattern --spool "$spool" --hint-dir "$hints")" 1
 	out=$test_dir/$sc.pipe.out
 	run_app pid "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints" || true
-	grep -q "^Unhandled exception. " "$out" || check_failed "$sc: the runtime printed no 'Unhandled exception.' block"
+	case $sc in
+	failfast) grep -qxF "Process terminated. $(app_fact "$out" "expect failfast")" "$out" ||
+		check_failed "$sc: the runtime printed no 'Process terminated.' line with the app's message" ;;
+	*) grep -q "^Unhandled exception. " "$out" || check_failed "$sc: the runtime printed no 'Unhandled exception.' block" ;;
+	esac
 	! grep -q "createdump" "$out" ||
 		check_failed "$sc: the runtime went looking for a createdump (the preload turned dumps on): $(grep createdump "$out")"
 	if wait_for_file report "$spool/*-$pid-*.json.zst" 60; then

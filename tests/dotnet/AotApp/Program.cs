@@ -1,18 +1,21 @@
 // Aot - crashpipe's NativeAOT crash test app (PublishAot). One scenario per run:
 //
-//   Aot SCENARIO      main | worker
+//   Aot SCENARIO      main | worker | failfast
 //
 //   main     Program.Charge(Int32) throws an InvalidOperationException, three calls below
 //            Main, with an inner FormatException that Program.ParseAmount(String) threw and
 //            Charge caught; nothing catches the outer one.
 //   worker   the same from a new thread named "aot-worker" (Program.WorkerEntry), while the
 //            main thread waits in Thread.Join.
+//   failfast Program.GiveUp(Int32) calls Environment.FailFast with a message, two calls below
+//            Main: no exception object, the runtime's crash info has the message only.
 //
 // Before it crashes it prints, one fact a line:
 //   aot scenario S runtime V pid P     (V = Environment.Version)
 //   crash tid T                        the OS thread id of the thread that throws
 //   expect type T / expect message M   the exception as thrown
 //   expect inner T: M                  its inner exception
+//   expect failfast M                  failfast: the message
 // The runtime then prints its own "Unhandled exception. ..." block on stderr: the test's oracle.
 //
 // Every method a test names is [MethodImpl(NoInlining)] and uses its callee's result, so the
@@ -26,6 +29,7 @@ public static class Messages
 {
     public const string Charge = "crashpipe-aot: card declined for order 42 (\"quoted\" \\ backslash)";
     public const string ChargeInner = "crashpipe-aot: the amount was not a number";
+    public const string FailFast = "crashpipe-aot: failfast requested";
 }
 
 public static class Program
@@ -48,8 +52,9 @@ public static class Program
         {
             case "main": r = Checkout(42); break;
             case "worker": r = RunWorker(); break;
+            case "failfast": r = Refund(3); break;
             default:
-                Console.Error.WriteLine("usage: Aot main|worker");
+                Console.Error.WriteLine("usage: Aot main|worker|failfast");
                 return 2;
         }
         Say("aot did not crash: " + r);
@@ -102,6 +107,25 @@ public static class Program
             throw new FormatException(Messages.ChargeInner);
         }
         return amount.Length;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Refund(int order)
+    {
+        int r = GiveUp(order + 1);
+        return r + 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int GiveUp(int order)
+    {
+        Say("crash tid " + gettid());
+        Say("expect failfast " + Messages.FailFast);
+        if (order > 0)
+        {
+            Environment.FailFast(Messages.FailFast);
+        }
+        return order;
     }
 
     private static int RunWorker()
