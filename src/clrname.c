@@ -75,6 +75,18 @@ static void sb_putc(struct sb *b, char c)
 	sb_putn(b, &c, 1);
 }
 
+/* A type or generic parameter name as reflection gives it (Type.Name, Type.FullName): the
+ * characters of its type name grammar escaped with a backslash (CoreCLR's TypeNameBuilder::
+ * EscapeName and IsTypeNameReservedChar, src/coreclr/vm/typestring.cpp). */
+static void sb_puts_escaped(struct sb *b, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr(",[]&*+\\", *s))
+			sb_putc(b, '\\');
+		sb_putc(b, *s);
+	}
+}
+
 /* @s with every '+' as '.' (how the runtime prints a type's FullName). */
 static void sb_puts_dotted(struct sb *b, const char *s, size_t n)
 {
@@ -118,10 +130,10 @@ static int typedef_fullname(const struct cp_md *md, uint32_t row, struct sb *b, 
 	} else if (r != -ENOENT) {
 		return r;
 	} else if (ns[0]) {
-		sb_puts(b, ns);
+		sb_puts_escaped(b, ns);
 		sb_putc(b, '.');
 	}
-	sb_puts(b, name);
+	sb_puts_escaped(b, name);
 	return 0;
 }
 
@@ -182,7 +194,7 @@ static int typedeforref_name(const struct cp_md *md, const struct generic_contex
 	int r = cp_md_type_name(md, table, row, &ns, &name);
 	if (r < 0)
 		return r;
-	sb_puts(b, name);
+	sb_puts_escaped(b, name);
 	return 0;
 }
 
@@ -303,7 +315,7 @@ static int sig_type_name(const struct cp_md *md, const struct generic_context *g
 		}
 		if (r < 0)
 			return r;
-		sb_puts(b, name);
+		sb_puts_escaped(b, name);
 		return 0;
 	}
 	case CP_ELEMENT_FNPTR:
@@ -611,7 +623,7 @@ int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, unsign
 				else if (r < 0)
 					return r;
 				else
-					sb_puts(b, gname);
+					sb_puts_escaped(b, gname);
 			}
 			sb_putc(b, ']');
 		}
