@@ -9,10 +9,15 @@
  *     managed Thread object) at an offset that changes between runtime versions;
  *   - the managed System.Threading.Thread holds _DONT_USE_InternalThread, the native
  *     Thread's address (Thread.CoreCLR.cs).
- * A slot of the native Thread that leads, through a handle, to an object whose method
- * table the DAC names "System.Threading.Thread" and which points back to that native
- * Thread is its managed object; once found, the same offset is tried first for the next
- * thread. Thread.Name is the object's _name, its only field of type System.String
+ * and _managedThreadId, the managed thread id, which is the native Thread's m_ThreadId
+ * (DacpThreadData.corThreadId; Thread.ManagedThreadId is read from it).
+ * A slot of the native Thread that leads, through a handle, to an object that points back
+ * to that native Thread and holds its managed thread id is its managed object; the
+ * objects of all threads must share one method table, and once found, the same offset is
+ * tried first for the next thread. The DAC itself is asked nothing about these objects:
+ * GetMethodTableName and GetObjectStringData throw C++ exceptions past the DAC's own
+ * handlers on memory they do not expect (std::terminate, seen on .NET 10.0.12 with a
+ * triage dump and on live processes), which would end the DAC's process. Thread.Name is the object's _name, its only field of type System.String
  * (Thread.CoreCLR.cs: _executionContext, _synchronizationContext, _name, _startHelper,
  * _DONT_USE_InternalThread, and value fields): the slot that points at an object of the
  * runtime's String method table (ISOSDacInterface::GetUsefulGlobals).
@@ -34,11 +39,10 @@
 #define MAX_THREADS 100000		/* the thread store's list, as worker.c walks it */
 #define NATIVE_SCAN 0x1000		/* bytes of the native Thread searched for the handle */
 #define MANAGED_SLOTS 16		/* pointer-sized slots of the managed Thread searched */
-#define MAX_MT_NAMES 512		/* method table names asked of the DAC, per process */
-#define MT_NAME_LEN 64
 
 struct native_thread {
 	pid_t tid;
+	uint32_t managed_id;		/* DacpThreadData.corThreadId */
 	CLRDATA_ADDRESS addr;
 };
 
@@ -47,11 +51,10 @@ struct cp_dac_threads {
 	struct cp_target *t;
 	struct native_thread *v;
 	size_t n;
-	CLRDATA_ADDRESS thread_mt;		/* found once */
+	CLRDATA_ADDRESS thread_mt;		/* the first managed Thread's */
 	CLRDATA_ADDRESS string_mt;		/* the runtime's globals */
 	size_t exposed_off;			/* of m_ExposedObject, once found */
 	bool have_off;
-	unsigned mt_names;			/* names asked so far */
 };
 
 struct cp_dac_threads *cp_dac_threads_create(void *sos, struct cp_target *t)
@@ -86,7 +89,8 @@ struct cp_dac_threads *cp_dac_threads_create(void *sos, struct cp_target *t)
 			if (!p)
 				break;
 			ts->v = p;
-			p[ts->n++] = (struct native_thread){ .tid = (pid_t)td.os_thread_id, .addr = th };
+			p[ts->n++] = (struct native_thread){ .tid = (pid_t)td.os_thread_id,
+							     .managed_id = td.cor_thread_id, .addr = th };
 		}
 		th = td.next_thread;
 	}
@@ -119,77 +123,40 @@ static CLRDATA_ADDRESS object_mt(struct cp_dac_threads *ts, CLRDATA_ADDRESS obj)
 	return mt;
 }
 
-/*
- * Could @mt be a MethodTable? Its first words readable, its m_BaseSize (the second u32,
- * dotnet/runtime src/coreclr/vm/methodtable.h) an object's. The DAC must not be asked
- * about anything else: GetMethodTableName on an unmapped address throws a C++ exception
- * that nothing in the DAC catches (std::terminate, seen on .NET 10.0.12).
- */
-static bool mt_plausible(struct cp_dac_threads *ts, CLRDATA_ADDRESS mt)
+/* The managed Thread the handle in the native Thread's slot at @off leads to: it points
+ * back at @nt and holds its managed thread id; 0 when that slot is not the link. */
+static CLRDATA_ADDRESS exposed_at(struct cp_dac_threads *ts, const struct native_thread *nt, size_t off)
 {
-	uint32_t w[8];
+	uint64_t handle, obj, slots[MANAGED_SLOTS];
 
-	if (!mt || (mt & 7) || mt >= (1ull << 47) || cp_target_read(ts->t, mt, w, sizeof(w)) != 0)
-		return false;
-	return w[1] >= 12 && w[1] <= (1u << 20);
-}
-
-/* Does the DAC name method table @mt @want (ASCII)? Bounded per process: a hostile heap
- * full of near-objects costs at most MAX_MT_NAMES calls. */
-static bool mt_named(struct cp_dac_threads *ts, CLRDATA_ADDRESS mt, const char *want)
-{
-	WCHAR buf[MT_NAME_LEN];
-	unsigned needed = 0;
-	size_t n = strlen(want);
-
-	if (!mt_plausible(ts, mt) || ts->mt_names >= MAX_MT_NAMES || n >= MT_NAME_LEN)
-		return false;
-	ts->mt_names++;
-	memset(buf, 0, sizeof(buf));
-	if (FAILED(sos_get_method_table_name(ts->sos, mt, MT_NAME_LEN, buf, &needed)))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] != (WCHAR)(unsigned char)want[i])
-			return false;
-	return buf[n] == 0;
-}
-
-static bool is_thread_mt(struct cp_dac_threads *ts, CLRDATA_ADDRESS mt)
-{
-	if (ts->thread_mt)
-		return mt == ts->thread_mt;
-	if (!mt_named(ts, mt, "System.Threading.Thread"))
-		return false;
-	ts->thread_mt = mt;
-	return true;
-}
-
-/* The managed Thread the handle in the native Thread's slot at @off leads to, pointing
- * back at @native; 0 when that slot is not the link. */
-static CLRDATA_ADDRESS exposed_at(struct cp_dac_threads *ts, CLRDATA_ADDRESS native, size_t off)
-{
-	uint64_t handle, obj, v;
-
-	if (!read_ptr(ts, native + off, &handle) || !read_ptr(ts, handle, &obj))
+	if (!read_ptr(ts, nt->addr + off, &handle) || !read_ptr(ts, handle, &obj))
 		return 0;
 	CLRDATA_ADDRESS mt = object_mt(ts, obj);
-	if (!mt || (ts->thread_mt && mt != ts->thread_mt))
+	if (!mt || mt == ts->string_mt || (ts->thread_mt && mt != ts->thread_mt))
 		return 0;
-	bool back = false;
-	for (size_t i = 1; i <= MANAGED_SLOTS && !back; i++)
-		back = cp_target_read(ts->t, obj + 8 * i, &v, sizeof(v)) == 0 && v == native;
-	return back && is_thread_mt(ts, mt) ? obj : 0;
+	if (cp_target_read(ts->t, obj + 8, slots, sizeof(slots)) != 0)
+		return 0;
+	bool back = false, id = false;
+	for (size_t i = 0; i < MANAGED_SLOTS; i++) {
+		uint32_t lo = (uint32_t)slots[i], hi = (uint32_t)(slots[i] >> 32);
+		back = back || slots[i] == nt->addr;
+		id = id || lo == nt->managed_id || hi == nt->managed_id;
+	}
+	if (!back || !id)
+		return 0;
+	ts->thread_mt = mt;
+	return obj;
 }
 
-static CLRDATA_ADDRESS exposed_object(struct cp_dac_threads *ts, CLRDATA_ADDRESS native)
+static CLRDATA_ADDRESS exposed_object(struct cp_dac_threads *ts, const struct native_thread *nt)
 {
 	if (ts->have_off) {
-		CLRDATA_ADDRESS obj = exposed_at(ts, native, ts->exposed_off);
+		CLRDATA_ADDRESS obj = exposed_at(ts, nt, ts->exposed_off);
 		if (obj)
 			return obj;
 	}
 	for (size_t off = 0; off < NATIVE_SCAN; off += 8) {
-		CLRDATA_ADDRESS obj = exposed_at(ts, native, off);
+		CLRDATA_ADDRESS obj = exposed_at(ts, nt, off);
 		if (obj) {
 			ts->exposed_off = off;
 			ts->have_off = true;
@@ -201,14 +168,14 @@ static CLRDATA_ADDRESS exposed_object(struct cp_dac_threads *ts, CLRDATA_ADDRESS
 
 static CLRDATA_ADDRESS name_object(struct cp_dac_threads *ts, pid_t tid)
 {
-	CLRDATA_ADDRESS native = 0;
+	const struct native_thread *nt = NULL;
 
 	if (!ts || !ts->string_mt)
 		return 0;
-	for (size_t i = 0; i < ts->n && !native; i++)
-		if (ts->v[i].tid == tid)
-			native = ts->v[i].addr;
-	CLRDATA_ADDRESS obj = native ? exposed_object(ts, native) : 0;
+	for (size_t i = 0; i < ts->n && !nt; i++)
+		if (ts->v[i].tid == tid && ts->v[i].managed_id)
+			nt = &ts->v[i];
+	CLRDATA_ADDRESS obj = nt ? exposed_object(ts, nt) : 0;
 	if (!obj)
 		return 0;
 	/* The one field that holds a System.String. */

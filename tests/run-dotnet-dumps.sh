@@ -11,6 +11,7 @@
 #      runtime.kind "coreclr", signal 6, managed_name "settlement-worker" on that thread.
 #      The type 1 dump once more with cursig 0 in every NT_PRSTATUS (notes that do not say
 #      which thread crashed): the thread with an exception in flight is the crashed one.
+#      threads100 (100 threads named parked-NNN, a dump with heap): every one's managed_name.
 #   2. `dotnet-dump collect` (--type Mini, Heap, Triage, Full) of the hang scenario (parked,
 #      named threads): no thread crashed and none has an exception (dotnet-dump: no exception
 #      on any thread), signal 0, core_writer "createdump", the parked threads' managed names.
@@ -157,6 +158,30 @@ for rt in "${RUNTIMES[@]}"; do
 		fi
 		rm -f "$d/dump.$pid"
 	done
+
+	# ---- 1b. 100 named threads (threads100), a dump with heap: every Thread.Name
+	d=$test_dir/$rt-threads100
+	mkdir -p "$d"
+	(
+		ulimit -c 0
+		exec env DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=2 DOTNET_DbgMiniDumpName="$d/dump.%p" \
+			"${APP[$rt]}" threads100
+	) >"$d/app.out" 2>&1 &
+	pid=$!
+	wait "$pid"
+	names=()
+	while read -r t n; do
+		names+=(--name "$t=$n")
+	done < <(sed -n 's/^parked tid \([0-9]*\) name \(parked-[0-9]*\)$/\1 \2/p' "$d/app.out")
+	[ ${#names[@]} = 200 ] || check_failed "$rt threads100: the app printed $((${#names[@]} / 2)) parked threads, expected 100"
+	if [ -s "$d/dump.$pid" ]; then
+		analyze_and_check "$rt createdump threads100" "$d/dump.$pid" "$d" "$rt" --writer createdump --signal 6 \
+			--crashed-tid "$(app_fact "$d/app.out" "crash tid")" --exception-type "$(app_fact "$d/app.out" "expect type")" \
+			"${names[@]}"
+	else
+		check_failed "$rt threads100: createdump wrote no dump: $(grep createdump "$d/app.out" | tail -2)"
+	fi
+	rm -f "$d/dump.$pid"
 
 	# ---- 2. dotnet-dump collect of a process parked at a known point, every dump type
 	d=$test_dir/$rt-hang
