@@ -57,8 +57,12 @@ def runtime_blocks(text):
 def key(method):
     """Type.Method without arguments, generic arguments or the runtime's display changes,
     comparable between the runtime's text and the DAC's names: the last two dotted parts of
-    the name before '(' with any [..] and `N removed."""
+    the name before '(' with any [..] and `N removed, a state machine's MoveNext named by
+    the method it runs ("Program+<Run>d__5.MoveNext" is "Program.Run", as the runtime
+    prints it)."""
     name = method.split("(", 1)[0]
+    # an async or iterator state machine, as the DAC names it: Type+<Method>d__5.MoveNext
+    name = re.sub(r"[+.]<([^<>]+)>d__\d+\.MoveNext$", r".\1", name)
     name = re.sub(r"\[[^\[\]]*\]", "", re.sub(r"\[[^\[\]]*\]", "", name))
     name = re.sub(r"`\d+", "", name).replace("+", ".")
     parts = [p for p in name.split(".") if p]

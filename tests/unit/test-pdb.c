@@ -322,8 +322,9 @@ static void test_corelib(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
-		fprintf(stderr, "usage: test-pdb CRASHER.DLL CRASHER.PDB PROGRAM.CS EMBEDDED.DLL CORELIB.DLL\n");
-		return 99;
+		/* make check runs it bare: the real run is tests/run-pdb-files.sh's */
+		printf("SKIP: needs the files tests/run-pdb-files.sh builds\n");
+		return 77;
 	}
 	read_source(argv[3]);
 	test_crasher(argv[1], argv[2], argv[4]);

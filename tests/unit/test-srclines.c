@@ -102,8 +102,11 @@ static double one_pass(int rootfd, struct cp_report *r)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return 99;
+	if (argc < 2) {
+		/* make check runs it bare: the real run is tests/run-dotnet-srclines.sh's */
+		printf("SKIP: needs a report from tests/run-dotnet-srclines.sh\n");
+		return 77;
+	}
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
 	if (rounds < 1 || rounds > 100)
 		rounds = 5;
