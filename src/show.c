@@ -221,14 +221,16 @@ static void print_exception(FILE *out, const struct cp_exception *e)
 }
 
 /* Two threads of one process have the same stack when every frame returns to the same
- * code address; where their stacks lie does not matter. */
+ * code address, with the same cycles folded and the same frames omitted; where their
+ * stacks lie does not matter. */
 static bool same_stack(const struct cp_thread *a, const struct cp_thread *b)
 {
-	if (a->n_frames != b->n_frames || a->truncated != b->truncated)
+	if (a->n_frames != b->n_frames || a->truncated != b->truncated || a->n_omitted != b->n_omitted ||
+	    a->omitted_after != b->omitted_after)
 		return false;
 	for (size_t i = 0; i < a->n_frames; i++) {
 		const struct cp_frame *x = &a->frames[i], *y = &b->frames[i];
-		if (x->ip != y->ip)
+		if (x->ip != y->ip || x->repeat_length != y->repeat_length || x->repeat_count != y->repeat_count)
 			return false;
 	}
 	return true;
@@ -251,9 +253,19 @@ static int cmp_stack_key(const void *pa, const void *pb)
 		return a->n_frames < b->n_frames ? -1 : 1;
 	if (a->truncated != b->truncated)
 		return a->truncated ? 1 : -1;
-	for (size_t i = 0; i < a->n_frames; i++)
-		if (a->frames[i].ip != b->frames[i].ip)
-			return a->frames[i].ip < b->frames[i].ip ? -1 : 1;
+	if (a->n_omitted != b->n_omitted)
+		return a->n_omitted < b->n_omitted ? -1 : 1;
+	if (a->omitted_after != b->omitted_after)
+		return a->omitted_after < b->omitted_after ? -1 : 1;
+	for (size_t i = 0; i < a->n_frames; i++) {
+		const struct cp_frame *x = &a->frames[i], *y = &b->frames[i];
+		if (x->ip != y->ip)
+			return x->ip < y->ip ? -1 : 1;
+		if (x->repeat_length != y->repeat_length)
+			return x->repeat_length < y->repeat_length ? -1 : 1;
+		if (x->repeat_count != y->repeat_count)
+			return x->repeat_count < y->repeat_count ? -1 : 1;
+	}
 	return ka->index < kb->index ? -1 : ka->index > kb->index;
 }
 

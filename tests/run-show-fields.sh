@@ -6,7 +6,8 @@
 # DISPLAY in FILE:line N", "--- End of stack trace from previous location ---" between
 # segments, an AggregateException's "(Inner Exception #N) ... <---"), frames by their
 # display names, a folded cycle ("repeated N times"), an omitted run, the managed thread
-# name beside the OS one, the runtime kind and the core's writer. Asserted: the whole text
+# name beside the OS one, the runtime kind and the core's writer; threads are folded
+# together only with the same cycles and omitted runs. Asserted: the whole text
 # is tests/fixtures/show-*.out, and the lines the runtime itself would print are there
 # in its order.
 
@@ -54,4 +55,8 @@ grep -q 'more frames left out' show-aggregate.out &&
 grep -qxF '  #1   0x000055d0c0a01234 Program.Main() (/src/Agg/Program.cs:14) in Agg' show-aggregate.out ||
 	check_failed "show-aggregate: a NativeAOT frame is not shown by its display name"
 grep -qxF '  core written by: createdump' show-aggregate.out || check_failed "show-aggregate: no core writer"
+grep -qF '2 threads with the same stack: 5002 ".NET Long Runni" (managed name "serializer"), 5004 ' show-aggregate.out ||
+	check_failed "show-aggregate: two threads with the same folded stack are not shown as one"
+grep -qxF 'Thread 5003 ".NET Long Runni" (managed name "serializer-2"):' show-aggregate.out ||
+	check_failed "show-aggregate: a thread whose cycle ran a different number of times is folded with the others"
 checks_done
