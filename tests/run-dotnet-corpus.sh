@@ -94,13 +94,13 @@ set_core_pattern "$pattern" 1
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
 	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
 
-# http_get PORT PATH: one request over loopback; the answer (if the process lives to give
-# one) is thrown away.
+# http_get PORT PATH: one request over loopback; fails only when it cannot be sent. The
+# answer (if the process lives to give one; its death may reset the connection) is dropped.
 http_get() {
 	(
 		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
-		timeout 20 cat <&3 >/dev/null
+		printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 || exit 1
+		timeout 20 cat <&3 >/dev/null || true
 	) 2>/dev/null
 }
 
