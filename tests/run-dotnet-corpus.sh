@@ -26,7 +26,10 @@
 #     inner exceptions (aggregate), process.tid, signal 6, runtime version, memory_source
 #     "live", the crashed thread's managed_name (settle: "settlement-worker");
 #   - dotnet-dump on createdump's dump, as a second opinion (printed, not counted unless
-#     CRASHPIPE_DOTNET_SOS_MIN is set): clrstack -all against the report's threads.
+#     CRASHPIPE_DOTNET_SOS_MIN is set): clrstack -all against the report's threads, its
+#     "[FILE @ LINE]" against the report's file and line of the frame at the same stack
+#     pointer (check-lines), and pe -nested of the crashed thread against the report's
+#     exception (check-pe).
 # The agreement lines are gathered at the end: the table of the closing note is made of them.
 #
 # SKIPs, saying why, while the preload hook, the stub or the DAC support is not built, or
@@ -240,6 +243,14 @@ for rt in $runtimes; do
 				[ -z "$sos_min" ] || check_failed "$rt $c: managed frames differ from dotnet-dump's"
 			fi
 			summary+=("$(head -1 "$d/sos.out")")
+			# its source lines (the app's PDBs beside it) against the report's, frame by frame
+			if python3 "$ORACLE" check-lines "$d/clrstack.txt" "$d/crashpipe.json" --name "$app/$c $rt" >"$d/lines.out"; then
+				head -1 "$d/lines.out"
+			else
+				cat "$d/lines.out"
+				[ -z "$sos_min" ] || check_failed "$rt $c: source lines differ from dotnet-dump's"
+			fi
+			summary+=("$(head -1 "$d/lines.out")")
 		fi
 		# and SOS's pe -nested of the crashed thread's exception against the report's
 		# (not for the stack overflow: the runtime raises no exception object of its own there)
