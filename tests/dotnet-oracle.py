@@ -988,25 +988,25 @@ def expand_report_frames(thread):
     return expand(frames[:after]), expand(frames[after:]), count
 
 
-def check_stderr(stderr_text, doc, name, out=sys.stdout):
+def check_stderr(stderr_text, doc, name, out=sys.stdout, oracle="stderr"):
     """check-stderr: see check_stderr_main. -> exit status. The first line printed is the
     agreement line, the details follow."""
     import io
     buf = io.StringIO()
-    rc = _check_stderr(stderr_text, doc, name, buf)
+    rc = _check_stderr(stderr_text, doc, name, buf, oracle)
     lines = buf.getvalue().splitlines()
-    head = [ln for ln in lines if " stderr frames " in ln and not ln.startswith(" ")]
+    head = [ln for ln in lines if (" %s frames " % oracle) in ln and not ln.startswith(" ")]
     for ln in head + [ln for ln in lines if ln not in head]:
         print(ln, file=out)
     return rc
 
 
-def _check_stderr(stderr_text, doc, name, out):
+def _check_stderr(stderr_text, doc, name, out, oracle):
     rt = parse_runtime_stderr(stderr_text)
     problems = []
     label = name or "report"
     if rt["kind"] is None:
-        print("%s stderr frames 0/0 lines 0/0" % label, file=out)
+        print("%s %s frames 0/0 lines 0/0" % (label, oracle), file=out)
         print("FAILED: no \"Unhandled exception.\" or \"Stack overflow.\" block in the runtime's stderr", file=out)
         return 1
     if rt["kind"] == "stackoverflow":
@@ -1039,7 +1039,7 @@ def _check_stderr(stderr_text, doc, name, out):
             problems.append("%d frames the runtime printed are not in the report (it says %s omitted)" % (
                 gap, omitted if omitted else "none"))
         a += credited
-        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("%s %s frames %d/%d lines %d/%d" % (label, oracle, a, b, c, d), file=out)
         print("  stack overflow: runtime %d frames (%s); report head %d/%d matched, tail %d/%d, omitted %d, runtime's gap %d" % (
             len(R), ", ".join("repeat %d x %d from %d" % (ln, cnt, st) for st, ln, cnt in rt["repeats"]) or "no repeat block",
             sum(1 for _, f in hp[:nh] if f is not None), len(head),
@@ -1088,7 +1088,7 @@ def _check_stderr(stderr_text, doc, name, out):
                 walk(ri, inners[k] if k < len(inners) else None, "%s.inner[%d]" % (path, k))
 
         walk(rt["exception"], rexc, "exception")
-        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("%s %s frames %d/%d lines %d/%d" % (label, oracle, a, b, c, d), file=out)
         print("  segments %d/%d; the thread's frames (exception.frames) hold %d/%d of them" % (s, a, base[0], base[1]),
               file=out)
         if a < b:
@@ -1120,7 +1120,7 @@ def check_stderr_main(args):
         raise InputError("%s: not JSON: %s" % (args.report, e))
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("crashpipe/"):
         raise InputError("%s: not a crashpipe report" % args.report)
-    return check_stderr(text, doc, args.name)
+    return check_stderr(text, doc, args.name, oracle=args.oracle)
 
 
 # ------------------------------------------------- dotnet-dump analyze: pe -nested
@@ -1287,6 +1287,7 @@ def main(argv):
     p.add_argument("stderr")
     p.add_argument("report")
     p.add_argument("--name", default="")
+    p.add_argument("--oracle", default="stderr", help="the word for the oracle in the agreement line")
     p = sub.add_parser("check-lines")
     p.add_argument("clrstack")
     p.add_argument("report")

@@ -265,6 +265,17 @@ for rt in $runtimes; do
 			fi
 			summary+=("$(head -1 "$d/pe.out")")
 		fi
+		# offline replay (printed, not counted: item of the threads helper): crashpipe analyze
+		# on createdump's MiniDumpNormal dump of the same crash, against the runtime's stderr
+		appdir=$(dirname "${CAPP[$app.$rt]}")
+		rtdir=()
+		[ ! -e "$appdir/libcoreclr.so" ] || rtdir=(--runtime-dir "$appdir")
+		if [ -s "$dumpfile" ] && "$CRASHPIPE" analyze "${rtdir[@]}" "$dumpfile" -o "$d/offline.json" 2>"$d/offline.err"; then
+			python3 "$ORACLE" check-stderr "$d/app.err" "$d/offline.json" --name "$app/$c $rt" \
+				--oracle stderr-vs-createdump-dump >"$d/offline.out"
+			head -1 "$d/offline.out"
+			summary+=("$(head -1 "$d/offline.out")")
+		fi
 		rm -f "$dumpfile"
 	done
 done
