@@ -11,6 +11,7 @@ usage:
   dotnet-oracle.py runtime-stderr FILE [-o OUT]         the runtime's own stderr, parsed
   dotnet-oracle.py check-stderr STDERR REPORT [--name N] (see check_stderr_main)
   dotnet-oracle.py check-pe PE_OUTPUT REPORT [--name N]  (see check_pe_main)
+  dotnet-oracle.py check-lines CLRSTACK REPORT [--name N] (see check_lines_main)
   dotnet-oracle.py doctor REPORT -o OUT                  (see doctor_main)
 
 The first three read one source and print it normalised, as JSON:
@@ -313,6 +314,7 @@ def norm_crashpipe(doc):
 _OS_THREAD = re.compile(r"^\s*OS Thread Id:\s*0x([0-9a-fA-F]+)")
 _FRAME_LINE = re.compile(r"^\s*([0-9A-Fa-f]{8,16})\s+([0-9A-Fa-f]{8,16})\s+(.*?)\s*$")
 _SRC_SUFFIX = re.compile(r"\s+\[[^\[\]]*@ *\d+\]$")
+_SRC_FILE_LINE = re.compile(r"\s+\[([^\[\]]*?) @ *(\d+)\]$")
 
 
 def norm_clrstack(text, crashed_tid=None):
@@ -336,8 +338,11 @@ def norm_clrstack(text, crashed_tid=None):
             method = _SRC_SUFFIX.sub("", site).strip() or None
             if method == "<unknown>":
                 method = None  # SOS could not name it (no metadata of its module in the dump)
-            cur["frames"].append({"kind": "managed", "managed": True, "method": method,
-                                  "ip": ip, "sp": sp})
+            fr = {"kind": "managed", "managed": True, "method": method, "ip": ip, "sp": sp}
+            src = _SRC_FILE_LINE.search(site)
+            if src:
+                fr["file"], fr["line"] = src.group(1).strip(), int(src.group(2))
+            cur["frames"].append(fr)
     if not threads:
         raise InputError("no \"OS Thread Id:\" line: not the output of clrstack -all")
     return {"source": "dotnet-dump", "threads": threads}
@@ -991,25 +996,25 @@ def expand_report_frames(thread):
     return expand(frames[:after]), expand(frames[after:]), count
 
 
-def check_stderr(stderr_text, doc, name, out=sys.stdout):
+def check_stderr(stderr_text, doc, name, out=sys.stdout, oracle="stderr"):
     """check-stderr: see check_stderr_main. -> exit status. The first line printed is the
     agreement line, the details follow."""
     import io
     buf = io.StringIO()
-    rc = _check_stderr(stderr_text, doc, name, buf)
+    rc = _check_stderr(stderr_text, doc, name, buf, oracle)
     lines = buf.getvalue().splitlines()
-    head = [ln for ln in lines if " stderr frames " in ln and not ln.startswith(" ")]
+    head = [ln for ln in lines if (" %s frames " % oracle) in ln and not ln.startswith(" ")]
     for ln in head + [ln for ln in lines if ln not in head]:
         print(ln, file=out)
     return rc
 
 
-def _check_stderr(stderr_text, doc, name, out):
+def _check_stderr(stderr_text, doc, name, out, oracle):
     rt = parse_runtime_stderr(stderr_text)
     problems = []
     label = name or "report"
     if rt["kind"] is None:
-        print("%s stderr frames 0/0 lines 0/0" % label, file=out)
+        print("%s %s frames 0/0 lines 0/0" % (label, oracle), file=out)
         print("FAILED: no \"Unhandled exception.\" or \"Stack overflow.\" block in the runtime's stderr", file=out)
         return 1
     if rt["kind"] == "stackoverflow":
@@ -1042,7 +1047,7 @@ def _check_stderr(stderr_text, doc, name, out):
             problems.append("%d frames the runtime printed are not in the report (it says %s omitted)" % (
                 gap, omitted if omitted else "none"))
         a += credited
-        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("%s %s frames %d/%d lines %d/%d" % (label, oracle, a, b, c, d), file=out)
         print("  stack overflow: runtime %d frames (%s); report head %d/%d matched, tail %d/%d, omitted %d, runtime's gap %d" % (
             len(R), ", ".join("repeat %d x %d from %d" % (ln, cnt, st) for st, ln, cnt in rt["repeats"]) or "no repeat block",
             sum(1 for _, f in hp[:nh] if f is not None), len(head),
@@ -1091,7 +1096,7 @@ def _check_stderr(stderr_text, doc, name, out):
                 walk(ri, inners[k] if k < len(inners) else None, "%s.inner[%d]" % (path, k))
 
         walk(rt["exception"], rexc, "exception")
-        print("%s stderr frames %d/%d lines %d/%d" % (label, a, b, c, d), file=out)
+        print("%s %s frames %d/%d lines %d/%d" % (label, oracle, a, b, c, d), file=out)
         print("  segments %d/%d; the thread's frames (exception.frames) hold %d/%d of them" % (s, a, base[0], base[1]),
               file=out)
         if a < b:
@@ -1123,7 +1128,7 @@ def check_stderr_main(args):
         raise InputError("%s: not JSON: %s" % (args.report, e))
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("crashpipe/"):
         raise InputError("%s: not a crashpipe report" % args.report)
-    return check_stderr(text, doc, args.name)
+    return check_stderr(text, doc, args.name, oracle=args.oracle)
 
 
 # ------------------------------------------------- dotnet-dump analyze: pe -nested
@@ -1203,6 +1208,44 @@ def check_pe_main(args):
     return 1 if problems else 0
 
 
+def check_lines_main(args):
+    """check-lines CLRSTACK REPORT [--name NAME]: SOS's source lines (clrstack -all with the
+    PDBs found, "[FILE @ LINE]") against the report's: each SOS frame with a line whose
+    thread (tid) and stack pointer the report has too must have the same file and line there.
+    Frames the report lacks (a thread that moved between the dump and the core) are not
+    counted. Prints "NAME dotnet-dump-clrstack lines c/d"; exit 1 unless c == d."""
+    sos = norm_clrstack(read_bytes(args.clrstack).decode("utf-8", errors="replace"))
+    doc = json.loads(read_bytes(args.report).decode("utf-8", errors="replace"))
+    by_sp = {}
+    for t in doc.get("threads") or []:
+        head, tail, _ = expand_report_frames(t)
+        for f in head + tail:
+            if f.get("kind") == "managed" and hexint(f.get("sp")) is not None:
+                by_sp.setdefault((t.get("tid"), hexint(f.get("sp"))), f)
+    c = d = 0
+    details = []
+    for t in sos["threads"]:
+        for fr in t["frames"]:
+            if "line" not in fr:
+                continue
+            f = by_sp.get((t["tid"], fr["sp"]))
+            if f is None:
+                continue
+            d += 1
+            if f.get("file") == fr["file"] and f.get("line") == fr["line"]:
+                c += 1
+            elif len(details) < 8:
+                details.append("  thread %s sp 0x%x %s: dotnet-dump %s:%s, the report %s:%s" % (
+                    t["tid"], fr["sp"], fr["method"], fr["file"], fr["line"], f.get("file"), f.get("line")))
+    print("%s dotnet-dump-clrstack lines %d/%d" % (args.name or "report", c, d))
+    for x in details:
+        print(x)
+    if c < d:
+        print("FAILED: lines %d/%d" % (c, d))
+        return 1
+    return 0
+
+
 # ---------------------------------------------------------------- negative control
 
 def doctor_main(args):
@@ -1252,6 +1295,11 @@ def main(argv):
     p.add_argument("stderr")
     p.add_argument("report")
     p.add_argument("--name", default="")
+    p.add_argument("--oracle", default="stderr", help="the word for the oracle in the agreement line")
+    p = sub.add_parser("check-lines")
+    p.add_argument("clrstack")
+    p.add_argument("report")
+    p.add_argument("--name", default="")
     p = sub.add_parser("doctor")
     p.add_argument("report")
     p.add_argument("-o", "--output", required=True)
@@ -1297,6 +1345,8 @@ def main(argv):
             return check_main(args)
         if args.cmd == "check-createdump":
             return check_createdump_main(args)
+        if args.cmd == "check-lines":
+            return check_lines_main(args)
         if args.cmd == "doctor":
             return doctor_main(args)
         if args.cmd == "check-pe":

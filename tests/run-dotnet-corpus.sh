@@ -26,7 +26,10 @@
 #     inner exceptions (aggregate), process.tid, signal 6, runtime version, memory_source
 #     "live", the crashed thread's managed_name (settle: "settlement-worker");
 #   - dotnet-dump on createdump's dump, as a second opinion (printed, not counted unless
-#     CRASHPIPE_DOTNET_SOS_MIN is set): clrstack -all against the report's threads.
+#     CRASHPIPE_DOTNET_SOS_MIN is set): clrstack -all against the report's threads, its
+#     "[FILE @ LINE]" against the report's file and line of the frame at the same stack
+#     pointer (check-lines), and pe -nested of the crashed thread against the report's
+#     exception (check-pe).
 # The agreement lines are gathered at the end: the table of the closing note is made of them.
 #
 # SKIPs, saying why, while the preload hook, the stub or the DAC support is not built, or
@@ -94,13 +97,13 @@ set_core_pattern "$pattern" 1
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
 	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
 
-# http_get PORT PATH: one request over loopback; the answer (if the process lives to give
-# one) is thrown away.
+# http_get PORT PATH: one request over loopback; fails only when it cannot be sent. The
+# answer (if the process lives to give one; its death may reset the connection) is dropped.
 http_get() {
 	(
 		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3
-		timeout 20 cat <&3 >/dev/null
+		printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 || exit 1
+		timeout 20 cat <&3 >/dev/null || true
 	) 2>/dev/null
 }
 
@@ -240,6 +243,14 @@ for rt in $runtimes; do
 				[ -z "$sos_min" ] || check_failed "$rt $c: managed frames differ from dotnet-dump's"
 			fi
 			summary+=("$(head -1 "$d/sos.out")")
+			# its source lines (the app's PDBs beside it) against the report's, frame by frame
+			if python3 "$ORACLE" check-lines "$d/clrstack.txt" "$d/crashpipe.json" --name "$app/$c $rt" >"$d/lines.out"; then
+				head -1 "$d/lines.out"
+			else
+				cat "$d/lines.out"
+				[ -z "$sos_min" ] || check_failed "$rt $c: source lines differ from dotnet-dump's"
+			fi
+			summary+=("$(head -1 "$d/lines.out")")
 		fi
 		# and SOS's pe -nested of the crashed thread's exception against the report's
 		# (not for the stack overflow: the runtime raises no exception object of its own there)
@@ -253,6 +264,17 @@ for rt in $runtimes; do
 				[ -z "$sos_min" ] || check_failed "$rt $c: the exception differs from dotnet-dump's pe"
 			fi
 			summary+=("$(head -1 "$d/pe.out")")
+		fi
+		# offline replay (printed, not counted: item of the threads helper): crashpipe analyze
+		# on createdump's MiniDumpNormal dump of the same crash, against the runtime's stderr
+		appdir=$(dirname "${CAPP[$app.$rt]}")
+		rtdir=()
+		[ ! -e "$appdir/libcoreclr.so" ] || rtdir=(--runtime-dir "$appdir")
+		if [ -s "$dumpfile" ] && "$CRASHPIPE" analyze "${rtdir[@]}" "$dumpfile" -o "$d/offline.json" 2>"$d/offline.err"; then
+			python3 "$ORACLE" check-stderr "$d/app.err" "$d/offline.json" --name "$app/$c $rt" \
+				--oracle stderr-vs-createdump-dump >"$d/offline.out"
+			head -1 "$d/offline.out"
+			summary+=("$(head -1 "$d/offline.out")")
 		fi
 		rm -f "$dumpfile"
 	done
