@@ -320,8 +320,11 @@ static void send_one(struct state *s, CLRDATA_ADDRESS obj, uint32_t parent, uint
 		return;
 	send_stack(c, index, ed.stack_trace);
 
+	/* Fields are found through the module's metadata, which a small dump (createdump's
+	 * mini and triage types) may lack: the DAC then throws a C++ exception it does not
+	 * catch, and its process dies. Only an AggregateException is asked. */
 	CLRDATA_ADDRESS inners[CP_DAC_MAX_AGGREGATE];
-	size_t n = aggregate_inners(c, obj, inners);
+	size_t n = strcmp(type, "System.AggregateException") == 0 ? aggregate_inners(c, obj, inners) : 0;
 	if (n == 0 && ed.inner_exception) {
 		inners[0] = ed.inner_exception;
 		n = 1;

@@ -113,6 +113,7 @@ run_case() {
 	local d=$1 app=$2 rt=$3 c=$4 rc port url i
 	(
 		ulimit -c unlimited
+		cd "$d" || exit 1	# a directory of its own: the host reads its working directory
 		exec env LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints" \
 			DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 DOTNET_DbgMiniDumpType=1 \
 			DOTNET_DbgMiniDumpName="$d/core.%p" "${CAPP[$app.$rt]}"
