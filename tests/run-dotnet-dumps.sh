@@ -110,10 +110,11 @@ for rt in "${RUNTIMES[@]}"; do
 		rc=$?
 		[ "$rc" = 134 ] || check_failed "$rt crash type $type: exit status $rc, expected 134: $(tail -3 "$d/app.out")"
 		tid=$(app_fact "$d/app.out" "crash tid")
-		# a triage dump (3) holds the managed Thread objects or not: a name, or none, never
-		# another
+		# a mini (1) or triage (3) dump has no GC heap: it holds the managed Thread object
+		# and its name string or not (seen both ways on .NET 10's mini dump): a name, or
+		# none, never another; the heap (2) and full (4) dumps must have it
 		nameopt=--name
-		[ "$type" = 3 ] && nameopt=--name-optional
+		[ "$type" = 1 ] || [ "$type" = 3 ] && nameopt=--name-optional
 		[ -s "$d/dump.$pid" ] || { check_failed "$rt crash type $type: createdump wrote no dump: $(grep createdump "$d/app.out" | tail -2)"; continue; }
 		analyze_and_check "$rt createdump type $type" "$d/dump.$pid" "$d" "$rt" --writer createdump --signal 6 \
 			--crashed-tid "$tid" --exception-type "$(app_fact "$d/app.out" "expect type")" \
