@@ -34,6 +34,8 @@ result() {
 }
 
 [ -x "$fuzzer" ] || { : >"$log"; result FAIL "(no $fuzzer: configure with CC=clang --enable-fuzz)"; exit; }
+# Every target has committed seeds: libFuzzer given a missing directory exits at once.
+[ -d "$seeds" ] || { echo "no seed corpus $seeds" >"$log"; result FAIL "(no seed corpus $seeds)"; exit; }
 mkdir -p "$work"
 flags=(-timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
        -artifact_prefix="$out/$name-")
