@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "core.h"
 #include "dac.h"

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
 #include "spool.h"
@@ -27,19 +28,9 @@
 #define MAX_CACHE_BYTES (1ull << 30)	/* stop adding past this much */
 #define MAX_FILE_BYTES (256ull << 20)	/* debug files bigger than this are not copied */
 
-static bool valid_hex(const char *hex)
-{
-	size_t n = strspn(hex, "0123456789abcdef");
-	return n == strlen(hex) && n >= 4 && n <= 128;
-}
-
 int cp_debug_cache_path(char *buf, size_t cap, const char *dir, const char *hex, const char *suffix)
 {
-	if (!valid_hex(hex))
-		return -EINVAL;
-	if ((size_t)snprintf(buf, cap, "%s/%.2s/%s%s", dir, hex, hex + 2, suffix) >= cap)
-		return -ENAMETOOLONG;
-	return 0;
+	return cp_build_id_path(buf, cap, dir, hex, suffix);
 }
 
 bool cp_debug_cache_trusted(int fd, struct stat *st)
@@ -66,9 +57,8 @@ int cp_debuginfo_open(const char *dir, const char *hex)
 {
 	char path[PATH_MAX];
 	int fd = cp_debug_cache_open(dir, hex);
-	if (fd >= 0 || !valid_hex(hex))
+	if (fd >= 0 || cp_build_id_debug_path(path, sizeof(path), CP_SYSTEM_DEBUG_DIR, hex) < 0)
 		return fd;
-	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
 	struct stat st;
 	return open_trusted(path, 0, &st);
 }
@@ -174,7 +164,8 @@ int cp_debug_cache_add(const char *dir, const char *hex)
 		return r;
 	if (access(dst, F_OK) == 0)
 		return 0;
-	snprintf(src, sizeof(src), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+	if ((r = cp_build_id_debug_path(src, sizeof(src), CP_SYSTEM_DEBUG_DIR, hex)) < 0)
+		return r;
 	struct stat st;
 	_cleanup_close_ int in = open_trusted(src, 0, &st);
 	if (in < 0)

@@ -20,11 +20,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
 #include "install.h"
 #include "log.h"
-#include "modules.h"
 #include "procfs.h"
 #include "show.h"
 #include "spool.h"

@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
 #include "symcache.h"
@@ -56,7 +57,7 @@
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
 #endif
 
-#define MAX_BUILD_ID 64
+#define MAX_BUILD_ID CP_MAX_BUILD_ID
 
 struct cp_module {
 	const char *path;		/* borrowed from the core's NT_FILE, or "[vdso]" */
@@ -101,17 +102,6 @@ struct cp_modules {
 	struct cp_core *core;
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
 };
-
-char *cp_hex(const unsigned char *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		sprintf(s + 2 * i, "%02x", p[i]);
-	s[2 * n] = '\0';
-	return s;
-}
 
 /*
  * Separate debuginfo, the way dwfl_standard_find_debuginfo looks for it but opened by us:
@@ -715,30 +705,6 @@ int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *n
 		}
 	}
 	return -ENOENT;
-}
-
-int cp_elf_build_id(int fd, unsigned char *buf, size_t cap)
-{
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EINVAL;
-	const void *id;
-	ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
-	int r = -ENOENT;
-	if (n > 0 && (size_t)n <= cap) {
-		memcpy(buf, id, n);
-		r = n;
-	}
-	elf_end(elf);
-	return r;
-}
-
-char *cp_elf_build_id_hex(int fd)
-{
-	unsigned char id[64];
-	int n = cp_elf_build_id(fd, id, sizeof(id));
-	return n > 0 ? cp_hex(id, n) : NULL;
 }
 
 void cp_clr_method_deinit(struct cp_clr_method *m)

@@ -65,15 +65,6 @@ void cp_clr_method_deinit(struct cp_clr_method *m);
  * no DWARF), or -ENOMEM. */
 int cp_modules_clr_method(struct cp_modules *mods, uint64_t lookup, struct cp_clr_method *ret);
 
-/* The GNU build-id of the ELF file open at @fd, into @buf. Returns its length or -errno. */
-int cp_elf_build_id(int fd, unsigned char *buf, size_t cap);
-
-/* The same as lower-case hex, in a new string; NULL when there is none (or on ENOMEM). */
-char *cp_elf_build_id_hex(int fd);
-
-/* @n bytes at @p as lower-case hex, in a new string (NULL on ENOMEM). */
-char *cp_hex(const unsigned char *p, size_t n);
-
 /* Add every module to @report->modules. */
 int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report);
 

@@ -29,9 +29,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
-#include "modules.h"
 #include "symcache.h"
 #include "spool.h"
 #include "symindex.h"
@@ -274,8 +274,7 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 	if (access(dst, F_OK) == 0)
 		return 0;
 	/* Only libraries with separate debuginfo have symbols worth the file. */
-	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-	if (access(dbg, F_OK) != 0)
+	if (cp_build_id_debug_path(dbg, sizeof(dbg), CP_SYSTEM_DEBUG_DIR, hex) < 0 || access(dbg, F_OK) != 0)
 		return 0;
 	/* @path comes from the crashed process's core and we are root: look at what it names
 	 * (O_PATH opens no device, waits on no FIFO) before opening that very file. */

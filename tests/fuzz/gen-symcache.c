@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
-#include "modules.h"
 #include "symcache.h"
 
 int main(int argc, char **argv)

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "modules.h"
+#include "buildid.h"
 #include "symcache.h"
 #include "symindex.h"
 #include "unit.h"
