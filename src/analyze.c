@@ -111,6 +111,7 @@ void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t g
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->max_frames = CP_DEFAULT_MAX_FRAMES;
+	opts->locate = (struct cp_locate_options)CP_LOCATE_OPTIONS_INIT;
 	opts->dac.max_frames = CP_DEFAULT_MAX_FRAMES;
 	opts->dac.timeout = CP_DEFAULT_DAC_TIMEOUT;
 	/* The DAC never runs as root: as the crashed user, or nobody for a root process. */
@@ -153,7 +154,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_target_create(core, rootfd, &t);
 	if (ret < 0)
 		return ret;
-	ret = cp_modules_create(core, t, opts->debug_cache, r, &mods);
+	ret = cp_modules_create(core, t, opts->debug_cache, &opts->locate, r, &mods);
 	if (ret < 0) {
 		cp_report_note(r, true, "modules: %s", strerror(-ret));
 		goto out;
@@ -255,6 +256,14 @@ static void usage(FILE *f)
 		"                         compressed (default: JSON on standard output)\n"
 		"      --sysroot=DIR      look up the files the process had mapped under DIR\n"
 		"                         (a core from another machine or a container)\n"
+		"      --exe=FILE         the crashed executable\n"
+		"      --module-dir=DIR   a directory of the process's executable and libraries:\n"
+		"                         a file there with a module's build-id is used for it\n"
+		"                         (by file name when the core has no build-id); repeatable\n"
+		"      --debug-dir=DIR    separate debuginfo, as DIR/.build-id/XX/REST.debug or by\n"
+		"                         its .gnu_debuglink name (as gdb's debug-file-directory);\n"
+		"                         repeatable\n"
+		"      --no-debuginfod    never fetch files from DEBUGINFOD_URLS\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --dac=PATH         the .NET DAC (libmscordaccore.so) to use (its code runs:\n"
 		"                         without this, only a DAC in a root-owned runtime directory)\n"
@@ -291,6 +300,10 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "no-dac", no_argument, NULL, 'n' },
 		{ "debug-cache", required_argument, NULL, 'c' },
 		{ "symbol-path", required_argument, NULL, 'S' },
+		{ "exe", required_argument, NULL, 'e' },
+		{ "module-dir", required_argument, NULL, 'M' },
+		{ "debug-dir", required_argument, NULL, 'D' },
+		{ "no-debuginfod", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -298,7 +311,12 @@ int cp_cmd_analyze(int argc, char **argv)
 	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT, *symbol_path = NULL;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
 	bool no_dac = false, sysroot_named = false;
-	int c;
+	/* Where files are, opened now: a bad one is an error before any work. */
+	_cleanup_(cp_locate_options_deinit) struct cp_locate_options locate = CP_LOCATE_OPTIONS_INIT;
+	const char *bad;
+	int c, e;
+
+	locate.debuginfod = true;
 
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -329,6 +347,25 @@ int cp_cmd_analyze(int argc, char **argv)
 			break;
 		case 'S':
 			symbol_path = optarg;
+			break;
+		case 'e':
+			if ((e = cp_locate_set_exe(&locate, optarg, &bad)) < 0) {
+				if (bad)
+					cp_log(LOG_ERR, "--exe %s: %s", optarg, bad);
+				else
+					cp_log_errno(LOG_ERR, e, "--exe %s: %m", optarg);
+				return 1;
+			}
+			break;
+		case 'M':
+		case 'D':
+			if ((e = cp_locate_add_dir(&locate, optarg, c == 'D')) < 0) {
+				cp_log_errno(LOG_ERR, e, "%s %s: %m", c == 'D' ? "--debug-dir" : "--module-dir", optarg);
+				return 1;
+			}
+			break;
+		case 'N':
+			locate.debuginfod = false;
 			break;
 		case 'h':
 			usage(stdout);
@@ -394,6 +431,7 @@ int cp_cmd_analyze(int argc, char **argv)
 				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
 		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
 		aopts.symbol_path = symbol_path;
+		aopts.locate = locate;	/* borrowed: closed here, after the analysis */
 		if (strcmp(path, "-") != 0 && stored_by_systemd(fd, path))
 			report->process.core_writer = strdup("systemd-coredump");
 		r = cp_analyze_core(core, rootfd, &aopts, report);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "dac.h"
+#include "locate.h"
 
 struct cp_core;
 struct cp_report;
@@ -22,6 +23,7 @@ struct cp_analyze_options {
 	const char *debug_cache;	/* decompressed debuginfo to use (debugcache.h), or NULL */
 	bool exiting;			/* the caller exits next: leave libdw's memory to the kernel */
 	const char *symbol_path;	/* ':'-separated directories of portable PDBs, or NULL */
+	struct cp_locate_options locate;	/* --exe, --module-dir, --debug-dir, debuginfod */
 	struct cp_dac_options dac;
 };
 

@@ -49,6 +49,7 @@
 #include "symindex.h"
 #include "core.h"
 #include "fsopen.h"
+#include "locate.h"
 #include "modules.h"
 #include "report.h"
 #include "target.h"
@@ -72,6 +73,8 @@ struct cp_module {
 	size_t mem_id_len;
 	char *build_id;			/* hex: the core's when known, else the file's */
 	int match;			/* 1, 0, -1 unknown */
+	enum cp_source source;		/* where its file came from (locate.h) */
+	enum cp_source debug_source;	/* and its separate debuginfo */
 	struct cp_target *t;
 	/* .eh_frame_hdr, looked up once */
 	bool eh_done;
@@ -101,61 +104,31 @@ struct cp_modules {
 	struct cp_target *t;
 	struct cp_core *core;
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
+	struct cp_locate *loc;		/* where files come from */
 };
 
-/*
- * Separate debuginfo, the way dwfl_standard_find_debuginfo looks for it but opened by us:
- * /usr/lib/debug/.build-id/xx/rest.debug, then the .gnu_debuglink name beside the file,
- * in .debug/ beside it, and under /usr/lib/debug. libdwfl checks the build-id of
- * what we return and refuses a file that does not match.
- */
+/* Separate debuginfo: where locate.h says, opened by us; libdwfl checks the build-id of
+ * what we return and refuses a file that does not match. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink, GElf_Word crc, char **ret_name)
 {
 	struct cp_modules *mods = *userdata;
-	int rootfd = cp_target_rootfd(mods->t);
+	struct cp_module *m = NULL;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
-	char path[PATH_MAX];
-	int fd;
 
+	for (size_t i = 0; i < mods->n && !m; i++)
+		if (mods->mods[i].dw == mod && !mods->mods[i].attached)
+			m = &mods->mods[i];
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (n > 1) {
-		_cleanup_free_ char *h = cp_hex(bits, n);
-		if (h && mods->debug_cache && (fd = cp_debug_cache_open(mods->debug_cache, h)) >= 0) {
-			/* Named as the file it is a copy of. */
-			if (asprintf(ret_name, "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < 0)
-				*ret_name = NULL;
-			return fd;
-		}
-		if (h && snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", h, h + 2) < (int)sizeof(path)) {
-			fd = cp_open_in_root(rootfd, path, true);
-			if (fd >= 0) {
-				*ret_name = strdup(path);
-				return fd;
-			}
-		}
-	}
-	if (!debuglink || !file_name || file_name[0] != '/')
+	_cleanup_free_ char *h = n > 1 ? cp_hex(bits, n) : NULL;
+	enum cp_source src;
+	int fd = cp_locate_debuginfo(mods->loc, h, file_name, m ? m->source : CP_SOURCE_ROOT, debuglink, ret_name, &src);
+	if (fd < 0)
 		return -1;
-	_cleanup_free_ char *copy = strdup(file_name);
-	if (!copy)
-		return -1;
-	const char *dir = dirname(copy);
-	const char *const where[][2] = { { "", "/" }, { "", "/.debug/" }, { "/usr/lib/debug", "/" } };
-	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
-		if (snprintf(path, sizeof(path), "%s%s%s%s", where[i][0], dir, where[i][1], debuglink) >=
-		    (int)sizeof(path))
-			continue;
-		if (i == 0 && strcmp(path, file_name) == 0)
-			continue;	/* the debuglink names the file itself */
-		fd = cp_open_in_root(rootfd, path, false);
-		if (fd >= 0) {
-			*ret_name = strdup(path);
-			return fd;
-		}
-	}
-	return -1;
+	if (m)
+		m->debug_source = src;
+	return fd;
 }
 
 /* Never asked: every module is reported with an open fd. */
@@ -390,10 +363,10 @@ static int cmp_start(const void *a, const void *b)
 }
 
 int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *debug_cache,
-		      struct cp_report *report, struct cp_modules **ret)
+		      const struct cp_locate_options *locate, struct cp_report *report, struct cp_modules **ret)
 {
 	_cleanup_free_ struct cp_modules *mods = calloc(1, sizeof(*mods));
-	uint64_t vdso;
+	uint64_t vdso, entry = 0;
 
 	if (!mods)
 		return -ENOMEM;
@@ -402,12 +375,16 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 	mods->debug_cache = debug_cache;
 	mods->mods = calloc(core->n_maps + 1, sizeof(*mods->mods));
 	mods->dwfl = dwfl_begin(&callbacks);
-	if (!mods->mods || !mods->dwfl) {
+	mods->loc = cp_locate_create(locate, t, debug_cache, report);
+	if (!mods->mods || !mods->dwfl || !mods->loc) {
 		free(mods->mods);
 		if (mods->dwfl)
 			dwfl_end(mods->dwfl);
+		cp_locate_destroy(mods->loc);
 		return -ENOMEM;
 	}
+	/* The executable is the module holding the entry point. */
+	(void) cp_core_auxv(core, AT_ENTRY, &entry);
 	dwfl_report_begin(mods->dwfl);
 
 	for (size_t i = 0; i < core->n_maps; i++) {
@@ -432,12 +409,17 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 			attach_mapping(mods, first, m, report);
 			continue;
 		}
-		int fd = cp_target_file_fd(t, m->path);
+		bool refused;
+		const char *where;
+		int fd = cp_locate_module(mods->loc, m->path, m->mem_id, m->mem_id_len,
+					  entry && entry >= m->start && entry < m->end, &m->source, &where, &refused);
 		if (fd < 0) {
 			/* Without the file: no symbols, no unwind tables for its frames. */
 			cp_report_note(report, true, "%s: cannot open: %s", m->path, strerror(-fd));
 			if (m->mem_id_len)
 				m->build_id = cp_hex(m->mem_id, m->mem_id_len);
+			if (refused)
+				m->match = 0;	/* a file of it was found, with another build-id */
 			continue;
 		}
 		(void) report_module(mods, m, fd, report);
@@ -478,6 +460,7 @@ void cp_modules_destroy(struct cp_modules *mods)
 	}
 	free(mods->mods);
 	dwfl_end(mods->dwfl);
+	cp_locate_destroy(mods->loc);
 	free(mods);
 }
 
@@ -671,15 +654,23 @@ int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
 		mi->end = m->end;
 		mi->build_id = m->build_id ? strdup(m->build_id) : NULL;
 		mi->build_id_match = m->match;
+		const char *src = cp_source_name(m->dw ? m->source : CP_SOURCE_NONE);
+		mi->source = src ? strdup(src) : NULL;
 		if (m->dw) {
-			const char *debugfile = NULL;
-			dwfl_module_info(m->dw, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
-			if (debugfile)
+			const char *mainfile = NULL, *debugfile = NULL;
+			char p[PATH_MAX];
+			dwfl_module_info(m->dw, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+			if (debugfile) {
 				mi->debuginfo = strdup(debugfile);
-			/* A symcache is made from the debuginfo of that build-id (symcache.h). */
-			else if (m->symcache && asprintf(&mi->debuginfo, "/usr/lib/debug/.build-id/%.2s/%s.debug",
-							 m->build_id, m->build_id + 2) < 0)
-				mi->debuginfo = NULL;
+				/* The file's own DWARF, or a separate file found by locate. */
+				src = cp_source_name(mainfile && strcmp(mainfile, debugfile) == 0 ? m->source :
+						     m->debug_source);
+				mi->debuginfo_source = src ? strdup(src) : NULL;
+			} else if (m->symcache && cp_build_id_debug_path(p, sizeof(p), CP_SYSTEM_DEBUG_DIR, m->build_id) == 0) {
+				/* A symcache is made from the debuginfo of that build-id (symcache.h). */
+				mi->debuginfo = strdup(p);
+				mi->debuginfo_source = strdup(cp_source_name(CP_SOURCE_ROOT));
+			}
 		}
 	}
 	return 0;

@@ -16,12 +16,15 @@ struct cp_report;
 struct cp_frame;
 struct cp_modules;
 struct cp_module;
+struct cp_locate_options;
 
 /* Find and report the modules of @core. @core and @t are borrowed; @debug_cache (may be
- * NULL) is a cache of decompressed debuginfo (debugcache.h) to look in first. Problems
- * are noted in @report. Returns 0 or -errno (only for ENOMEM and the like). */
+ * NULL) is a cache of decompressed debuginfo (debugcache.h) to look in first; @locate (may
+ * be NULL: the root only) says where else files may be (locate.h). Problems are noted in
+ * @report, which must outlive the modules (debuginfo is looked for on first use).
+ * Returns 0 or -errno (only for ENOMEM and the like). */
 int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *debug_cache,
-		      struct cp_report *report, struct cp_modules **ret);
+		      const struct cp_locate_options *locate, struct cp_report *report, struct cp_modules **ret);
 void cp_modules_destroy(struct cp_modules *mods);
 
 /* The ELF module mapped at @addr, or NULL when @addr is in no ELF mapping (anonymous

@@ -347,6 +347,8 @@ static int module_from_json(struct cp_jr *rd, const cJSON *item, struct cp_repor
 		return cp_jr_bad(rd, "file_build_id_match", "not true, false or null");
 	m->build_id_match = match ? cJSON_IsTrue(match) : -1;
 	CHECK(cp_jr_str(rd, item, "debuginfo", &m->debuginfo));
+	CHECK(cp_jr_str(rd, item, "source", &m->source));
+	CHECK(cp_jr_str(rd, item, "debuginfo_source", &m->debuginfo_source));
 	return 0;
 }
 

@@ -198,6 +198,8 @@ static void module_to_json(struct cp_jw *w, const struct cp_module_info *m)
 	else
 		cp_jw_bool(w, "file_build_id_match", m->build_id_match);
 	cp_jw_str(w, "debuginfo", m->debuginfo);
+	cp_jw_str(w, "source", m->source);
+	cp_jw_str(w, "debuginfo_source", m->debuginfo_source);
 	cp_jw_close(w);
 }
 

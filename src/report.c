@@ -75,6 +75,8 @@ void cp_report_destroy(struct cp_report *r)
 		free(r->modules[i].path);
 		free(r->modules[i].build_id);
 		free(r->modules[i].debuginfo);
+		free(r->modules[i].source);
+		free(r->modules[i].debuginfo_source);
 	}
 	free(r->modules);
 	for (size_t i = 0; i < r->n_notes; i++)

@@ -88,6 +88,10 @@ struct cp_module_info {
 	char *build_id;
 	int build_id_match;		/* 1 yes, 0 no, -1 unknown */
 	char *debuginfo;
+	char *source;			/* where its file came from: "root", "exe", "module-dir",
+					 * "debuginfod"; NULL: no file used */
+	char *debuginfo_source;		/* where its debuginfo came from: the same names and
+					 * "debug-dir"; NULL: none */
 };
 
 struct cp_process {

@@ -172,16 +172,39 @@ size_t cp_target_open_files(struct cp_target *t, int *fds)
 	return n;
 }
 
+/* Cached pages of files[@i] must go. */
+static void drop_cached(struct cp_target *t, size_t i)
+{
+	for (size_t c = 0; c < CACHE_PAGES; c++)
+		if (t->cache[c].tag == i + 2)
+			t->cache[c].tag = 0;
+}
+
+int cp_target_use_file(struct cp_target *t, const char *path, int fd)
+{
+	size_t i = file_index(t, path);
+	struct stat st;
+	if (i == SIZE_MAX || fstat(fd, &st) < 0) {
+		close(fd);
+		return -ENOENT;
+	}
+	struct target_file *f = &t->files[i];
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->size = st.st_size;
+	f->blocked = false;
+	drop_cached(t, i);
+	return 0;
+}
+
 void cp_target_block_file(struct cp_target *t, const char *path)
 {
 	size_t i = file_index(t, path);
 	if (i == SIZE_MAX)
 		return;
 	t->files[i].blocked = true;
-	/* Cached pages of it must go too. */
-	for (size_t c = 0; c < CACHE_PAGES; c++)
-		if (t->cache[c].tag == i + 2)
-			t->cache[c].tag = 0;
+	drop_cached(t, i);
 }
 
 /* The cached page @page of source @src, filled on a miss; NULL when it cannot be read. */

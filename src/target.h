@@ -31,6 +31,11 @@ int cp_target_read_core(struct cp_target *t, uint64_t addr, void *buf, size_t le
  * -errno from opening it. */
 int cp_target_file_fd(struct cp_target *t, const char *path);
 
+/* Read the mappings of @path from @fd (taken: closed with the target) instead of the file
+ * at @path in the root: a file found elsewhere (locate.h). Returns 0, or -ENOENT when no
+ * mapping is of @path (@fd is closed then). */
+int cp_target_use_file(struct cp_target *t, const char *path, int fd);
+
 /* Never serve bytes of @path again: it is not the file the process had mapped. */
 void cp_target_block_file(struct cp_target *t, const char *path);
 

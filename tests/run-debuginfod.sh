@@ -1,0 +1,3 @@
+#!/bin/bash
+. "${srcdir:-.}/test-subr.sh"
+skip "not written yet"
