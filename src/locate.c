@@ -4,6 +4,10 @@
  * A --module-dir is read once, at the first module that looks there: the build-id of
  * every regular ELF file in it (not its subdirectories), so that each module is then a
  * lookup. A directory of thousands of files costs that many opens once per analysis.
+ *
+ * libdebuginfod is dlopen()ed only when a fetch may happen, as libdwfl does it
+ * (libdwfl/debuginfod-client.c): linking it would run its constructor, libcurl's global
+ * initialisation (TLS libraries and all), in every crashpipe, `handle` on each crash too.
  */
 #include "config.h"
 
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef HAVE_DEBUGINFOD
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #endif
 
@@ -52,6 +57,18 @@ struct cp_locate {
 	debuginfod_client *dfd;
 #endif
 };
+
+#ifdef HAVE_DEBUGINFOD
+/* libdebuginfod's functions, loaded once per process (dfd_load()). */
+static struct {
+	bool done;
+	void *lib;
+	debuginfod_client *(*begin)(void);
+	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+	int (*find_executable)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*end)(debuginfod_client *);
+} dfd_lib;
+#endif
 
 const char *cp_source_name(enum cp_source s)
 {
@@ -159,7 +176,7 @@ void cp_locate_destroy(struct cp_locate *l)
 	free(l->where);
 #ifdef HAVE_DEBUGINFOD
 	if (l->dfd)
-		debuginfod_end(l->dfd);
+		dfd_lib.end(l->dfd);
 #endif
 	free(l);
 }
@@ -250,14 +267,48 @@ static int use(struct cp_locate *l, const char *path, int fd)
 	return r < 0 ? r : cp_target_file_fd(l->t, path);
 }
 
+static bool dfd_enabled(struct cp_locate *l)
+{
 #ifdef HAVE_DEBUGINFOD
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	return l->o->debuginfod && urls && *urls;
+#else
+	return false;
+#endif
+}
+
+#ifdef HAVE_DEBUGINFOD
+/* libdebuginfod's functions, loaded once per process; false when it is not installed. */
+static bool dfd_load(void)
+{
+	if (!dfd_lib.done) {
+		dfd_lib.done = true;
+		void *lib = dlopen(DEBUGINFOD_SONAME, RTLD_LAZY | RTLD_LOCAL);
+		if (lib) {
+			dfd_lib.begin = (debuginfod_client * (*)(void)) dlsym(lib, "debuginfod_begin");
+			dfd_lib.find_debuginfo = (int (*)(debuginfod_client *, const unsigned char *, int, char **))
+				dlsym(lib, "debuginfod_find_debuginfo");
+			dfd_lib.find_executable = (int (*)(debuginfod_client *, const unsigned char *, int, char **))
+				dlsym(lib, "debuginfod_find_executable");
+			dfd_lib.end = (void (*)(debuginfod_client *)) dlsym(lib, "debuginfod_end");
+			if (dfd_lib.begin && dfd_lib.find_debuginfo && dfd_lib.find_executable && dfd_lib.end)
+				dfd_lib.lib = lib;
+			else
+				dlclose(lib);
+		}
+	}
+	return dfd_lib.lib != NULL;
+}
+
 static debuginfod_client *dfd_client(struct cp_locate *l)
 {
 	if (!l->dfd_done) {
 		l->dfd_done = true;
-		const char *urls = getenv("DEBUGINFOD_URLS");
-		if (l->o->debuginfod && urls && *urls)
-			l->dfd = debuginfod_begin();
+		if (dfd_enabled(l) && dfd_load())
+			l->dfd = dfd_lib.begin();
+		if (dfd_enabled(l) && !l->dfd)
+			cp_report_note(l->report, false, "debuginfod: %s", dfd_lib.lib ? "no client" :
+				       "cannot load " DEBUGINFOD_SONAME);
 	}
 	return l->dfd;
 }
@@ -270,11 +321,14 @@ static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name
 	if (!c || !hex)
 		return -ENOENT;
 	char *name = NULL;
-	int fd = exe ? debuginfod_find_executable(c, (const unsigned char *)hex, 0, &name) :
-		       debuginfod_find_debuginfo(c, (const unsigned char *)hex, 0, &name);
+	int fd = (exe ? dfd_lib.find_executable : dfd_lib.find_debuginfo)(c, (const unsigned char *)hex, 0, &name);
 	if (fd < 0) {
 		free(name);
 		return fd;
+	}
+	if (!name && !(name = strdup("debuginfod"))) {
+		close(fd);
+		return -ENOMEM;
 	}
 	*name_ret = name;
 	return fd;
@@ -285,16 +339,6 @@ static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name
 	return -ENOENT;
 }
 #endif
-
-static bool dfd_enabled(struct cp_locate *l)
-{
-#ifdef HAVE_DEBUGINFOD
-	const char *urls = getenv("DEBUGINFOD_URLS");
-	return l->o->debuginfod && urls && *urls;
-#else
-	return false;
-#endif
-}
 
 int cp_locate_module(struct cp_locate *l, const char *path, const unsigned char *id, size_t id_len, bool is_exe,
 		     enum cp_source *src, const char **where, bool *refused)
