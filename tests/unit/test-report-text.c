@@ -144,8 +144,12 @@ int main(void)
 		if (i >= 0)
 			m->build_id = strdup("93ac61ec5a8eb1396f9fbd350e3169a558528a40");
 		m->build_id_match = i;
-		if (i == 1)
+		if (i == 1) {
 			m->debuginfo = strdup("/usr/lib/debug/.build-id/93/ac61.debug");
+			m->debuginfo_source = strdup("debug-dir");
+		}
+		if (i >= 0)
+			m->source = strdup(i ? "module-dir" : "exe");
 	}
 	cp_report_note(r, false, "note with \x1b[31m an escape and \xff");
 	cp_report_note(r, false, "a second note");
@@ -161,6 +165,7 @@ int main(void)
 		CHECK(strstr(text, "\"rlimit_core\":\t-1,\n") != NULL);
 		CHECK(strstr(text, "\"offset\":\t1.844674407370955e+19,\n") != NULL);
 		CHECK(strstr(text, "\"frames\":\t[]\n") != NULL);
+		CHECK(strstr(text, "\"source\":\t\"module-dir\",\n\t\t\t\"debuginfo_source\":\t\"debug-dir\"") != NULL);
 		CHECK(strstr(text, "\"notes\":\t[\"note with \\u001b[31m an escape and \xef\xbf\xbd\", \"a second note\"]\n}") != NULL);
 	}
 	free(text);
