@@ -654,7 +654,12 @@ int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
 		mi->end = m->end;
 		mi->build_id = m->build_id ? strdup(m->build_id) : NULL;
 		mi->build_id_match = m->match;
-		const char *src = cp_source_name(m->dw ? m->source : CP_SOURCE_NONE);
+		/* A later mapping of a file has the first one's files. */
+		const struct cp_module *o = m;
+		for (size_t j = 0; m->attached && j < mods->n; j++)
+			if (!mods->mods[j].attached && mods->mods[j].dw == m->dw)
+				o = &mods->mods[j];
+		const char *src = cp_source_name(m->dw ? o->source : CP_SOURCE_NONE);
 		mi->source = src ? strdup(src) : NULL;
 		if (m->dw) {
 			const char *mainfile = NULL, *debugfile = NULL;
@@ -663,8 +668,8 @@ int cp_modules_to_report(struct cp_modules *mods, struct cp_report *report)
 			if (debugfile) {
 				mi->debuginfo = strdup(debugfile);
 				/* The file's own DWARF, or a separate file found by locate. */
-				src = cp_source_name(mainfile && strcmp(mainfile, debugfile) == 0 ? m->source :
-						     m->debug_source);
+				src = cp_source_name(mainfile && strcmp(mainfile, debugfile) == 0 ? o->source :
+						     o->debug_source);
 				mi->debuginfo_source = src ? strdup(src) : NULL;
 			} else if (m->symcache && cp_build_id_debug_path(p, sizeof(p), CP_SYSTEM_DEBUG_DIR, m->build_id) == 0) {
 				/* A symcache is made from the debuginfo of that build-id (symcache.h). */
