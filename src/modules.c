@@ -3,7 +3,8 @@
  *
  * The modules come from NT_FILE, not from libdwfl's own core reading: we may not have the
  * whole core (a stream keeps only what it needs), and each file must be opened by us,
- * inside the crashed process's root and without following links (fsopen.h). A mapping at
+ * inside the crashed process's root and without following links (fsopen.h), or where the
+ * user said the files are: locate.h finds each module's file and separate debuginfo. A mapping at
  * file offset 0 whose first bytes are an ELF header starts a module; the module ends with
  * the last consecutive NT_FILE entry of the same file. The vDSO is not a file: its image
  * is in the core and is handed to libdwfl through a memfd.
@@ -34,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
