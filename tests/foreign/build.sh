@@ -22,7 +22,7 @@
 #   moddir/   flat copies of the same files, named as their real paths end (prog, libc-2.31.so,
 #             ...): what a user copies off a build server for --exe/--module-dir
 #   debug/    .build-id/NN/REST.debug: the separate debuginfo of those files where the system
-#             they come from has it (the host's libc6-dbg; none for bullseye's), also in
+#             they come from has it (the host's libc6-dbg, the chroot's), also in
 #             root/usr/lib/debug/.build-id/: what --debug-dir and a --sysroot's /usr/lib/debug hold
 #   buildid/  .build-id/NN/REST links to those files and to their .debug (eu-stack
 #             --debuginfo-path finds a module there by build-id when the core's path names no
@@ -34,7 +34,8 @@
 # Cached by content: the key hashes the sources, this script, the compilers' versions and
 # the chroot's; a complete build is kept in $CRASHPIPE_FOREIGN_CACHE/build/KEY (default
 # /var/tmp/crashpipe-foreign-cache) and copied to OUTDIR. The bullseye chroot
-# (debootstrap --variant=minbase --include=gcc,libc6-dev,g++ bullseye) is made once, in
+# (debootstrap --variant=minbase --include=gcc,libc6-dev,g++,libc6-dbg bullseye: its glibc
+# debuginfo, for the inline frames inside libc) is made once, in
 # $CRASHPIPE_FOREIGN_CACHE/chroot-bullseye, and kept (CRASHPIPE_FOREIGN_MIRROR overrides
 # the mirror, default http://deb.debian.org/debian).
 set -u
@@ -60,7 +61,7 @@ make_chroot() {
 	[ "$(id -u)" = 0 ] || { chroot_why="debootstrap and chroot need root"; return 1; }
 	command -v debootstrap >/dev/null || { chroot_why="debootstrap is not installed"; return 1; }
 	rm -rf "$chroot_dir.new"
-	if ! debootstrap --variant=minbase --include=gcc,libc6-dev,g++ bullseye "$chroot_dir.new" \
+	if ! debootstrap --variant=minbase --include=gcc,libc6-dev,g++,libc6-dbg bullseye "$chroot_dir.new" \
 		"$mirror" >"$cache/debootstrap.log" 2>&1; then
 		chroot_why="debootstrap bullseye from $mirror failed (see $cache/debootstrap.log)"
 		rm -rf "$chroot_dir.new"
@@ -85,7 +86,7 @@ key=$(
 		done
 		ldd --version | head -1
 		[ "$have_chroot" = 1 ] && chroot "$chroot_dir" gcc --version | head -1 &&
-			chroot "$chroot_dir" dpkg-query -W libc6 g++
+			chroot "$chroot_dir" dpkg-query -W libc6 libc6-dbg g++
 		uname -m
 	} | sha256sum | cut -c1-16
 ) || die "cannot hash the sources"
