@@ -15,19 +15,18 @@
 # frame interrupted by a signal, the return address for every other frame -- the spec's
 # definition of a report frame's "ip".
 #
+# With -ex 'py inline_frames = True' each thread also gets "all": every frame gdb shows,
+# inline ones included, innermost first, as {"pc": "0x...", "inline": bool, "function":
+# NAME|null, "file": FILE|null, "line": N|null} (the function as gdb's frame.name(), the
+# file as its symtab names it, the line as find_sal() gives it: for a frame with inlined
+# callees, the call site); max_frames counts physical frames there too.  The default
+# output stays physical-only.
+#
 # Run (gdb >= 8, Python):
 #   gdb -nx -batch -q -iex 'set debuginfod enabled off' -ex 'set pagination off' \
 #       -ex 'py max_frames = 256' -ex 'py out_path = "gdb.json"' -x gdb-frames.py PROG CORE
 # max_frames (default 256) caps the physical frames per thread, like crashpipe --max-frames;
-# out_path (default: stdout) names the output file.
-#
-# Opt-in, -ex 'py with_inline = True': each thread also gets "all", every frame gdb shows
-# in its order (inline ones included, up to the last physical frame kept), each
-#   {"pc": "0x...", "type": "inline"|"normal"|"sigtramp"|..., "function": NAME|null,
-#    "file": PATH|null, "line": N|null}
-# with the file and line gdb prints for it (for the frame an inline call was inlined into,
-# and for every inline frame but the newest, the line of the call site). Without it the
-# output is exactly as above.  gdb's own chatter goes to stdout too,
+# out_path (default: stdout) names the output file.  gdb's own chatter goes to stdout too,
 # so give out_path when the output is parsed.
 import json
 
@@ -42,9 +41,9 @@ try:
 except NameError:
     out_path = None
 try:
-    with_inline  # noqa: F821 (set by the caller with -ex 'py with_inline = True')
+    inline_frames  # noqa: F821 (set by the caller with -ex 'py inline_frames = True')
 except NameError:
-    with_inline = False
+    inline_frames = False
 
 # backtrace limit counts inline frames too; leave room for them (we stop by count below).
 gdb.execute("set backtrace past-main on")
@@ -52,27 +51,19 @@ gdb.execute("set backtrace past-entry on")
 gdb.execute("set backtrace limit %d" % (4 * max_frames + 64))
 
 SKIP = (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME)
-TYPES = {gdb.NORMAL_FRAME: "normal", gdb.INLINE_FRAME: "inline", gdb.TAILCALL_FRAME: "tailcall",
-         gdb.SIGTRAMP_FRAME: "sigtramp", gdb.DUMMY_FRAME: "dummy", gdb.ARCH_FRAME: "arch",
-         gdb.SENTINEL_FRAME: "sentinel"}
-
-
-def frame_entry(frame):
-    """One frame of "all": its pc, type, function, and the file and line gdb shows."""
-    sal = frame.find_sal()
-    path = sal.symtab.filename if sal is not None and sal.symtab is not None else None
-    line = sal.line if sal is not None and sal.symtab is not None and sal.line else None
-    return {"pc": "0x%x" % frame.pc(), "type": TYPES.get(frame.type(), str(frame.type())),
-            "function": frame.name(), "file": path, "line": line}
 
 
 def thread_frames(thread):
     thread.switch()
-    frames, sps, names, stop, everything = [], [], [], None, []
+    frames, sps, names, stop, every = [], [], [], None, []
     frame = gdb.newest_frame()
     while frame is not None and len(frames) < max_frames:
-        if with_inline:
-            everything.append(frame_entry(frame))
+        if inline_frames and frame.type() != gdb.TAILCALL_FRAME:
+            sal = frame.find_sal()
+            every.append({"pc": "0x%x" % frame.pc(), "inline": frame.type() == gdb.INLINE_FRAME,
+                          "function": frame.name(),
+                          "file": sal.symtab.filename if sal.symtab is not None else None,
+                          "line": sal.line or None})
         if frame.type() not in SKIP:
             frames.append("0x%x" % frame.pc())
             sps.append("0x%x" % (int(frame.read_register("sp")) & 0xFFFFFFFFFFFFFFFF))
@@ -84,13 +75,10 @@ def thread_frames(thread):
         frame = older
     if frame is not None:
         stop = "max_frames (%d) reached" % max_frames
-    result = {"tid": thread.ptid[1], "frames": frames, "sps": sps, "names": names, "stop": stop}
-    if with_inline:
-        # inline frames after the last physical frame kept belong to one not kept
-        while everything and everything[-1]["type"] in ("inline", "tailcall"):
-            everything.pop()
-        result["all"] = everything
-    return result
+    t = {"tid": thread.ptid[1], "frames": frames, "sps": sps, "names": names, "stop": stop}
+    if inline_frames:
+        t["all"] = every
+    return t
 
 
 def main():

@@ -125,7 +125,7 @@ for c in "${cases[@]}"; do
 	[ "$sr" = / ] || dbgdir=$sr/usr/lib/debug
 	gdb -nx -batch -q -iex 'set debuginfod enabled off' -iex "set sysroot $sr" \
 		-iex "set debug-file-directory $dbgdir" -ex 'set pagination off' \
-		-ex 'py max_frames = 256' -ex 'py with_inline = True' -ex "py out_path = 'oracles/$c.gdb.json'" \
+		-ex 'py max_frames = 256' -ex 'py inline_frames = True' -ex "py out_path = 'oracles/$c.gdb.json'" \
 		-x "$abs_srcdir/gdb-frames.py" "$d/root/prog" "$core" >"oracles/$c.gdb.log" 2>&1 </dev/null
 	[ -s "oracles/$c.gdb.json" ] || { check_failed "$c: gdb-frames.py wrote nothing ($(tail -2 "oracles/$c.gdb.log"))"; continue; }
 	DEBUGINFOD_URLS= eu-stack --core "$core" -e "$d/root/prog" --debuginfo-path="$d/buildid" -n 256 \

@@ -4,7 +4,7 @@
 usage: compare.py --name NAME [--inline-threshold PCT] REPORT GDB_JSON EU_STACK_TEXT
 
 REPORT         crashpipe analyze's report (schema crashpipe/1, plain JSON)
-GDB_JSON       tests/gdb-frames.py's output for the same core, made with with_inline = True
+GDB_JSON       tests/gdb-frames.py's output for the same core, made with inline_frames = True
 EU_STACK_TEXT  the stdout of `eu-stack --core CORE -e PROG` (physical frames, no -i)
 
 Physical frames. Per thread (matched by tid), the oracle is the longest run of frames from
@@ -77,9 +77,8 @@ def gdb_groups(thread):
     groups, pending = [], []
     for f in thread.get("all") or []:
         k = key(f.get("function"), f.get("file"), f.get("line"))
-        if f["type"] in ("inline", "tailcall"):
-            if f["type"] == "inline":
-                pending.append(k)
+        if f.get("inline"):
+            pending.append(k)
             continue
         groups.append((int(f["pc"], 16), pending + [k], len(pending)))
         pending = []
