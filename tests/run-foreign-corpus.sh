@@ -20,7 +20,8 @@
 # links of the same files): every tool sees the same files.
 # tests/foreign/compare.py prints "foreign NAME: physical M/T (P%), inline M/T (P%)" per replay:
 # the frames gdb and eu-stack agree on must be crashpipe's first frames (100%), gdb's inline
-# frames must be crashpipe's (function, file, line) at least 99%.
+# frames must be crashpipe's (function, file, line) at least 99% (those on which eu-stack -i
+# differs from gdb are left out and counted apart).
 # Then mutants of each kernel core (tests/mutate-core.py): CP_FOREIGN_FUZZ (default 4) seeded
 # random byte-flip ones and every CP_FOREIGN_EVERY-th (default 150th: about 5) of its structural ones
 # through `analyze --sysroot ROOT`: never a signal, never a hang (30 s), rc 0 with a valid
@@ -131,6 +132,8 @@ for c in "${cases[@]}"; do
 	DEBUGINFOD_URLS= eu-stack --core "$core" -e "$d/root/prog" --debuginfo-path="$d/buildid" -n 256 \
 		>"oracles/$c.eu" 2>"oracles/$c.eu.err"
 	grep -q '^TID ' "oracles/$c.eu" || { check_failed "$c: eu-stack printed no thread ($(head -2 "oracles/$c.eu.err"))"; continue; }
+	DEBUGINFOD_URLS= eu-stack -i -s --core "$core" -e "$d/root/prog" --debuginfo-path="$d/buildid" -n 256 \
+		>"oracles/$c.eui" 2>"oracles/$c.eui.err"
 
 	for mode in exe sysroot; do
 		id=$c/$mode
@@ -153,7 +156,7 @@ for c in "${cases[@]}"; do
 			continue
 		fi
 		if python3 "$abs_srcdir/foreign/compare.py" --name "$id" "$r" "oracles/$c.gdb.json" "oracles/$c.eu" \
-			>"$r.cmp"; then
+			"oracles/$c.eui" >"$r.cmp"; then
 			total_ok=$((total_ok + 1))
 		else
 			check_failed "$id: $(head -1 "$r.cmp")"
