@@ -22,9 +22,10 @@
 # the frames gdb and eu-stack agree on must be crashpipe's first frames (100%), gdb's inline
 # frames must be crashpipe's (function, file, line) at least 99% (those on which eu-stack -i
 # differs from gdb are left out and counted apart).
-# Then mutants of each kernel core (tests/mutate-core.py): CP_FOREIGN_FUZZ (default 4) seeded
+# Then mutants of each core (tests/mutate-core.py): CP_FOREIGN_FUZZ (default 4) seeded
 # random byte-flip ones and every CP_FOREIGN_EVERY-th (default 150th: about 5) of its structural ones
-# through `analyze --sysroot ROOT`: never a signal, never a hang (30 s), rc 0 with a valid
+# through `analyze --sysroot ROOT` (/ for gcore cores), every other one through --exe and
+# --module-dir instead where analyze has them: never a signal, never a hang (30 s), rc 0 with a valid
 # report or rc 1 with one line (mutate-core.py check).
 
 . "$srcdir/test-subr.sh"
@@ -32,7 +33,6 @@
 need gdb
 need eu-stack
 need python3
-need jq
 need timeout
 need chroot
 need_root
@@ -173,25 +173,31 @@ every=${CP_FOREIGN_EVERY:-150}
 mkdir -p results
 seed=0
 for c in "${cases[@]}"; do
-	case $c in *.kernel) ;; *) continue ;; esac
-	name=${c%.*}
+	name=$c
 	seed=$((seed + 1))
 	python3 "$abs_srcdir/mutate-core.py" make "cores/$c" "mut-$name" --fuzz "$nfuzz" --seed "$seed" \
 		--every "$every" >/dev/null 2>"mut-$name.err" ||
 		{ check_failed "$c: mutate-core.py make failed: $(tail -1 "mut-$name.err")"; continue; }
 	# the controls are the real replays above
-	awk -F'\t' '$2 != "ok"' "mut-$name/MANIFEST" |
+	awk -F'\t' '$2 != "ok"' "mut-$name/MANIFEST" | {
+	k=0
 	while IFS=$'\t' read -r m expect what; do
 		rd=results/$name-$m
 		mkdir -p "$rd"
 		printf '%s\n' "$expect" >"$rd/expect"
 		printf '%s\n' "$what" >"$rd/what"
 		printf '%s\n' "mut-$name/$m" >"$rd/target"
-		printf '%s\n' timeout -k 5 30 "$CRASHPIPE" analyze --sysroot "${SYSROOT[$c]}" "mut-$name/$m" -o "$rd/out.json" >"$rd/cmd"
-		timeout -k 5 30 "$CRASHPIPE" analyze --sysroot "${SYSROOT[$c]}" "mut-$name/$m" -o "$rd/out.json" \
+		# every other one through --exe/--module-dir where analyze has them
+		d=${ROOT[${c%.*}]}
+		args=(--sysroot "${SYSROOT[$c]}")
+		k=$((k + 1))
+		[ "$exe_mode" = 0 ] || [ $((k % 2)) = 1 ] || args=(--exe "$d/moddir/prog" --module-dir "$d/moddir")
+		printf '%s\n' timeout -k 5 30 "$CRASHPIPE" analyze "${args[@]}" "mut-$name/$m" -o "$rd/out.json" >"$rd/cmd"
+		timeout -k 5 30 "$CRASHPIPE" analyze "${args[@]}" "mut-$name/$m" -o "$rd/out.json" \
 			>"$rd/stdout" 2>"$rd/stderr" </dev/null
 		echo $? >"$rd/rc"
 	done
+	}
 	rm -rf "mut-$name"
 done
 nres=$(find results -mindepth 1 -maxdepth 1 -type d | wc -l)
