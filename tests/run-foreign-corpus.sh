@@ -27,6 +27,7 @@
 # through `analyze --sysroot ROOT` (/ for gcore cores), every other one through --exe and
 # --module-dir instead where analyze has them: never a signal, never a hang (30 s), rc 0 with a valid
 # report or rc 1 with one line (mutate-core.py check).
+# CP_FOREIGN_KEEP_CORES=DIR keeps a copy of the cores in DIR (seeds for a long fuzz run).
 
 . "$srcdir/test-subr.sh"
 
@@ -114,6 +115,12 @@ while read -r name d; do
 done <build.lines
 set_core_pattern "$_saved_pattern"
 echo "${#cases[@]} cores made in $((SECONDS - t_start)) s"
+
+# CP_FOREIGN_KEEP_CORES=DIR: a copy of the cores there (seeds for a long fuzz run of analyze)
+if [ -n "${CP_FOREIGN_KEEP_CORES:-}" ]; then
+	mkdir -p "$CP_FOREIGN_KEEP_CORES" && cp --sparse=always cores/* "$CP_FOREIGN_KEEP_CORES/" ||
+		check_failed "cannot copy the cores to $CP_FOREIGN_KEEP_CORES"
+fi
 
 # ------------------------------------------------------------------------ oracles, replays
 total_ok=0
