@@ -117,7 +117,10 @@ def key(function, path, line):
 def gdb_groups(thread):
     """[(pc, [key, ...])] per physical frame: its inline frames (innermost first), then itself."""
     groups, pending = [], []
-    for f in thread.get("all") or []:
+    if "all" not in thread:  # made without inline_frames: physical frames only
+        names = thread.get("names") or [None] * len(thread["frames"])
+        return [(int(pc, 16), [key(n, None, None)], 0) for pc, n in zip(thread["frames"], names)]
+    for f in thread["all"]:
         k = key(f.get("function"), f.get("file"), f.get("line"))
         if f.get("inline") or f.get("type") == "inline":
             pending.append(k)
