@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """mutate-core.py - hostile variants of one real x86_64 kernel core, and their verdicts.
 
-usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N]
+usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N] [--every K]
        mutate-core.py check RESULTS
        mutate-core.py cycle CORE OUT LENGTH
 
@@ -10,7 +10,9 @@ make: writes OUTDIR/<name> for every mutant and OUTDIR/MANIFEST, one line per mu
 plain or zstd: they must give a full report) and "any" for the rest (a report, partial or
 not, or a clean error). With --plant-dir, some mutants rename a file mapping in NT_FILE
 to a hostile file planted there (a FIFO, a directory, a symlink to /dev/zero, a 1 TiB
-sparse file, a truncated or foreign ELF): the caller removes DIR afterwards.
+sparse file, a truncated or foreign ELF): the caller removes DIR afterwards. With --every K,
+only every K-th of the structural mutants is made (the controls and the --fuzz ones all are):
+a sample of them for a corpus of many cores.
 
 cycle: writes OUT, CORE with the crashed thread's frame-pointer chain bent into a cycle of
 LENGTH frames (see stack_cycle): some frame N then repeats frame N - LENGTH. The crashed
@@ -111,12 +113,23 @@ class Core:
 
 
 class Mutants:
-    def __init__(self, outdir):
+    def __init__(self, outdir, every=1):
         self.outdir = outdir
         self.manifest = []
         self.names = set()
+        self.every = max(1, every)
+        self.structural = 0
 
-    def emit(self, name, data, what, expect="any"):
+    def take(self, name, expect):
+        """False for a structural mutant that --every leaves out."""
+        if expect != "any" or name.startswith("fuzz-") or self.every == 1:
+            return True
+        self.structural += 1
+        return self.structural % self.every == 1
+
+    def emit(self, name, data, what, expect="any", taken=False):
+        if not taken and not self.take(name, expect):
+            return
         base, i = name, 2
         while name in self.names:
             name = "%s-%d" % (base, i)
@@ -137,13 +150,15 @@ class Mutants:
 
     def patch(self, core, name, what, edits):
         """edits: [(offset, size in bytes or None for raw bytes, value)]"""
+        if not self.take(name, "any"):
+            return
         b = bytearray(core.data)
         for off, size, value in edits:
             if size is None:
                 b[off:off + len(value)] = value
             else:
                 b[off:off + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
-        self.emit(name, bytes(b), what)
+        self.emit(name, bytes(b), what, taken=True)
 
 
 def zstd(data, level=3):
@@ -158,7 +173,7 @@ def make(args):
     c = Core(data)
     size = len(data)
     os.makedirs(outdir, exist_ok=True)
-    m = Mutants(outdir)
+    m = Mutants(outdir, args.every)
     rnd = random.Random(args.seed)
 
     # Controls: the intact core, plain and compressed, must give a complete report.
@@ -731,6 +746,7 @@ def main():
     mk.add_argument("--plant-dir")
     mk.add_argument("--fuzz", type=int, default=200)
     mk.add_argument("--seed", type=int, default=20250101)
+    mk.add_argument("--every", type=int, default=1)
     ck = sub.add_parser("check")
     ck.add_argument("results")
     cy = sub.add_parser("cycle")
