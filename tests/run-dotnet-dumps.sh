@@ -52,7 +52,7 @@ set_core_pattern "$test_dir/cores/core.%p"
 # named, as a user would.
 runtime_args() {
 	case $1 in
-	dotnet8) echo "--runtime-dir $(dirname "${APP[$1]}")" ;;
+	dotnet9 | dotnet8) echo "--runtime-dir $(dirname "${APP[$1]}")" ;;
 	esac
 }
 

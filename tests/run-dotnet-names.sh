@@ -2,7 +2,7 @@
 # run-dotnet-names.sh - managed frames' `display` is the method as the runtime prints it.
 #
 # The test app (tests/dotnet/Crasher) crashes through the real kernel pipe into
-# `crashpipe handle`, on every runtime built (.NET 10 shared, .NET 8 self-contained), in:
+# `crashpipe handle`, on every runtime built (.NET 10 shared, .NET 9 and 8 self-contained), in:
 #   names    one synchronous stack through every kind of name the runtime prints its own
 #            way (constructor, getter, operator, `in` parameter, explicit interface method,
 #            lambda, closure, local function, iterator MoveNext, generic method of a nested

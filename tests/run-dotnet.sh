@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-dotnet.sh - .NET crashes end to end: the test app (tests/dotnet/Crasher) crashes in
-# every scenario on .NET 10 (shared framework) and .NET 8 (self-contained) through the real
+# every scenario on .NET 10 (shared framework), .NET 9 and 8 (self-contained) through the real
 # kernel pipe into `crashpipe handle`, with libcrashpipe-preload.so sending the runtime's
 # createdump to crashpipe-createdump. The user "asked for dumps" (DOTNET_DbgEnableMiniDump=1,
 # DOTNET_EnableCrashReport=1), so the stub chains to the real createdump, which writes the

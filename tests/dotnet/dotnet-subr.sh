@@ -4,7 +4,7 @@
 # tests/dotnet/NOTES.md.
 
 DOTNET_SCENARIOS=(main worker async generic nullref pinvoke failfast stackoverflow threads100)
-DOTNET_RUNTIMES=(dotnet10 dotnet8)
+DOTNET_RUNTIMES=(dotnet10 dotnet9 dotnet8)
 DOTNET_CACHE=${CRASHPIPE_DOTNET_CACHE:-/var/tmp/crashpipe-dotnet-cache}
 DOTNET_DUMP_VERSION=10.0.750501
 ORACLE="$abs_srcdir/dotnet-oracle.py"
@@ -18,8 +18,8 @@ unset DOTNET_DbgEnableMiniDump COMPlus_DbgEnableMiniDump DOTNET_EnableCrashRepor
 	DOTNET_CreateDumpDiagnostics DOTNET_CreateDumpVerboseDiagnostics DOTNET_ENABLE_CDAC \
 	COMPlus_ENABLE_CDAC CRASHPIPE_USER_DUMPS CRASHPIPE_REAL_CREATEDUMP
 
-# dotnet_build: build the app for both runtimes (tests/dotnet/build.sh, cached by content) and
-# set APP[dotnet10] / APP[dotnet8]; a runtime that did not build is left out of RUNTIMES with a
+# dotnet_build: build the app for every runtime (tests/dotnet/build.sh, cached by content) and
+# set APP[dotnet10] / APP[dotnet9] / APP[dotnet8]; a runtime that did not build is left out of RUNTIMES with a
 # note. Skips the test when dotnet is missing or nothing built.
 declare -A APP
 RUNTIMES=()
