@@ -20,22 +20,10 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+dotnet_need
 dotnet_build
-
-short=$(mktemp -d /tmp/cpdn.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s
-mkdir -p "$spool"
-pattern=$(handle_pattern --spool "$spool")
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-take_core_pattern
-set_core_pattern "$pattern" 1
+dotnet_short dn
+dotnet_pipe --spool "$spool"
 
 scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker nullref async asyncvoid aggregate}
 summary=()
