@@ -98,6 +98,18 @@ report() {
 	return $ok
 }
 
+# prune DIR KEEP CURRENT: remove the builds in DIR beyond the KEEP newest, but none made in the
+# last two hours: the cache is shared by every tree on the machine, and a test of another
+# tree (another key) may be running its apps from one of them right now.
+prune() {
+	local old
+	ls -dt "$1"/*/ 2>/dev/null | tail -n +$(($2 + 1)) | while read -r old; do
+		[ "${old%/}" = "$3" ] && continue
+		[ -n "$(find "${old%/}" -maxdepth 0 -mmin +120)" ] || continue
+		rm -rf "$old"
+	done
+}
+
 # ------------------------------------------------------------------ --corpus: tests/dotnet/apps
 CORPUS_APPS=(WebApp BatchApp)
 CORPUS_RUNTIMES=(dotnet10 dotnet9 dotnet8)
@@ -176,9 +188,7 @@ build_corpus() {
 		awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
 		ls "$b"/*.failed >/dev/null 2>&1 || echo "$ckey" >"$b/.key"
 		mv "$b" "$cbuilt" || die "cannot move $b to $cbuilt"
-		ls -dt "$cache"/corpus/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-			[ "${old%/}" = "$cbuilt" ] || rm -rf "$old"
-		done
+		prune "$cache/corpus" 2 "$cbuilt"
 	fi
 	if [ "$cout" != "$cbuilt" ]; then
 		rm -rf "$cout"
@@ -247,10 +257,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 	# a failed build is not cached: the next run tries again
 	ls "$b"/*.failed >/dev/null 2>&1 || echo "$key" >"$b/.key"
 	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
-	# keep the cache small: the three newest builds
-	ls -dt "$cache"/build/*/ 2>/dev/null | tail -n +4 | while read -r old; do
-		[ "${old%/}" = "$built" ] || rm -rf "$old"
-	done
+	# keep the cache small: the three newest builds (and any other of the last two hours)
+	prune "$cache/build" 3 "$built"
 fi
 
 if [ "$outdir" != "$built" ]; then
