@@ -11,8 +11,12 @@
       was not crashing, or of a runtime that writes no signal)
   check REPORT [--sos OUT.json] [--crashed-tid T] [--no-crash] [--exception-type T]
             [--writer W] [--name TID=NAME ...] [--name-optional TID=NAME ...]
-            [--os-name TID=NAME ...] [--signal N]
-      check a crashpipe report (JSON) against what the app printed and dotnet-dump found
+            [--os-name TID=NAME ...] [--signal N] [--comm TID=COMM ...]
+      check a crashpipe report (JSON) against what the app printed and dotnet-dump found;
+      --comm: the kernel's view of the live process the dump was taken of (each
+      /proc/PID/task/TID/comm, read just before): the report has exactly these threads, and
+      every managed_name it gives is the one the runtime gave the kernel, whose comm keeps
+      its first 15 bytes (pthread_setname_np); at least one thread must have one
 """
 import argparse
 import json
@@ -108,6 +112,25 @@ def cmd_check(args):
         tid, name = spec.split("=", 1)
         t = by_tid.get(int(tid))
         expect("thread %s name" % tid, t and t.get("name"), name)
+    if args.comm:
+        comm = {}
+        for spec in args.comm:
+            tid, name = spec.split("=", 1)
+            comm[int(tid)] = name
+        expect("threads vs the kernel's tasks of the process", sorted(by_tid), sorted(comm))
+        checked = 0
+        for tid, t in sorted(by_tid.items()):
+            mn = t.get("managed_name")
+            if not mn or tid not in comm:
+                continue
+            checked += 1
+            want = mn.encode("utf-8")[:15].decode("utf-8", errors="ignore")
+            if comm[tid] != want:
+                errors.append("thread %s managed_name %r: the kernel's comm is %r, not its first 15 bytes %r" % (
+                    tid, mn, comm[tid], want))
+        if not checked:
+            errors.append("no thread of the report has a managed_name to hold against the kernel's comm")
+        print("report: %d managed names against the kernel's comm" % checked)
     named = sum(1 for t in threads if t.get("managed_name"))
     print("report: writer %s, crashed %s (%s), %d threads, %d with a managed name" % (
         p.get("core_writer"), [t["tid"] for t in crashed],
@@ -163,6 +186,7 @@ def main():
     c.add_argument("--name", action="append")
     c.add_argument("--name-optional", action="append")
     c.add_argument("--os-name", action="append")
+    c.add_argument("--comm", action="append")
     args = ap.parse_args()
     {"sos": cmd_sos, "check": cmd_check, "unsignal": cmd_unsignal}[args.cmd](args)
 

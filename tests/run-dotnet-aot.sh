@@ -26,26 +26,16 @@
 #
 # SKIPs, saying why, when dotnet or clang is missing or the app does not build.
 . "${srcdir:-.}/test-subr.sh"
+. "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
+dotnet_need
 need gdb
 need eu-stack
 need eu-addr2line
-need flock
 need dotnet
 need clang
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
-preload=$abs_top_builddir/libcrashpipe-preload.so
-stub=$abs_top_builddir/crashpipe-createdump
-[ -f "$preload" ] || skip "the LD_PRELOAD hook is not built ($preload)"
-[ -x "$stub" ] || skip "the createdump stub is not built ($stub)"
-
-# The SDK and its tools run quietly, with their state in the cache.
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-unset DOTNET_DbgEnableMiniDump COMPlus_DbgEnableMiniDump DOTNET_EnableCrashReport \
-	DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType CRASHPIPE_USER_DUMPS CRASHPIPE_REAL_CREATEDUMP
+dotnet_short aot
+dotnet_hook
 
 bash "$abs_srcdir/dotnet/AotApp/build.sh" >build.out 2>build.err
 read -r rt app <build.out
@@ -57,17 +47,12 @@ esac
 readelf --dyn-syms -W "$app" | grep -q ' DotNetRuntimeDebugHeader' ||
 	fail "$app exports no DotNetRuntimeDebugHeader: the test would test nothing"
 
-short=$(mktemp -d /tmp/cpaot.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s hints=$short/h
-mkdir -p "$spool" "$hints" "$test_dir/cores"
-chmod 1733 "$hints"
+mkdir -p "$test_dir/cores"
 take_core_pattern
 
-# run_app OUTVAR SCENARIO OUTFILE [VAR=VALUE...]: run the app (core dumps allowed) and
+# aot_run OUTVAR SCENARIO OUTFILE [VAR=VALUE...]: run the app (core dumps allowed) and
 # check that it died of SIGABRT, as an unhandled exception ends a NativeAOT app.
-run_app() {
+aot_run() {
 	local __var=$1 sc=$2 out=$3 __pid rc
 	shift 3
 	(
@@ -80,8 +65,6 @@ run_app() {
 	printf -v "$__var" '%s' "$__pid"
 	[ "$rc" = 134 ] || { check_failed "$sc: exit status $rc, expected 134 (SIGABRT): $(tail -3 "$out")"; return 1; }
 }
-
-app_fact() { sed -n "s/^$2 //p" "$1" | head -1; }
 
 # oracle SCENARIO NAME REPORT APPOUT: the runtime's stderr against the report.
 oracle() {
@@ -104,7 +87,7 @@ for sc in main worker failfast; do
 	# 1. the kernel pipe into crashpipe handle, through the preload and the stub
 	set_core_pattern "$(handle_pattern --spool "$spool" --hint-dir "$hints")" 1
 	out=$test_dir/$sc.pipe.out
-	run_app pid "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints" || true
+	aot_run pid "$sc" "$out" "${HOOK[@]}" || true
 	case $sc in
 	failfast) grep -qxF "Process terminated. $(app_fact "$out" "expect failfast")" "$out" ||
 		check_failed "$sc: the runtime printed no 'Process terminated.' line with the app's message" ;;
@@ -127,7 +110,7 @@ for sc in main worker failfast; do
 	# 2. a kernel core into a file, analysed offline, and gdb and eu-stack on it
 	set_core_pattern "$test_dir/cores/core.%p"
 	out=$test_dir/$sc.core.out
-	run_app pid "$sc" "$out" || continue
+	aot_run pid "$sc" "$out" || continue
 	core=$test_dir/cores/core.$pid
 	for _ in $(seq 1 100); do [ -s "$core" ] && break; sleep 0.05; done
 	[ -s "$core" ] || { check_failed "$sc: the kernel wrote no core at $core"; continue; }

@@ -38,17 +38,10 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
+dotnet_need --dac
 need dotnet
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
-preload=$abs_top_builddir/libcrashpipe-preload.so
-stub=$abs_top_builddir/crashpipe-createdump
-[ -f "$preload" ] || skip "the LD_PRELOAD hook is not built yet ($preload)"
-[ -x "$stub" ] || skip "the createdump stub is not built yet ($stub)"
-grep -q libmscordaccore "$CRASHPIPE" || skip "crashpipe has no managed-frame (DAC) support built in yet"
+dotnet_short dc
+dotnet_hook
 
 # the corpus, built (or found in the cache) for every runtime
 declare -A CAPP
@@ -83,19 +76,7 @@ case_path() {
 # the namespace of the app's own frames (compare --stable)
 case_ns() { echo "$(case_app "$1")."; }
 
-# Short paths: the kernel keeps at most 127 bytes of core_pattern.
-short=$(mktemp -d /tmp/cpdc.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s hints=$short/h
-mkdir -p "$spool" "$hints"
-chmod 1733 "$hints"
-pattern=$(handle_pattern --spool "$spool" --hint-dir "$hints")
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-take_core_pattern
-set_core_pattern "$pattern" 1
-[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
-	fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+dotnet_pipe --spool "$spool" --hint-dir "$hints"
 
 # http_get PORT PATH: one request over loopback; fails only when it cannot be sent. The
 # answer (if the process lives to give one; its death may reset the connection) is dropped.
@@ -114,8 +95,7 @@ run_case() {
 	(
 		ulimit -c unlimited
 		cd "$d" || exit 1	# a directory of its own: the host reads its working directory
-		exec env LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints" \
-			DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 DOTNET_DbgMiniDumpType=1 \
+		exec env "${HOOK[@]}" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 DOTNET_DbgMiniDumpType=1 \
 			DOTNET_DbgMiniDumpName="$d/core.%p" "${CAPP[$app.$rt]}"
 	) >"$d/app.out" 2>"$d/app.err" &
 	pid=$!

@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-dotnet-dumps.sh - .NET dumps replayed offline with `crashpipe analyze`, compared with
-# dotnet-dump analyze of the same dump, on .NET 10 (shared framework) and .NET 8
+# dotnet-dump analyze of the same dump, on .NET 10 (shared framework), .NET 9 and 8
 # (self-contained), and managed thread names (Thread.Name) in every report:
 #
 #   1. createdump at the crash (DOTNET_DbgEnableMiniDump=1, DOTNET_DbgMiniDumpType 1-4) of
@@ -14,7 +14,15 @@
 #      threads100 (100 threads named parked-NNN, a dump with heap): every one's managed_name.
 #   2. `dotnet-dump collect` (--type Mini, Heap, Triage, Full) of the hang scenario (parked,
 #      named threads): no thread crashed and none has an exception (dotnet-dump: no exception
-#      on any thread), signal 0, core_writer "createdump", the parked threads' managed names.
+#      on any thread), signal 0, core_writer "createdump", the parked threads' managed names;
+#      and dotnet-dump's `clrstack -all` of the same dump: every thread's managed frames in
+#      order, 100% per thread, and every "[FILE @ LINE]" it prints the report's file and line
+#      of that frame ("agreement ..." and "... lines c/d" lines, gathered at the end).
+#  2b. The same for a real-world app: the corpus's WebApp (ASP.NET Core, Kestrel; built by
+#      tests/dotnet/build.sh --corpus) waiting for requests, `dotnet-dump collect --type Heap`:
+#      besides clrthreads and clrstack -all, the report's threads are exactly the kernel's
+#      tasks of the live process, and every managed_name (".NET TP Worker", "Kestrel Timer")
+#      is the name the runtime gave the kernel (its comm: the first 15 bytes).
 #   3. systemd-coredump's .zst: the kernel's core of the type 1 crash (a file core_pattern),
 #      compressed with zstd and named and tagged (user.coredump.pid, where the filesystem
 #      takes user xattrs) as systemd-coredump stores it: core_writer "systemd-coredump", the
@@ -28,22 +36,14 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
-grep -q libmscordaccore "$CRASHPIPE" || skip "crashpipe has no managed-frame (DAC) support built in"
+dotnet_need --dac
 CHECK="$abs_srcdir/dotnet-dumps.py"
 
 dotnet_build
 dd=$(dotnet_dump) || skip "dotnet-dump $DOTNET_DUMP_VERSION cannot be installed: $(tail -2 dotnet-dump-install.log)"
 
-short=$(mktemp -d /tmp/cpdd.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s
-mkdir -p "$spool" "$test_dir/cores"
+dotnet_short dd
+mkdir -p "$test_dir/cores"
 
 take_core_pattern
 set_core_pattern "$test_dir/cores/core.%p"
@@ -52,7 +52,7 @@ set_core_pattern "$test_dir/cores/core.%p"
 # named, as a user would.
 runtime_args() {
 	case $1 in
-	dotnet8) echo "--runtime-dir $(dirname "${APP[$1]}")" ;;
+	dotnet9 | dotnet8) echo "--runtime-dir $(dirname "${APP[$1]}")" ;;
 	esac
 }
 
@@ -93,6 +93,123 @@ analyze_and_check() {
 	fi
 }
 
+# collect_frames WHAT DIR: dotnet-dump's clrstack -all of DIR/dump against crashpipe's report of
+# it (DIR/report.json): every thread's managed frames in the same order (the same dump on both
+# sides: nothing moved, so all threads count, each at 100%), and each "[FILE @ LINE]" SOS
+# prints (the app's PDBs beside it) the file and line of the report's frame at the same stack
+# pointer. Skipped (with a failed check) when analyze_and_check made no report.
+collect_frames() {
+	local what=$1 d=$2
+	[ -s "$d/report.json" ] || return 0
+	if ! clrstack "$d/dump" "$d/clrstack.txt"; then
+		check_failed "$what: dotnet-dump clrstack -all failed: $(tail -2 "$d/clrstack.txt")"
+		return
+	fi
+	if python3 "$ORACLE" compare "$d/clrstack.txt" "$d/report.json" --min 1 --per-thread \
+		--name "$what vs clrstack -all" >"$d/clrstack.out"; then
+		head -1 "$d/clrstack.out"
+	else
+		cat "$d/clrstack.out"
+		check_failed "$what: managed frames differ from dotnet-dump's clrstack -all"
+	fi
+	summary+=("$(head -1 "$d/clrstack.out")")
+	if python3 "$ORACLE" check-lines "$d/clrstack.txt" "$d/report.json" --name "$what" >"$d/lines.out"; then
+		head -1 "$d/lines.out"
+	else
+		cat "$d/lines.out"
+		check_failed "$what: source lines differ from dotnet-dump's clrstack -all"
+	fi
+	summary+=("$(head -1 "$d/lines.out")")
+}
+
+# The corpus's WebApp (tests/dotnet/apps, build.sh --corpus, cached): CWEB[rt]
+declare -A CWEB
+bash "$abs_srcdir/dotnet/build.sh" --corpus >corpus-build.out 2>corpus-build.err
+while read -r tag app rt path; do
+	[ "$tag" = corpus ] && [ "$app" = WebApp ] || continue
+	case $path in
+	/*) CWEB[$rt]=$path ;;
+	*) check_failed "the corpus's WebApp for $rt did not build: $path" ;;
+	esac
+done <corpus-build.out
+
+# tasks PID: --comm TID=COMM for every thread of PID, as the kernel names it
+tasks() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		printf -- '--comm\n%s=%s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)"
+	done
+}
+
+# webapp_collect RT: the corpus's WebApp (ASP.NET Core, Kestrel) started and left waiting for
+# requests; `dotnet-dump collect --type Heap` of it, `crashpipe analyze` of that dump against
+# dotnet-dump's clrthreads (every managed thread there, none crashed, no exception), the
+# kernel's threads of the live process (exactly those; every managed_name the one the runtime
+# gave the kernel, .NET TP Worker, Kestrel Timer, ...: --comm) and clrstack -all
+# (collect_frames). The kernel's list is read before and after the collect; a thread pool
+# that started or ended a thread in between makes it collect again (three tries).
+webapp_collect() {
+	local rt=$1 d=$test_dir/$1-webapp-collect app=${CWEB[$1]:-} pid before after try rtargs=()
+	[ -n "$app" ] || return 0
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		exec "$app"
+	) >"$d/app.out" 2>"$d/app.err" &
+	pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	for _ in $(seq 300); do
+		grep -q '^listening ' "$d/app.out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^listening ' "$d/app.out"; then
+		check_failed "$rt WebApp collect: the app did not start listening: $(tail -2 "$d/app.out" "$d/app.err" | tr '\n' ' ')"
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return
+	fi
+	sleep 1	# the thread pool's and Kestrel's threads started
+	for try in 1 2 3; do
+		before=$(tasks "$pid")
+		rm -f "$d/dump"
+		if ! env -u LD_PRELOAD "$dd" collect -p "$pid" --type Heap -o "$d/dump" >"$d/collect.out" 2>&1; then
+			check_failed "$rt WebApp: dotnet-dump collect --type Heap failed: $(tail -2 "$d/collect.out")"
+			break
+		fi
+		after=$(tasks "$pid")
+		[ "$before" != "$after" ] || break
+		echo "NOTE: $rt WebApp: its threads changed while dotnet-dump collected (try $try)" >&2
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -s "$d/dump" ] || return
+	[ ! -e "$(dirname "$app")/libcoreclr.so" ] || rtargs=(--runtime-dir "$(dirname "$app")")
+	local what="$rt WebApp dotnet-dump collect --type Heap"
+	if ! "$CRASHPIPE" analyze "${rtargs[@]}" -o "$d/report.json" "$d/dump" 2>"$d/analyze.err"; then
+		check_failed "$what: crashpipe analyze failed: $(tail -2 "$d/analyze.err")"
+		return
+	fi
+	local sosargs=()
+	if sos "$d/dump" "$d/sos.json" >"$d/sos.out"; then
+		sosargs=(--sos "$d/sos.json")
+	else
+		check_failed "$what: dotnet-dump analyze failed: $(tail -3 "$d/sos.json.clrthreads")"
+	fi
+	local comm=()
+	mapfile -t comm <<<"$after"
+	if python3 "$CHECK" check "$d/report.json" "${sosargs[@]}" --writer createdump --signal 0 --no-crash \
+		"${comm[@]}" >"$d/check.out"; then
+		echo "$what: $(tail -1 "$d/sos.out"); $(tr '\n' ';' <"$d/check.out")"
+	else
+		cat "$d/check.out"
+		check_failed "$what: $(grep -m3 FAILED "$d/check.out" | tr '\n' ' ')"
+	fi
+	collect_frames "$what" "$d"
+	rm -f "$d/dump"
+}
+
+summary=()
 for rt in "${RUNTIMES[@]}"; do
 	# ---- 1. createdump at the crash, every dump type; the first also leaves the kernel's core
 	for type in 1 2 3 4; do
@@ -211,11 +328,15 @@ for rt in "${RUNTIMES[@]}"; do
 			fi
 			analyze_and_check "$rt dotnet-dump collect --type $type" "$d/$type/dump" "$d/$type" "$rt" \
 				--writer createdump --signal 0 --no-crash "${names[@]}"
+			collect_frames "$rt dotnet-dump collect --type $type" "$d/$type"
 			rm -f "$d/$type/dump"
 		done
 	fi
 	kill "$hang" 2>/dev/null
 	wait "$hang" 2>/dev/null
+
+	# ---- 2b. dotnet-dump collect of the corpus's WebApp, waiting for requests
+	webapp_collect "$rt"
 
 	# ---- 4. the kernel pipe into crashpipe handle
 	d=$test_dir/$rt-pipe
@@ -244,4 +365,6 @@ for rt in "${RUNTIMES[@]}"; do
 	fi
 	set_core_pattern "$test_dir/cores/core.%p"
 done
+echo "== agreement (dotnet-dump collect: crashpipe analyze vs dotnet-dump clrstack -all of the same dump)"
+printf '%s\n' "${summary[@]}"
 checks_done

@@ -24,36 +24,18 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
-grep -q libmscordaccore "$CRASHPIPE" || skip "crashpipe has no managed-frame (DAC) support built in"
+dotnet_need --dac
 CHECK="$abs_srcdir/check-exception-stack.py"
 SCENARIOS=${CRASHPIPE_DOTNET_SCENARIOS:-asyncvoid aggregate main async worker generic nullref}
 
 dotnet_build
 
-short=$(mktemp -d /tmp/cpdx.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s hints=$short/h
-mkdir -p "$spool" "$hints"
-chmod 1733 "$hints"
-preload=$abs_top_builddir/libcrashpipe-preload.so
-stub=$abs_top_builddir/crashpipe-createdump
-hook=()
-if [ -f "$preload" ] && [ -x "$stub" ]; then
-	hook=(LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="$hints")
-	pattern=$(handle_pattern --spool "$spool" --hint-dir "$hints")
+dotnet_short dx
+if dotnet_hook --optional; then
+	dotnet_pipe --spool "$spool" --hint-dir "$hints"
 else
-	echo "NOTE: no preload hook or stub built: the crashes go through the pipe alone"
-	pattern=$(handle_pattern --spool "$spool")
+	dotnet_pipe --spool "$spool"
 fi
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-take_core_pattern
-set_core_pattern "$pattern" 1
 
 summary=()
 for rt in "${RUNTIMES[@]}"; do
@@ -64,8 +46,8 @@ for rt in "${RUNTIMES[@]}"; do
 		# with the hook, the stub chains to the real createdump for a dump with the heap (type
 		# 2): dotnet-dump's `pe` on it is the second opinion
 		dump=()
-		[ ${#hook[@]} = 0 ] || dump=(DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=2 DOTNET_DbgMiniDumpName="$d/core.%p")
-		run_app pid "$rt" "$sc" "$out" "${hook[@]}" "${dump[@]}" || continue
+		[ ${#HOOK[@]} = 0 ] || dump=(DOTNET_DbgEnableMiniDump=1 DOTNET_DbgMiniDumpType=2 DOTNET_DbgMiniDumpName="$d/core.%p")
+		run_app pid "$rt" "$sc" "$out" "${HOOK[@]}" "${dump[@]}" || continue
 		grep -q '^Unhandled exception\. ' "$out" ||
 			{ check_failed "$rt $sc: the runtime printed no 'Unhandled exception.': $(tail -3 "$out")"; continue; }
 		if ! wait_for_file report "$spool/*-$pid-*.json.zst" 60; then

@@ -2,7 +2,7 @@
 # run-dotnet-names.sh - managed frames' `display` is the method as the runtime prints it.
 #
 # The test app (tests/dotnet/Crasher) crashes through the real kernel pipe into
-# `crashpipe handle`, on every runtime built (.NET 10 shared, .NET 8 self-contained), in:
+# `crashpipe handle`, on every runtime built (.NET 10 shared, .NET 9 and 8 self-contained), in:
 #   names    one synchronous stack through every kind of name the runtime prints its own
 #            way (constructor, getter, operator, `in` parameter, explicit interface method,
 #            lambda, closure, local function, iterator MoveNext, generic method of a nested
@@ -20,22 +20,10 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+dotnet_need
 dotnet_build
-
-short=$(mktemp -d /tmp/cpdn.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s
-mkdir -p "$spool"
-pattern=$(handle_pattern --spool "$spool")
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-take_core_pattern
-set_core_pattern "$pattern" 1
+dotnet_short dn
+dotnet_pipe --spool "$spool"
 
 scenarios=${CRASHPIPE_DOTNET_SCENARIOS:-names main generic worker nullref async asyncvoid aggregate}
 summary=()

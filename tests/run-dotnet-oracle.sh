@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dotnet-oracle.sh - the oracle half of the .NET tests, no crashpipe involved: the
 # runtime's own createdump crash report (DOTNET_EnableCrashReport) for every scenario of the
-# test app (tests/dotnet/Crasher) on .NET 10 (shared framework) and .NET 8 (self-contained),
+# test app (tests/dotnet/Crasher) on .NET 10 (shared framework), .NET 9 and 8 (self-contained),
 # parsed by tests/dotnet-oracle.py, must say what the app did: the crashed thread (the tid the
 # app printed), the exception type, the managed frames in order, the signal class, the runtime
 # version; and dotnet-dump's "clrstack -all" on a createdump dump must agree with the crash

@@ -20,22 +20,15 @@
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 . "$abs_srcdir/pdb-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
+dotnet_need
 need jq
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 "$CRASHPIPE" handle --help 2>&1 | grep -q -- --symbol-path || skip "crashpipe handle has no --symbol-path"
 CHECK="python3 $abs_srcdir/check-srclines.py"
 
 dotnet_build
 
-short=$(mktemp -d /tmp/cpds.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s
-mkdir -p "$spool" "$short/y"
+dotnet_short ds
+mkdir -p "$short/y"
 chmod 755 "$short/y"
 take_core_pattern
 
@@ -44,10 +37,7 @@ take_core_pattern
 crash() {
 	local label=$1 app=$2 sc=$3 pid rc want
 	shift 3
-	local pattern
-	pattern=$(handle_pattern --spool "$spool" "$@")
-	[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-	set_core_pattern "$pattern" 1
+	dotnet_pipe --spool "$spool" "$@"
 	out=$test_dir/$label-$sc.out
 	json=$test_dir/$label-$sc.json
 	(

@@ -10,24 +10,12 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
+dotnet_need
 need setpriv
-need python3
 need jq
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 dotnet_build
-
-short=$(mktemp -d /tmp/cpdu.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s
-mkdir -p "$spool"
-pattern=$(handle_pattern --spool "$spool")
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-take_core_pattern
-set_core_pattern "$pattern" 1
+dotnet_short du
+dotnet_pipe --spool "$spool"
 
 NOBODY=65534
 for rt in "${RUNTIMES[@]}"; do

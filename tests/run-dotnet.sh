@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-dotnet.sh - .NET crashes end to end: the test app (tests/dotnet/Crasher) crashes in
-# every scenario on .NET 10 (shared framework) and .NET 8 (self-contained) through the real
+# every scenario on .NET 10 (shared framework), .NET 9 and 8 (self-contained) through the real
 # kernel pipe into `crashpipe handle`, with libcrashpipe-preload.so sending the runtime's
 # createdump to crashpipe-createdump. The user "asked for dumps" (DOTNET_DbgEnableMiniDump=1,
 # DOTNET_EnableCrashReport=1), so the stub chains to the real createdump, which writes the
@@ -34,50 +34,17 @@
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
-need_root
-need python3
-need zstd
-need flock
-[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
-preload=$abs_top_builddir/libcrashpipe-preload.so
-stub=$abs_top_builddir/crashpipe-createdump
-[ -f "$preload" ] || skip "the LD_PRELOAD hook is not built yet ($preload)"
-[ -x "$stub" ] || skip "the createdump stub is not built yet ($stub)"
-grep -q libmscordaccore "$CRASHPIPE" || skip "crashpipe has no managed-frame (DAC) support built in yet"
+dotnet_need --dac
 "$CRASHPIPE" handle --help 2>&1 | grep -q -- --hint-dir ||
 	skip "crashpipe handle has no --hint-dir option yet"
-
+dotnet_short dn
+dotnet_hook
 dotnet_build
 
-# Short paths: the kernel keeps at most 127 bytes of core_pattern.
-short=$(mktemp -d /tmp/cpdn.XXXXXX) || exit 99
-at_exit "rm -rf '$short'"
-chmod 755 "$short"
-spool=$short/s hints=$short/h
-mkdir -p "$spool" "$hints"
-chmod 1733 "$hints"
-IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
-pidfd=" %F"
-[ "$kmaj" -gt 6 ] || { [ "$kmaj" = 6 ] && [ "${kmin%%[!0-9]*}" -ge 16 ]; } || pidfd=
-handler=$CRASHPIPE
-make_pattern() { # [--no-live]
-	pattern="|$handler handle --spool $spool --hint-dir $hints${1:+ $1} %P %i %u %g %s %t %c %h$pidfd"
-}
-make_pattern --no-live
-if [ ${#pattern} -gt 127 ]; then
-	ln -s "$CRASHPIPE" "$short/cp"
-	handler=$short/cp
-	make_pattern --no-live
-fi
-[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
-
-take_core_pattern
 use_pattern() { # [--no-live]
-	make_pattern "$@"
-	set_core_pattern "$pattern" 1
-	[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
-		fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+	dotnet_pipe --spool "$spool" --hint-dir "$hints" "$@"
 }
+use_pattern --no-live	# the longest: SKIP now, not halfway, if it does not fit
 
 sos_min=${CRASHPIPE_DOTNET_SOS_MIN:-}
 summary=()
@@ -94,8 +61,7 @@ for rt in "${RUNTIMES[@]}"; do
 		fi
 		out=$d/app.out
 		for attempt in 1 2; do
-			run_app pid "$rt" "$sc" "$out" LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" \
-				CRASHPIPE_HINT_DIR="$hints" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 \
+			run_app pid "$rt" "$sc" "$out" "${HOOK[@]}" DOTNET_DbgEnableMiniDump=1 DOTNET_EnableCrashReport=1 \
 				DOTNET_DbgMiniDumpType=1 DOTNET_DbgMiniDumpName="$d/core.%p" || true
 			oracle_raced "$d/core.$pid.crashreport.json" "$out" "$attempt" || break
 		done

@@ -1,18 +1,19 @@
 #!/bin/bash
-# build.sh - build the .NET crash test app (tests/dotnet/Crasher) for both runtimes the tests
-# use, and its native P/Invoke target (tests/dotnet/native/crashlib.c).
+# build.sh - build the .NET crash test app (tests/dotnet/Crasher) for the three runtimes the
+# tests use, and its native P/Invoke target (tests/dotnet/native/crashlib.c).
 #
 # usage: tests/dotnet/build.sh [--corpus] [OUTDIR]
 #
 #   OUTDIR/dotnet10/Crasher   .NET 10, framework-dependent (dotnet build -c Release -f net10.0):
 #                             runs on the machine's shared runtime (libcoreclr.so, createdump and
 #                             libmscordaccore.so in /usr/share/dotnet/shared/Microsoft.NETCore.App/V)
-#   OUTDIR/dotnet8/Crasher    .NET 8, self-contained (dotnet publish -f net8.0 -r linux-x64
-#                             --self-contained): libcoreclr.so, libmscordaccore.so and createdump
-#                             from the NuGet runtime pack, beside the app
+#   OUTDIR/dotnet9/Crasher    .NET 9 and .NET 8, self-contained (dotnet publish -f net9.0 / net8.0
+#   OUTDIR/dotnet8/Crasher    -r linux-x64 --self-contained): libcoreclr.so, libmscordaccore.so and
+#                             createdump from the NuGet runtime pack, beside the app
 #   OUTDIR/libcrashlib.so     also copied beside each app (DllImport("crashlib") finds it there)
 #
-# Prints one line per runtime, "dotnet10 PATH" and "dotnet8 PATH" (PATH = the apphost), or
+# Prints one line per runtime, "dotnet10 PATH", "dotnet9 PATH" and "dotnet8 PATH" (PATH = the
+# apphost), or
 # "dotnetN FAILED: why" (then exits 1; the build log is OUTDIR/build-dotnetN.log).
 #
 # --corpus: also the real-world apps of tests/dotnet/apps/ (WebApp: ASP.NET Core + Newtonsoft.Json;
@@ -83,9 +84,10 @@ outdir=${1:-$cache/build/$key}
 mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
 
+CRASHER_RUNTIMES=(dotnet10 dotnet9 dotnet8)
 report() {
 	local ok=0 v
-	for v in dotnet10 dotnet8; do
+	for v in "${CRASHER_RUNTIMES[@]}"; do
 		if [ -x "$outdir/$v/Crasher" ]; then
 			echo "$v $outdir/$v/Crasher"
 		else
@@ -94,6 +96,18 @@ report() {
 		fi
 	done
 	return $ok
+}
+
+# prune DIR KEEP CURRENT: remove the builds in DIR beyond the KEEP newest, but none made in the
+# last two hours: the cache is shared by every tree on the machine, and a test of another
+# tree (another key) may be running its apps from one of them right now.
+prune() {
+	local old
+	ls -dt "$1"/*/ 2>/dev/null | tail -n +$(($2 + 1)) | while read -r old; do
+		[ "${old%/}" = "$3" ] && continue
+		[ -n "$(find "${old%/}" -maxdepth 0 -mmin +120)" ] || continue
+		rm -rf "$old"
+	done
 }
 
 # ------------------------------------------------------------------ --corpus: tests/dotnet/apps
@@ -174,9 +188,7 @@ build_corpus() {
 		awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
 		ls "$b"/*.failed >/dev/null 2>&1 || echo "$ckey" >"$b/.key"
 		mv "$b" "$cbuilt" || die "cannot move $b to $cbuilt"
-		ls -dt "$cache"/corpus/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-			[ "${old%/}" = "$cbuilt" ] || rm -rf "$old"
-		done
+		prune "$cache/corpus" 2 "$cbuilt"
 	fi
 	if [ "$cout" != "$cbuilt" ]; then
 		rm -rf "$cout"
@@ -223,33 +235,34 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		rm -rf "$b/dotnet10"
 	fi
 
-	# .NET 8, self-contained: the runtime pack brings libcoreclr.so, libmscordaccore.so, createdump
-	# (TargetFrameworks=net8.0: restore for linux-x64 only what this publish needs)
-	if dotnet publish "$proj" -f net8.0 -p:TargetFrameworks=net8.0 -r linux-x64 --self-contained "${common[@]}" \
-		-o "$b/dotnet8" >"$b/build-dotnet8.log" 2>&1 &&
-		[ -x "$b/dotnet8/Crasher" ] && [ -e "$b/dotnet8/libcoreclr.so" ]; then
-		cp "$b/libcrashlib.so" "$b/dotnet8/"
-		for f in libmscordaccore.so createdump; do
-			[ -e "$b/dotnet8/$f" ] || echo "build.sh: warning: the .NET 8 runtime pack has no $f" >&2
-		done
-	else
-		echo "dotnet publish -f net8.0 --self-contained failed: $(grep -m1 -E 'error|rror ' "$b/build-dotnet8.log")" >"$b/dotnet8.failed"
-		rm -rf "$b/dotnet8"
-	fi
+	# .NET 9 and 8, self-contained: the runtime pack brings libcoreclr.so, libmscordaccore.so,
+	# createdump (TargetFrameworks=TFM: restore for linux-x64 only what this publish needs)
+	for v in dotnet9 dotnet8; do
+		tfm=net${v#dotnet}.0
+		if dotnet publish "$proj" -f "$tfm" -p:TargetFrameworks="$tfm" -r linux-x64 --self-contained "${common[@]}" \
+			-o "$b/$v" >"$b/build-$v.log" 2>&1 &&
+			[ -x "$b/$v/Crasher" ] && [ -e "$b/$v/libcoreclr.so" ]; then
+			cp "$b/libcrashlib.so" "$b/$v/"
+			for f in libmscordaccore.so createdump; do
+				[ -e "$b/$v/$f" ] || echo "build.sh: warning: the .NET ${v#dotnet} runtime pack has no $f" >&2
+			done
+		else
+			echo "dotnet publish -f $tfm --self-contained failed: $(grep -m1 -E 'error|rror ' "$b/build-$v.log")" >"$b/$v.failed"
+			rm -rf "$b/$v"
+		fi
+	done
 	rm -rf "$b/src/Crasher/bin" "$b/src/Crasher/obj"
 	end=$(date +%s.%N)
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
 	# a failed build is not cached: the next run tries again
-	[ -e "$b/dotnet10.failed" ] || [ -e "$b/dotnet8.failed" ] || echo "$key" >"$b/.key"
+	ls "$b"/*.failed >/dev/null 2>&1 || echo "$key" >"$b/.key"
 	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
-	# keep the cache small: the three newest builds
-	ls -dt "$cache"/build/*/ 2>/dev/null | tail -n +4 | while read -r old; do
-		[ "${old%/}" = "$built" ] || rm -rf "$old"
-	done
+	# keep the cache small: the three newest builds (and any other of the last two hours)
+	prune "$cache/build" 3 "$built"
 fi
 
 if [ "$outdir" != "$built" ]; then
-	rm -rf "$outdir"/dotnet10 "$outdir"/dotnet8 "$outdir"/.key "$outdir"/*.failed "$outdir"/build-* \
+	rm -rf "$outdir"/dotnet10 "$outdir"/dotnet9 "$outdir"/dotnet8 "$outdir"/.key "$outdir"/*.failed "$outdir"/build-* \
 		"$outdir"/src "$outdir"/libcrashlib.so
 	cp -a "$built/." "$outdir/" || die "cannot copy $built to $outdir"
 fi

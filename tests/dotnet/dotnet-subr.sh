@@ -1,10 +1,27 @@
-# dotnet-subr.sh - shell helpers for the .NET tests (tests/run-dotnet*.sh), sourced after
-# tests/test-subr.sh. The app is tests/dotnet/Crasher (one scenario per run, see its
-# Program.cs); the oracles are in tests/dotnet-oracle.py; what was observed is in
+# dotnet-subr.sh - what the .NET tests (tests/run-dotnet*.sh) share, sourced after
+# tests/test-subr.sh; each script keeps only its own cases and checks. It provides:
+#   - the matrix: DOTNET_RUNTIMES (dotnet10 dotnet9 dotnet8), DOTNET_SCENARIOS, the cache
+#     (DOTNET_CACHE), ORACLE (tests/dotnet-oracle.py); the SDK's and tools' environment, and
+#     no crash setting inherited from the caller (each test sets its own, per run);
+#   - dotnet_need [--dac]: the needs of a test that crashes through the pipe (root, python3,
+#     zstd, flock, crashpipe built; --dac: built with managed-frame support), SKIP otherwise;
+#   - dotnet_hook [--optional]: preload/stub (libcrashpipe-preload.so, crashpipe-createdump)
+#     and HOOK=(LD_PRELOAD=... CRASHPIPE_STUB=... CRASHPIPE_HINT_DIR=$hints) for the app's env;
+#   - dotnet_short TAG: a short work directory (core_pattern holds 127 bytes): short, spool,
+#     hints (mode 1733, as `crashpipe install` makes it), removed at exit;
+#   - dotnet_pipe HANDLE-OPTIONS...: core_pattern = `crashpipe handle OPTIONS` (the lock held
+#     until the test exits, the sysctls restored), core_pipe_limit 1; pattern is set;
+#   - dotnet_build: the Crasher (tests/dotnet/Crasher) for every runtime: APP[rt], RUNTIMES;
+#   - run_app, scenario_signal, scenario_message, check_app_output, app_fact(s),
+#     app_runtime_version, source_message, oracle_raced: running the Crasher and reading
+#     what it printed; dotnet_dump, clrstack: dotnet-dump (a NuGet tool, installed into the
+#     cache on first use) and its clrstack -all.
+# The app is tests/dotnet/Crasher (one scenario per run, see its Program.cs); the corpus apps
+# are in tests/dotnet/apps; the oracles are in tests/dotnet-oracle.py; what was observed is in
 # tests/dotnet/NOTES.md.
 
 DOTNET_SCENARIOS=(main worker async generic nullref pinvoke failfast stackoverflow threads100)
-DOTNET_RUNTIMES=(dotnet10 dotnet8)
+DOTNET_RUNTIMES=(dotnet10 dotnet9 dotnet8)
 DOTNET_CACHE=${CRASHPIPE_DOTNET_CACHE:-/var/tmp/crashpipe-dotnet-cache}
 DOTNET_DUMP_VERSION=10.0.750501
 ORACLE="$abs_srcdir/dotnet-oracle.py"
@@ -18,8 +35,59 @@ unset DOTNET_DbgEnableMiniDump COMPlus_DbgEnableMiniDump DOTNET_EnableCrashRepor
 	DOTNET_CreateDumpDiagnostics DOTNET_CreateDumpVerboseDiagnostics DOTNET_ENABLE_CDAC \
 	COMPlus_ENABLE_CDAC CRASHPIPE_USER_DUMPS CRASHPIPE_REAL_CREATEDUMP
 
-# dotnet_build: build the app for both runtimes (tests/dotnet/build.sh, cached by content) and
-# set APP[dotnet10] / APP[dotnet8]; a runtime that did not build is left out of RUNTIMES with a
+# dotnet_need [--dac]: SKIP (saying why) unless this test can crash an app through the pipe.
+dotnet_need() {
+	need_root
+	need python3
+	need zstd
+	need flock
+	[ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
+	[ "${1:-}" != --dac ] || grep -q libmscordaccore "$CRASHPIPE" ||
+		skip "crashpipe has no managed-frame (DAC) support built in"
+}
+
+# dotnet_hook [--optional]: preload and stub, built beside crashpipe; HOOK is the app's
+# environment that sends the runtime's createdump to the stub (hints into $hints: call after
+# dotnet_short). SKIP when either is not built, or with --optional a note and HOOK=().
+HOOK=()
+dotnet_hook() {
+	preload=$abs_top_builddir/libcrashpipe-preload.so
+	stub=$abs_top_builddir/crashpipe-createdump
+	if [ -f "$preload" ] && [ -x "$stub" ]; then
+		HOOK=(LD_PRELOAD="$preload" CRASHPIPE_STUB="$stub" CRASHPIPE_HINT_DIR="${hints:-}")
+		return 0
+	fi
+	HOOK=()
+	[ "${1:-}" = --optional ] || skip "the LD_PRELOAD hook ($preload) or the createdump stub ($stub) is not built"
+	echo "NOTE: no preload hook or stub built: the crashes go through the pipe alone"
+	return 1
+}
+
+# dotnet_short TAG: a new /tmp/cpTAG.XXXXXX (short: core_pattern holds 127 bytes), reachable
+# by the kernel-started handler, removed at exit; spool and hints in it.
+dotnet_short() {
+	short=$(mktemp -d "/tmp/cp$1.XXXXXX") || exit 99
+	at_exit "rm -rf '$short'"
+	chmod 755 "$short"
+	spool=$short/s hints=$short/h
+	mkdir -p "$spool" "$hints"
+	chmod 1733 "$hints"
+}
+
+# dotnet_pipe HANDLE-OPTIONS...: cores of this machine into `crashpipe handle OPTIONS`
+# (handle_pattern), core_pipe_limit 1, under the machine-wide lock (take_core_pattern);
+# sets pattern. SKIP when the pattern does not fit in 127 bytes.
+dotnet_pipe() {
+	pattern=$(handle_pattern "$@")
+	[ ${#pattern} -le 127 ] || skip "core_pattern too long (${#pattern} bytes): $pattern"
+	take_core_pattern	# once: held until the test exits
+	set_core_pattern "$pattern" 1
+	[ "$(cat /proc/sys/kernel/core_pattern)" = "$pattern" ] ||
+		fail "core_pattern did not take the pattern: $(cat /proc/sys/kernel/core_pattern)"
+}
+
+# dotnet_build: build the app for every runtime (tests/dotnet/build.sh, cached by content) and
+# set APP[dotnet10] / APP[dotnet9] / APP[dotnet8]; a runtime that did not build is left out of RUNTIMES with a
 # note. Skips the test when dotnet is missing or nothing built.
 declare -A APP
 RUNTIMES=()
