@@ -101,6 +101,9 @@ struct cp_modules {
 	struct cp_target *t;
 	struct cp_core *core;
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
+	/* The unwinder's state over these modules (unwind.c), owned: destroyed first */
+	void *unwinder;
+	void (*unwinder_destroy)(void *);
 };
 
 char *cp_hex(const unsigned char *p, size_t n)
@@ -478,6 +481,8 @@ void cp_modules_destroy(struct cp_modules *mods)
 {
 	if (!mods)
 		return;
+	if (mods->unwinder)
+		mods->unwinder_destroy(mods->unwinder);	/* it may use dwfl */
 	for (size_t i = 0; i < mods->n; i++) {
 		free(mods->mods[i].build_id);
 		cp_symindex_free(mods->mods[i].syms);
@@ -490,6 +495,22 @@ void cp_modules_destroy(struct cp_modules *mods)
 	free(mods->mods);
 	dwfl_end(mods->dwfl);
 	free(mods);
+}
+
+void *cp_modules_unwinder(const struct cp_modules *mods)
+{
+	return mods->unwinder;
+}
+
+void cp_modules_set_unwinder(struct cp_modules *mods, void *uw, void (*destroy)(void *))
+{
+	mods->unwinder = uw;
+	mods->unwinder_destroy = destroy;
+}
+
+struct Dwfl *cp_modules_dwfl(struct cp_modules *mods)
+{
+	return mods->dwfl;
 }
 
 const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr)

@@ -9,13 +9,14 @@ WANT      the functions expected, per thread, as "f,g,h;x,y": the crashed thread
 UNWINDER  when given, some frame of the report must say it was produced by it.
 
 Every native frame but a thread's frame 0 (its registers) must say which unwinder
-produced it ("unwinder": "libunwind", "libdwfl" or "frame-pointer"); frame 0 says none.
+produced it ("unwinder": "libunwind", "libdwfl", "frame-pointer" or "signal-frame");
+frame 0 says none.
 Exit 1 when something differs (printed), 2 on bad input.
 """
 import json
 import sys
 
-UNWINDERS = ("libunwind", "libdwfl", "frame-pointer")
+UNWINDERS = ("libunwind", "libdwfl", "frame-pointer", "signal-frame")
 
 
 def has_in_order(names, want):
