@@ -450,8 +450,9 @@ static bool frameless_ra(struct cp_target *t, uint64_t ip, uint64_t fn_offset, u
 	static const unsigned char mov_rsp_rbp[] = { REX_W, 0x89, 0xe5 };
 	unsigned char code[64];
 
-	if (fn_offset > ip || fn_offset > sizeof(code) - 8)
-		fn_offset = fn_offset > ip ? 0 : fn_offset;
+	if (fn_offset > ip)
+		return false;
+	/* the prologue's first bytes up to ip (n), and a few more for the patterns */
 	size_t n = fn_offset < sizeof(code) - 8 ? fn_offset : sizeof(code) - 8;
 	if (cp_target_read(t, ip - fn_offset, code, n + 8) < 0)
 		return false;
