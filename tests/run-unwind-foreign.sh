@@ -114,6 +114,9 @@ for p in "${progs[@]}"; do
 	eu_stack_frames "$p.eu-stack" "$bindir/$p" "$core"
 	check "$p: frames differ from what gdb and eu-stack agree on" python3 "$abs_srcdir/compare-frames.py" \
 		--name "$p" --agreed --threshold 100 --eu-stack "$p.eu-stack" "$p.json" "$p.gdb.json"
+	# for the record: every frame against each oracle (where they part, gdb or eu-stack is wrong)
+	python3 "$abs_srcdir/compare-frames.py" --name "$p (all frames)" --threshold 0 --eu-stack "$p.eu-stack" \
+		"$p.json" "$p.gdb.json" | head -1
 	case $p in
 	*signal) want="handler_crash,on_usr1,*,inner,outer,main" ;;
 	# musl's libc is built without CFI and frame pointers: below a libc function
