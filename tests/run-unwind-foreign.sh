@@ -116,7 +116,8 @@ for p in "${progs[@]}"; do
 		--name "$p" --agreed --threshold 100 --eu-stack "$p.eu-stack" "$p.json" "$p.gdb.json"
 	# for the record: every frame against each oracle (where they part, gdb or eu-stack is wrong)
 	python3 "$abs_srcdir/compare-frames.py" --name "$p (all frames)" --threshold 0 --eu-stack "$p.eu-stack" \
-		"$p.json" "$p.gdb.json" | head -1
+		"$p.json" "$p.gdb.json" >"$p.all.compare" 2>&1
+	head -1 "$p.all.compare"
 	case $p in
 	*signal) want="handler_crash,on_usr1,*,inner,outer,main" ;;
 	# musl's libc is built without CFI and frame pointers: below a libc function
