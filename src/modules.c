@@ -45,6 +45,7 @@
 #include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
+#include "ehframe.h"
 #include "symcache.h"
 #include "symindex.h"
 #include "core.h"
@@ -79,7 +80,7 @@ struct cp_module {
 	/* .eh_frame_hdr, looked up once */
 	bool eh_done;
 	int eh_err;
-	uint64_t eh_hdr, eh_table, eh_count;
+	struct cp_eh_frame_table eh;
 	/* its symbols by address, built at the first lookup, or its symcache */
 	bool syms_done;
 	struct cp_symindex *syms;
@@ -105,6 +106,9 @@ struct cp_modules {
 	struct cp_core *core;
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
 	struct cp_locate *loc;		/* where files come from */
+	/* The unwinder's state over these modules (unwind.c), owned: destroyed first */
+	void *unwinder;
+	void (*unwinder_destroy)(void *);
 };
 
 /* Separate debuginfo: where locate.h says, opened by us; libdwfl checks the build-id of
@@ -449,6 +453,8 @@ void cp_modules_destroy(struct cp_modules *mods)
 {
 	if (!mods)
 		return;
+	if (mods->unwinder)
+		mods->unwinder_destroy(mods->unwinder);	/* it may use dwfl */
 	for (size_t i = 0; i < mods->n; i++) {
 		free(mods->mods[i].build_id);
 		cp_symindex_free(mods->mods[i].syms);
@@ -462,6 +468,22 @@ void cp_modules_destroy(struct cp_modules *mods)
 	dwfl_end(mods->dwfl);
 	cp_locate_destroy(mods->loc);
 	free(mods);
+}
+
+void *cp_modules_unwinder(const struct cp_modules *mods)
+{
+	return mods->unwinder;
+}
+
+void cp_modules_set_unwinder(struct cp_modules *mods, void *uw, void (*destroy)(void *))
+{
+	mods->unwinder = uw;
+	mods->unwinder_destroy = destroy;
+}
+
+struct Dwfl *cp_modules_dwfl(struct cp_modules *mods)
+{
+	return mods->dwfl;
 }
 
 const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr)
@@ -480,77 +502,21 @@ const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t 
 	return NULL;
 }
 
-/* Read a DW_EH_PE-encoded value of the two forms .eh_frame_hdr uses in practice. */
-static int read_encoded(struct cp_target *t, uint64_t *addr, uint8_t enc, uint64_t *val)
-{
-	int32_t v;
-
-	if (enc == 0xff)	/* DW_EH_PE_omit */
-		return -ENOENT;
-	if ((enc & 0x0f) != 0x0b && (enc & 0x0f) != 0x03)	/* sdata4, udata4 */
-		return -ENOTSUP;
-	if (cp_target_read(t, *addr, &v, 4) < 0)
-		return -EFAULT;
-	uint64_t base = 0;
-	switch (enc & 0x70) {
-	case 0x00:
-		break;
-	case 0x10:	/* pcrel */
-		base = *addr;
-		break;
-	default:
-		return -ENOTSUP;
-	}
-	*val = base + ((enc & 0x0f) == 0x0b ? (uint64_t)(int64_t)v : (uint64_t)(uint32_t)v);
-	*addr += 4;
-	return 0;
-}
-
-static int find_eh_frame_hdr(struct cp_module *m)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-
-	if (m->match == 0)
-		return -ENOENT;
-	if (cp_target_read(m->t, m->start, &eh, sizeof(eh)) < 0)
-		return -EFAULT;
-	for (unsigned i = 0; i < eh.e_phnum && i < 256; i++) {
-		if (cp_target_read(m->t, m->start + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)) < 0)
-			return -EFAULT;
-		if (ph.p_type != PT_GNU_EH_FRAME)
-			continue;
-		uint8_t h[4];
-		uint64_t addr = m->bias + ph.p_vaddr, p = addr + 4, eh_frame, count;
-		if (cp_target_read(m->t, addr, h, 4) < 0 || h[0] != 1)
-			return -ENOENT;
-		if (read_encoded(m->t, &p, h[1], &eh_frame) < 0 || read_encoded(m->t, &p, h[2], &count) < 0)
-			return -ENOENT;
-		/* The table must be datarel sdata4 pairs for a binary search. */
-		if (h[3] != 0x3b || count == 0 || count > (1u << 26))
-			return -ENOENT;
-		m->eh_hdr = addr;
-		m->eh_table = p;
-		m->eh_count = count;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 int cp_module_eh_frame_table(const struct cp_module *cm, uint64_t *hdr_ret, uint64_t *table_ret,
 			     uint64_t *count_ret, uint64_t *start_ret, uint64_t *end_ret)
 {
 	struct cp_module *m = (struct cp_module *)cm;	/* the lookup is cached inside */
 
 	if (!m->eh_done) {
-		m->eh_err = find_eh_frame_hdr(m);
+		/* A file that is not what was mapped has no say in how its frames unwind. */
+		m->eh_err = m->match == 0 ? -ENOENT : cp_eh_frame_table_find(m->t, m->start, m->bias, &m->eh);
 		m->eh_done = true;
 	}
 	if (m->eh_err < 0)
 		return m->eh_err;
-	*hdr_ret = m->eh_hdr;
-	*table_ret = m->eh_table;
-	*count_ret = m->eh_count;
+	*hdr_ret = m->eh.hdr;
+	*table_ret = m->eh.table;
+	*count_ret = m->eh.count;
 	*start_ret = m->start;
 	*end_ret = m->end;
 	return 0;

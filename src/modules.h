@@ -27,6 +27,16 @@ int cp_modules_create(struct cp_core *core, struct cp_target *t, const char *deb
 		      const struct cp_locate_options *locate, struct cp_report *report, struct cp_modules **ret);
 void cp_modules_destroy(struct cp_modules *mods);
 
+/* The state the unwinder (unwind.c) keeps over these modules: created at the first unwind,
+ * owned by @mods from then on, @destroy'ed first in cp_modules_destroy(). */
+void *cp_modules_unwinder(const struct cp_modules *mods);
+void cp_modules_set_unwinder(struct cp_modules *mods, void *uw, void (*destroy)(void *));
+
+/* The modules' libdwfl session, for libdwfl's own unwinder (unwind-dwfl.c), which
+ * attaches its thread callbacks to it. */
+struct Dwfl;
+struct Dwfl *cp_modules_dwfl(struct cp_modules *mods);
+
 /* The ELF module mapped at @addr, or NULL when @addr is in no ELF mapping (anonymous
  * memory, JIT code, a PE assembly...). */
 const struct cp_module *cp_modules_find(const struct cp_modules *mods, uint64_t addr);

@@ -88,6 +88,22 @@ static int repeat_from_json(struct cp_jr *rd, const cJSON *fr, size_t index, siz
 }
 
 /* Frame @index of the @n of an array; @in_stack: of an exception's stack. */
+/* "unwinder": absent, or a string; one this reader does not know is taken as absent
+ * (crashpipe-report(5): later versions may add unwinders). */
+static int unwinder_from_json(struct cp_jr *rd, const cJSON *fr, struct cp_frame *f)
+{
+	const cJSON *u = cp_jr_member(fr, "unwinder");
+
+	if (!u)
+		return 0;
+	if (!cJSON_IsString(u))
+		return cp_jr_bad(rd, "unwinder", "not a string");
+	for (int k = CP_UNWINDER_NONE + 1; k < _CP_UNWINDER_MAX; k++)
+		if (strcmp(u->valuestring, cp_unwinder_name(k)) == 0)
+			f->unwinder = k;
+	return 0;
+}
+
 static int frame_from_json(struct cp_jr *rd, const cJSON *fr, size_t index, size_t n, bool in_stack,
 			   struct cp_frame *f)
 {
@@ -123,6 +139,7 @@ static int frame_from_json(struct cp_jr *rd, const cJSON *fr, size_t index, size
 	CHECK(cp_jr_num(rd, fr, "line", 0, INT32_MAX, "not an integer from 0 to 2147483647", &d, &has));
 	if (has)
 		f->line = (int)d;
+	CHECK(unwinder_from_json(rd, fr, f));
 	CHECK(cp_jr_str(rd, fr, "assembly", &f->assembly));
 	CHECK(cp_jr_hex(rd, fr, "token", 32, &v, &f->has_token));
 	if (f->has_token)

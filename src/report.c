@@ -56,6 +56,12 @@ const char *cp_frame_kind_name(enum cp_frame_kind kind)
 	return kind < _CP_FRAME_KIND_MAX ? names[kind] : "native";
 }
 
+const char *cp_unwinder_name(enum cp_unwinder u)
+{
+	static const char *const names[] = { NULL, "libunwind", "libdwfl", "frame-pointer", "signal-frame" };
+	return u < _CP_UNWINDER_MAX ? names[u] : NULL;
+}
+
 void cp_report_destroy(struct cp_report *r)
 {
 	if (!r)

@@ -26,6 +26,18 @@
 
 enum cp_frame_kind { CP_FRAME_NATIVE, CP_FRAME_MANAGED, CP_FRAME_RUNTIME, _CP_FRAME_KIND_MAX };
 
+/* Which unwinder found a native frame (from its callee's): none for frame 0 (the thread's
+ * registers) and for managed frames. */
+enum cp_unwinder {
+	CP_UNWINDER_NONE,
+	CP_UNWINDER_LIBUNWIND,
+	CP_UNWINDER_LIBDWFL,		/* dwfl_thread_getframes, by CFI */
+	CP_UNWINDER_FRAME_POINTER,	/* no CFI for the callee: its frame pointer chain */
+	CP_UNWINDER_SIGNAL_FRAME,	/* the registers the kernel saved in a signal frame
+					 * that no CFI describes (musl's trampoline) */
+	_CP_UNWINDER_MAX
+};
+
 struct cp_frame {
 	uint64_t ip, sp;
 	enum cp_frame_kind kind;
@@ -37,6 +49,7 @@ struct cp_frame {
 	char *file;
 	int line;			/* 0: unknown */
 	bool has_module_offset, has_offset;
+	enum cp_unwinder unwinder;	/* "unwinder": absent when CP_UNWINDER_NONE */
 	/* managed frames */
 	char *assembly;
 	uint32_t token;
@@ -149,6 +162,8 @@ int cp_exception_add_inner(struct cp_exception *e, struct cp_exception *inner);
 /* Append a frame (zeroed, ip/sp set) to @e's stack and set has_stack; NULL on ENOMEM. */
 struct cp_frame *cp_exception_add_frame(struct cp_exception *e, uint64_t ip, uint64_t sp);
 const char *cp_frame_kind_name(enum cp_frame_kind kind);
+/* "libunwind", "libdwfl", "frame-pointer", "signal-frame"; NULL for CP_UNWINDER_NONE. */
+const char *cp_unwinder_name(enum cp_unwinder u);
 
 /* Add a note (printf-style) on what could not be resolved; @partial marks the report so. */
 void cp_report_note(struct cp_report *report, bool partial, const char *fmt, ...)

@@ -2,7 +2,7 @@
 """compare-frames.py - compare a crashpipe report's native frames with gdb (and eu-stack).
 
 usage: compare-frames.py [--name NAME] [--threshold PCT] [--max-frames N] [--tid-map MAP]
-                         [--eu-stack FILE] [--eu-threshold PCT] REPORT GDB_JSON
+                         [--eu-stack FILE] [--eu-threshold PCT] [--agreed] REPORT GDB_JSON
 
 REPORT    a crashpipe report (schema crashpipe/1, plain JSON), or for a self-test of the
           oracles another gdb-frames.py output.
@@ -30,6 +30,14 @@ gdb's frame.pc(), eu-stack's "#N 0xADDR" and the report's "ip" are the same numb
 for frame 0 and for the frame a signal interrupted, the return address for other frames.
 eu-stack looks the symbol up at ADDR-1 for caller frames but prints ADDR unadjusted, so no
 normalisation is needed.  Without -i it prints physical frames only, as gdb-frames.py does.
+
+With --agreed (needs --eu-stack) the oracle is what gdb and eu-stack agree on: per thread,
+the longest run of first frames with the same ip in both.  Those frames must be the
+report's first frames, in the same order; frames past that run (where the two oracles part,
+or where one of them stopped) are not compared.  Agreement is then
+    agreeing frames / sum over threads of the agreed run's length
+against --threshold, the sp rule as above; the crashed thread must still be gdb's.  A
+thread the oracles agree on no frame of counts nothing, and is listed.
 
 Prints one line "agreement NAME: M/T (P%) gdb[, M2/T2 (P2%) eu-stack]; sp S/N", then every
 thread that differs, frame by frame.  Exit 1 when gdb agreement is below --threshold (default 99) or
@@ -141,6 +149,27 @@ def compare(subject, oracle, max_frames):
     return agree, total, diffs, sp_agree, sp_total
 
 
+def agreed_prefix(gdb, eu):
+    """{tid: frames}: per thread, gdb's first frames whose ips eu-stack has at the same
+    index, up to the first where they differ."""
+    out = {}
+    for tid, g in gdb.items():
+        e = eu.get(tid) or []
+        n = 0
+        while n < len(g) and n < len(e) and g[n][0] == e[n][0]:
+            n += 1
+        out[tid] = g[:n]
+    return out
+
+
+def compare_prefix(subject, oracle, max_frames):
+    """compare() for the --agreed mode: only the oracle's frames count, the report's
+    frames past them are ignored."""
+    cut = {tid: s[:len((oracle.get(tid) or [])[:max_frames] if max_frames else oracle.get(tid) or [])]
+           for tid, s in subject.items() if tid in oracle}
+    return compare(cut, oracle, max_frames)
+
+
 def fmt(frame, with_sp):
     if frame is None:
         return "-"
@@ -190,7 +219,11 @@ def main():
     ap.add_argument("--eu-stack")
     ap.add_argument("--eu-threshold", type=float, default=0.0)
     ap.add_argument("--tid-map", default="")
+    ap.add_argument("--agreed", action="store_true")
     args = ap.parse_args()
+    if args.agreed and not args.eu_stack:
+        print("compare-frames: --agreed needs --eu-stack", file=sys.stderr)
+        return 2
     tid_map = dict(tuple(int(x) for x in pair.split("=")) for pair in args.tid_map.split(",") if pair)
 
     def renamed(threads):
@@ -212,6 +245,9 @@ def main():
     if not oracle or not any(oracle.values()):
         print("compare-frames: %s: gdb found no frames" % args.name, file=sys.stderr)
         return 2
+
+    if args.agreed:
+        return main_agreed(args, subject, s_crashed, oracle, o_crashed, eu)
 
     ok = True
     agree, total, diffs, sp_agree, sp_total = compare(subject, oracle, args.max_frames)
@@ -241,6 +277,37 @@ def main():
         if eu_res[2]:
             print("  differences from eu-stack (second opinion):")
             print_diffs("eu-stack", eu_res[2], o_crashed)
+    return 0 if ok else 1
+
+
+def main_agreed(args, subject, s_crashed, gdb, o_crashed, eu):
+    oracle = agreed_prefix(gdb, eu)
+    agree, total, diffs, sp_agree, sp_total = compare_prefix(subject, oracle, args.max_frames)
+    print("agreement %s: %d/%d (%.1f%%) of the frames gdb and eu-stack agree on; sp %d/%d; "
+          "agreed frames per thread %s" % (args.name, agree, total, pct(agree, total), sp_agree, sp_total,
+                                           ",".join("%d" % len(f) for f in oracle.values())))
+    ok = True
+    if s_crashed != o_crashed:
+        print("  crashed thread differs: report %s, gdb %s" % (s_crashed, o_crashed))
+        ok = False
+    if total == 0 or pct(agree, total) < args.threshold:
+        print("  below the %.1f%% threshold against the agreed frames:" % args.threshold)
+        ok = False
+    if sp_total and pct(sp_agree, sp_total) < args.threshold:
+        print("  sp of frames with the right ip below the %.1f%% threshold against gdb:" % args.threshold)
+        ok = False
+    for tid, f in oracle.items():
+        if not f:
+            print("  thread %s: gdb and eu-stack agree on no frame (gdb %d, eu-stack %d frames)"
+                  % (tid, len(gdb[tid]), len(eu.get(tid) or [])))
+    if diffs:
+        print_diffs("agreed", diffs, o_crashed)
+    if not ok or diffs:
+        # the whole picture: the report against each oracle
+        print("  the report against gdb:")
+        print_diffs("gdb", compare(subject, gdb, args.max_frames)[2], o_crashed)
+        print("  the report against eu-stack:")
+        print_diffs("eu-stack", compare(subject, eu, args.max_frames)[2], o_crashed)
     return 0 if ok else 1
 
 
