@@ -47,34 +47,11 @@ command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH"
 CC=${CC:-cc}
 command -v "$CC" >/dev/null 2>&1 || die "no C compiler ($CC)"
 
-mkdir -p "$cache" || die "cannot create $cache"
-[ -O "$cache" ] || die "$cache is not owned by $(id -un): refusing to build in it"
-chmod 755 "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/build-subr.sh"
+dotnet_cache_setup
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$cache/home" NUGET_PACKAGES="$cache/nuget"
-export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
-export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_ADD_GLOBAL_TOOLS_TO_PATH=0
-# the build must not pick up the crash settings of the test that runs it
-unset DOTNET_DbgEnableMiniDump DOTNET_EnableCrashReport DOTNET_EnableCrashReportOnly \
-	DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType LD_PRELOAD
-mkdir -p "$DOTNET_CLI_HOME" "$NUGET_PACKAGES"
-
-sources=(Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c build.sh)
-key=$(
-	cd "$here" && {
-		for f in "${sources[@]}"; do
-			echo "== $f"
-			cat "$f"
-		done
-		echo "== sdk"
-		dotnet --version
-		dotnet --list-runtimes
-		"$CC" --version | head -1
-		uname -m
-	} | sha256sum | cut -c1-16
-) || die "cannot hash the sources"
+sources=(Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c build.sh build-subr.sh)
+key=$(content_key "$here" "$CC" "${sources[@]}") || die "cannot hash the sources"
 
 userout=${1:-}
 common=(-c Release -nologo --disable-build-servers -p:UseSharedCompilation=false
@@ -123,18 +100,7 @@ build_corpus() {
 	for app in "${CORPUS_APPS[@]}"; do
 		files+=(apps/$app/$app.csproj apps/$app/Program.cs)
 	done
-	ckey=$(
-		cd "$here" && {
-			for f in "${files[@]}" build.sh; do
-				echo "== $f"
-				cat "$f"
-			done
-			echo "== sdk"
-			dotnet --version
-			dotnet --list-runtimes
-			uname -m
-		} | sha256sum | cut -c1-16
-	) || die "cannot hash the corpus sources"
+	ckey=$(content_key "$here" "" "${files[@]}" build.sh build-subr.sh) || die "cannot hash the corpus sources"
 	cbuilt=$cache/corpus/$ckey
 	cout=$cbuilt
 	[ -z "$userout" ] || cout=$outdir/corpus
