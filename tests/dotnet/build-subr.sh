@@ -41,3 +41,18 @@ content_key() {
 		} | sha256sum | cut -c1-16
 	)
 }
+
+# cache_commit TMP BUILT KEY START KEEP: the build made in TMP (begun at START, a
+# `date +%s.%N`) becomes BUILT: its time in build-seconds, KEY in .key unless a TMP/*.failed
+# says a part did not build (a failed build is not cached: the next run tries again); then
+# of the builds beside BUILT only the KEEP newest are kept (BUILT always).
+cache_commit() {
+	local tmp=$1 built=$2 key=$3 start=$4 keep=$5 end old
+	end=$(date +%s.%N)
+	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$tmp/build-seconds"
+	ls "$tmp"/*.failed >/dev/null 2>&1 || echo "$key" >"$tmp/.key"
+	rm -rf "$built" && mv "$tmp" "$built" || die "cannot move $tmp to $built"
+	ls -dt "$(dirname "$built")"/*/ 2>/dev/null | tail -n +$((keep + 1)) | while read -r old; do
+		[ "${old%/}" = "$built" ] || rm -rf "$old"
+	done
+}

@@ -95,7 +95,7 @@ corpus_report() { # DIR
 # build_corpus: build (or find in the cache) every app of tests/dotnet/apps for every runtime
 # of CORPUS_RUNTIMES, print the "corpus ..." lines; 1 when one of them did not build.
 build_corpus() {
-	local ckey cbuilt cout b app v tfm proj start end
+	local ckey cbuilt cout b app v tfm proj start
 	local files=()
 	for app in "${CORPUS_APPS[@]}"; do
 		files+=(apps/$app/$app.csproj apps/$app/Program.cs)
@@ -136,13 +136,7 @@ build_corpus() {
 			done
 			rm -rf "$b/src/apps/$app/bin" "$b/src/apps/$app/obj"
 		done
-		end=$(date +%s.%N)
-		awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-		ls "$b"/*.failed >/dev/null 2>&1 || echo "$ckey" >"$b/.key"
-		mv "$b" "$cbuilt" || die "cannot move $b to $cbuilt"
-		ls -dt "$cache"/corpus/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-			[ "${old%/}" = "$cbuilt" ] || rm -rf "$old"
-		done
+		cache_commit "$b" "$cbuilt" "$ckey" "$start" 2
 	fi
 	if [ "$cout" != "$cbuilt" ]; then
 		rm -rf "$cout"
@@ -203,15 +197,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		rm -rf "$b/dotnet8"
 	fi
 	rm -rf "$b/src/Crasher/bin" "$b/src/Crasher/obj"
-	end=$(date +%s.%N)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-	# a failed build is not cached: the next run tries again
-	[ -e "$b/dotnet10.failed" ] || [ -e "$b/dotnet8.failed" ] || echo "$key" >"$b/.key"
-	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
 	# keep the cache small: the three newest builds
-	ls -dt "$cache"/build/*/ 2>/dev/null | tail -n +4 | while read -r old; do
-		[ "${old%/}" = "$built" ] || rm -rf "$old"
-	done
+	cache_commit "$b" "$built" "$key" "$start" 3
 fi
 
 if [ "$outdir" != "$built" ]; then

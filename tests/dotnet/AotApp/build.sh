@@ -71,14 +71,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		rm -rf "$b/nativeaot10"
 	fi
 	rm -rf "$b/src/bin" "$b/src/obj"
-	end=$(date +%s.%N)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-	[ -e "$b/nativeaot10.failed" ] || echo "$key" >"$b/.key"
-	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
 	# keep the cache small: the two newest builds
-	ls -dt "$cache"/aot/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-		[ "${old%/}" = "$built" ] || rm -rf "$old"
-	done
+	cache_commit "$b" "$built" "$key" "$start" 2
 fi
 
 if [ "$outdir" != "$built" ]; then
