@@ -39,6 +39,19 @@
 #include "wire.h"
 #include "worker.h"
 
+/* The method a FRAME or an EXCEPTION_FRAME names, into the report's frame @f: its name
+ * and assembly taken from the wire (*@name and *@assembly become NULL). */
+static void set_method(struct cp_frame *f, char **name, char **assembly, uint32_t token, bool has_il, uint32_t il)
+{
+	f->function = TAKE_PTR(*name);
+	f->assembly = TAKE_PTR(*assembly);
+	f->module = f->assembly ? strdup(f->assembly) : NULL;
+	f->token = token;
+	f->has_token = token != 0;
+	f->il_offset = il;
+	f->has_il_offset = has_il;
+}
+
 /* One exception of the wire as the report's, with the stack its object recorded. */
 static struct cp_exception *exception_node(struct cp_wire_exception *w)
 {
@@ -55,13 +68,7 @@ static struct cp_exception *exception_node(struct cp_wire_exception *w)
 		if (!f)
 			break;
 		f->kind = CP_FRAME_MANAGED;
-		f->function = TAKE_PTR(d->name);
-		f->assembly = TAKE_PTR(d->assembly);
-		f->module = f->assembly ? strdup(f->assembly) : NULL;
-		f->token = d->token;
-		f->has_token = d->token != 0;
-		f->il_offset = d->il;
-		f->has_il_offset = d->has_il;
+		set_method(f, &d->name, &d->assembly, d->token, d->has_il, d->il);
 		f->segment = (int)d->segment;
 	}
 	/* No frames (an exception never thrown, or a stack the DAC could not read): has_stack
@@ -229,13 +236,7 @@ static void merge_thread(struct cp_target *t, struct cp_modules *mods, struct cp
 			if (!f)
 				break;
 			f->kind = d->kind == 'm' ? CP_FRAME_MANAGED : CP_FRAME_RUNTIME;
-			f->function = TAKE_PTR(d->name);
-			f->assembly = TAKE_PTR(d->assembly);
-			f->module = f->assembly ? strdup(f->assembly) : NULL;
-			f->token = d->token;
-			f->has_token = d->token != 0;
-			f->il_offset = d->il;
-			f->has_il_offset = d->has_il;
+			set_method(f, &d->name, &d->assembly, d->token, d->has_il, d->il);
 		}
 		/* Native code called from here (a P/Invoke target, the runtime below Main);
 		 * from JIT code this stops at once. */

@@ -147,26 +147,27 @@ int cp_dac_open_trusted(const char *path, const char **why)
 			return -EPERM;
 		}
 		if (!next) {
-			int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-			if (fd < 0)
-				return errno == ELOOP ? (*why = "it is a symbolic link", -EPERM) : -errno;
-			if (fstat(fd, &st) < 0) {
-				int err = -errno;
-				close(fd);
-				return err;
+			/* Looked at before it is opened (no device or FIFO is), then opened
+			 * without blocking, and handed on as a plain fd for the DAC's loader. */
+			static const char *const refusals[] = {
+				[CP_REGULAR_SYMLINK] = "it is a symbolic link",
+				[CP_REGULAR_NOT_REGULAR] = "it is not a regular file",
+				[CP_REGULAR_OWNER] = "it is not owned by root",
+				[CP_REGULAR_CHANGED] = "it changed while it was opened",
+			};
+			const struct cp_regular_rules rules = { .check_owner = true, .owner = 0 };
+			enum cp_regular_why refused;
+			int fd = cp_open_regular_at(dir, name, &rules, &st, &refused);
+			if (fd < 0 && refused < ARRAY_SIZE(refusals) && refusals[refused]) {
+				*why = refusals[refused];
+				return -EPERM;
 			}
-			if (!S_ISREG(st.st_mode))
-				*why = "it is not a regular file";
-			else
-				*why = untrusted(&st, false);
-			if (*why) {
+			if (fd < 0)
+				return fd;
+			if ((*why = untrusted(&st, false))) {
 				close(fd);
 				return -EPERM;
 			}
-			/* Reads must not block, but the DAC's loader wants a plain fd. */
-			int fl = fcntl(fd, F_GETFL);
-			if (fl >= 0)
-				(void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 			return fd;
 		}
 		int sub = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

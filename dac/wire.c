@@ -107,15 +107,21 @@ int cp_wire_put_thread(int fd, pid_t tid)
 	return enc_send(&enc, fd);
 }
 
+/* The part of a method FRAME and EXCEPTION_FRAME share (get_method() reads it). */
+static void enc_method(struct enc *e, uint64_t ip, uint64_t sp, uint32_t token, bool has_il, uint32_t il)
+{
+	enc_u64(e, ip);
+	enc_u64(e, sp);
+	enc_u32(e, token);
+	enc_u8(e, has_il);
+	enc_u32(e, has_il ? il : 0);
+}
+
 int cp_wire_put_frame(int fd, const struct cp_wire_frame *f)
 {
 	enc_begin(&enc, CP_WIRE_FRAME);
 	enc_u8(&enc, (uint8_t)f->kind);
-	enc_u64(&enc, f->ip);
-	enc_u64(&enc, f->sp);
-	enc_u32(&enc, f->token);
-	enc_u8(&enc, f->has_il);
-	enc_u32(&enc, f->has_il ? f->il : 0);
+	enc_method(&enc, f->ip, f->sp, f->token, f->has_il, f->il);
 	for (size_t i = 0; i < 8; i++)
 		enc_u64(&enc, f->regs[i]);
 	enc_str(&enc, f->name);
@@ -138,11 +144,7 @@ int cp_wire_put_exception_frame(int fd, uint32_t exception, const struct cp_wire
 	enc_begin(&enc, CP_WIRE_EXCEPTION_FRAME);
 	enc_u32(&enc, exception);
 	enc_u32(&enc, f->segment);
-	enc_u64(&enc, f->ip);
-	enc_u64(&enc, f->sp);
-	enc_u32(&enc, f->token);
-	enc_u8(&enc, f->has_il);
-	enc_u32(&enc, f->has_il ? f->il : 0);
+	enc_method(&enc, f->ip, f->sp, f->token, f->has_il, f->il);
 	enc_str(&enc, f->name);
 	enc_str(&enc, f->assembly);
 	return enc_send(&enc, fd);
@@ -376,6 +378,54 @@ static bool folds_ok(struct parser *ps, struct cp_wire_thread *th, size_t off)
 	return ok;
 }
 
+/* The part of a method FRAME and EXCEPTION_FRAME share: u64 ip, u64 sp, u32 token,
+ * u8 has_il, u32 il. */
+static void get_method(struct cur *c, uint64_t *ip, uint64_t *sp, uint32_t *token, uint8_t *has_il,
+		       uint32_t *il)
+{
+	*ip = get_u64(c);
+	*sp = get_u64(c);
+	*token = get_u32(c);
+	*has_il = get_u8(c);
+	*il = get_u32(c);
+}
+
+/* has_il is a bool on the wire: false (a violation) for anything else. */
+static bool method_has_il_ok(struct parser *ps, size_t off, uint8_t has_il)
+{
+	if (has_il > 1) {
+		violation(ps, off, "has_il %u", has_il);
+		return false;
+	}
+	return true;
+}
+
+/* The two strings that end FRAME and EXCEPTION_FRAME, name and assembly (NULL when
+ * empty). False when the record is not whole (record() says why from @bad and @c) or
+ * memory ran out: then neither is kept. */
+static bool get_method_names(struct parser *ps, struct cur *c, const char **bad, char **name, char **assembly)
+{
+	*name = get_str(ps, c, bad);
+	*assembly = *bad ? NULL : get_str(ps, c, bad);
+	if (*bad || c->short_ || ps->nomem || c->left) {
+		free(*name);
+		free(*assembly);
+		*name = *assembly = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* @array (of @n elements of @size) with room for one more, or NULL (ps->nomem; @array
+ * is left as it was). */
+static void *grow(struct parser *ps, void *array, size_t n, size_t size)
+{
+	void *p = realloc(array, (n + 1) * size);
+	if (!p)
+		ps->nomem = true;
+	return p;
+}
+
 /* One record; false on a violation (recorded) or ENOMEM. */
 static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 {
@@ -488,36 +538,24 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 			return false;
 		}
 		struct cp_wire_frame f = { 0 };
+		uint8_t has_il;
 		f.kind = (char)get_u8(c);
-		f.ip = get_u64(c);
-		f.sp = get_u64(c);
-		f.token = get_u32(c);
-		uint8_t has_il = get_u8(c);
-		f.il = get_u32(c);
+		get_method(c, &f.ip, &f.sp, &f.token, &has_il, &f.il);
 		for (size_t i = 0; i < 8; i++)
 			f.regs[i] = get_u64(c);
 		if (!c->short_ && f.kind != 'm' && f.kind != 'r' && f.kind != 'c') {
 			violation(ps, off, "frame kind 0x%02x", (unsigned char)f.kind);
 			return false;
 		}
-		if (!c->short_ && has_il > 1) {
-			violation(ps, off, "has_il %u", has_il);
+		if (!c->short_ && !method_has_il_ok(ps, off, has_il))
 			return false;
-		}
 		f.has_il = has_il;
-		f.name = get_str(ps, c, &bad);
-		if (!bad)
-			f.assembly = get_str(ps, c, &bad);
-		if (bad || c->short_ || ps->nomem || c->left) {
-			free(f.name);
-			free(f.assembly);
+		if (!get_method_names(ps, c, &bad, &f.name, &f.assembly))
 			break;
-		}
-		struct cp_wire_frame *p = realloc(th->frames, (th->n_frames + 1) * sizeof(*p));
+		struct cp_wire_frame *p = grow(ps, th->frames, th->n_frames, sizeof(*p));
 		if (!p) {
 			free(f.name);
 			free(f.assembly);
-			ps->nomem = true;
 			return false;
 		}
 		th->frames = p;
@@ -582,12 +620,9 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 		struct cp_wire_exception *e = &th->exceptions[th->n_exceptions - 1];
 		uint32_t index = get_u32(c);
 		struct cp_wire_exception_frame f = { 0 };
+		uint8_t has_il;
 		f.segment = get_u32(c);
-		f.ip = get_u64(c);
-		f.sp = get_u64(c);
-		f.token = get_u32(c);
-		uint8_t has_il = get_u8(c);
-		f.il = get_u32(c);
+		get_method(c, &f.ip, &f.sp, &f.token, &has_il, &f.il);
 		if (c->short_)
 			break;
 		if (index != th->n_exceptions - 1) {
@@ -606,24 +641,15 @@ static bool record(struct parser *ps, uint8_t type, struct cur *c, size_t off)
 				  last);
 			return false;
 		}
-		if (has_il > 1) {
-			violation(ps, off, "has_il %u", has_il);
+		if (!method_has_il_ok(ps, off, has_il))
 			return false;
-		}
 		f.has_il = has_il;
-		f.name = get_str(ps, c, &bad);
-		if (!bad)
-			f.assembly = get_str(ps, c, &bad);
-		if (bad || c->short_ || ps->nomem || c->left) {
-			free(f.name);
-			free(f.assembly);
+		if (!get_method_names(ps, c, &bad, &f.name, &f.assembly))
 			break;
-		}
-		struct cp_wire_exception_frame *p = realloc(e->frames, (e->n_frames + 1) * sizeof(*p));
+		struct cp_wire_exception_frame *p = grow(ps, e->frames, e->n_frames, sizeof(*p));
 		if (!p) {
 			free(f.name);
 			free(f.assembly);
-			ps->nomem = true;
 			return false;
 		}
 		e->frames = p;

@@ -172,6 +172,24 @@ struct generic_context {
 static int sig_type_name(const struct cp_md *md, const struct generic_context *gc, struct cp_sig *s,
 			 struct sb *b, unsigned depth);
 
+/* A cursor *@s over the blob that column @column of row @row of @table indexes (a
+ * signature, a custom attribute's value). */
+static int cell_blob(const struct cp_md *md, enum cp_md_table table, uint32_t row, unsigned column,
+		     struct cp_sig *s)
+{
+	const uint8_t *blob;
+	uint32_t index, size;
+
+	int r = cp_md_cell(md, table, row, column, &index);
+	if (r < 0)
+		return r;
+	r = cp_md_blob(md, index, &blob, &size);
+	if (r < 0)
+		return r;
+	cp_sig_init(s, blob, size);
+	return 0;
+}
+
 /* Type.Name of a TypeDef, TypeRef or TypeSpec row. */
 static int typedeforref_name(const struct cp_md *md, const struct generic_context *gc,
 			     enum cp_md_table table, uint32_t row, struct sb *b, unsigned depth)
@@ -179,16 +197,10 @@ static int typedeforref_name(const struct cp_md *md, const struct generic_contex
 	const char *ns, *name;
 
 	if (table == CP_MD_TYPESPEC) {
-		const uint8_t *blob;
-		uint32_t size, index;
 		struct cp_sig s;
-		int r = cp_md_cell(md, CP_MD_TYPESPEC, row, CP_MD_TYPESPEC_SIGNATURE, &index);
+		int r = cell_blob(md, CP_MD_TYPESPEC, row, CP_MD_TYPESPEC_SIGNATURE, &s);
 		if (r < 0)
 			return r;
-		r = cp_md_blob(md, index, &blob, &size);
-		if (r < 0)
-			return r;
-		cp_sig_init(&s, blob, size);
 		return sig_type_name(md, gc, &s, b, depth + 1);
 	}
 	int r = cp_md_type_name(md, table, row, &ns, &name);
@@ -370,18 +382,13 @@ static const char compiler_services[] = "System.Runtime.CompilerServices";
  * II.23.3): its bytes in *@s_ret / *@n_ret. -ENOENT for a null string. */
 static int attribute_string(const struct cp_md *md, uint32_t ca, const char **s_ret, uint32_t *n_ret)
 {
-	const uint8_t *blob;
-	uint32_t size, index, n;
+	uint32_t n;
 	uint16_t prolog;
 	struct cp_sig s;
 
-	int r = cp_md_cell(md, CP_MD_CUSTOMATTRIBUTE, ca, CP_MD_CUSTOMATTRIBUTE_VALUE, &index);
+	int r = cell_blob(md, CP_MD_CUSTOMATTRIBUTE, ca, CP_MD_CUSTOMATTRIBUTE_VALUE, &s);
 	if (r < 0)
 		return r;
-	r = cp_md_blob(md, index, &blob, &size);
-	if (r < 0)
-		return r;
-	cp_sig_init(&s, blob, size);
 	r = cp_sig_u16(&s, &prolog);
 	if (r < 0)
 		return r;
@@ -487,18 +494,13 @@ static bool hidden(const struct cp_md *md, uint32_t method, uint32_t type)
 /* "(Int32 id, String[] args)" of MethodDef @method, generic context @gc. */
 static int parameters(const struct cp_md *md, uint32_t method, const struct generic_context *gc, struct sb *b)
 {
-	const uint8_t *blob;
-	uint32_t index, size, pfirst, pend;
+	uint32_t pfirst, pend;
 	struct cp_sig s;
 	struct cp_sig_method h;
 
-	int r = cp_md_cell(md, CP_MD_METHODDEF, method, CP_MD_METHODDEF_SIGNATURE, &index);
+	int r = cell_blob(md, CP_MD_METHODDEF, method, CP_MD_METHODDEF_SIGNATURE, &s);
 	if (r < 0)
 		return r;
-	r = cp_md_blob(md, index, &blob, &size);
-	if (r < 0)
-		return r;
-	cp_sig_init(&s, blob, size);
 	r = cp_sig_method_header(&s, &h);
 	if (r < 0)
 		return r;
@@ -595,17 +597,11 @@ int cp_clrname_format(const struct cp_md *md, uint32_t token, char **ret, unsign
 
 	struct generic_context gc = { .type = shown_type, .method = shown };
 	{
-		const uint8_t *blob;
-		uint32_t index, size;
 		struct cp_sig s;
 		struct cp_sig_method h;
-		r = cp_md_cell(md, CP_MD_METHODDEF, shown, CP_MD_METHODDEF_SIGNATURE, &index);
+		r = cell_blob(md, CP_MD_METHODDEF, shown, CP_MD_METHODDEF_SIGNATURE, &s);
 		if (r < 0)
 			return r;
-		r = cp_md_blob(md, index, &blob, &size);
-		if (r < 0)
-			return r;
-		cp_sig_init(&s, blob, size);
 		r = cp_sig_method_header(&s, &h);
 		if (r < 0)
 			return r;

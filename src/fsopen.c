@@ -7,7 +7,8 @@
  * planted in a container's root is never opened by root, not even for a moment, finding
  * 6's hazard), and only when fstat() says it is a regular file is that same inode opened
  * for reading, through its fd (/proc/self/fd/N, or its file handle where /proc is not
- * mounted), never by its path again.
+ * mounted), never by its path again. cp_reopen_regular() is that second step for every
+ * file opened this way (hint.c and report-file.c use it too, with rules of their own).
  */
 #include "config.h"
 
@@ -140,22 +141,93 @@ out:
 	return ret;
 }
 
-/* Open the inode that the O_PATH fd @pfd (for @path in @rootfd) refers to for reading,
- * without a path lookup that could land elsewhere: through /proc/self/fd (a magic link to
- * the very inode), else (no /proc) through the inode's file handle, which root may open,
- * decoded in the file system of @path's directory (open_by_handle_at() wants a mount fd
- * that is not O_PATH; a directory cannot be a device or FIFO). The caller checks that the
- * result is @pfd's inode. Returns an fd or -errno. */
-static int reopen_fd(int rootfd, const char *path, int pfd, int flags)
+int cp_reopen_regular(int pfd, const struct cp_regular_rules *rules, struct stat *st_ret,
+		      enum cp_regular_why *why_ret)
 {
+	static const struct cp_regular_rules none = { .check_owner = false };
+	enum cp_regular_why dummy;
+	struct stat st, st2;
 	char proc[64];
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	int fd = open(proc, flags);
-	if (fd >= 0 || errno != ENOENT)
-		return fd >= 0 ? fd : -errno;
+	if (!rules)
+		rules = &none;
+	if (!why_ret)
+		why_ret = &dummy;
+	*why_ret = CP_REGULAR_ERRNO;
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	/* O_PATH|O_NOFOLLOW gives the link itself where nothing refused it before */
+	if (S_ISLNK(st.st_mode)) {
+		*why_ret = CP_REGULAR_SYMLINK;
+		return -ELOOP;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why_ret = CP_REGULAR_NOT_REGULAR;
+		return -EINVAL;
+	}
+	if (rules->check_owner && st.st_uid != rules->owner) {
+		*why_ret = CP_REGULAR_OWNER;
+		return -EPERM;
+	}
+	if (rules->single_link && st.st_nlink != 1) {
+		*why_ret = CP_REGULAR_LINKS;
+		return -EINVAL;
+	}
+	if (rules->max_size && (uint64_t)st.st_size > rules->max_size) {
+		*why_ret = CP_REGULAR_TOO_LARGE;
+		return -EFBIG;
+	}
 
-	int r = -ENOENT, mount_id;
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(proc, flags);
+	if (fd < 0 && errno != ENOENT)
+		return -errno;
+	if (fd < 0) {
+		if (!rules->fallback)
+			return -ENOENT;
+		fd = rules->fallback(rules->userdata, pfd, flags);
+		if (fd < 0)
+			return fd;
+	}
+	if (fstat(fd, &st2) < 0)
+		return -errno;
+	if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISREG(st2.st_mode)) {
+		*why_ret = CP_REGULAR_CHANGED;
+		return -EINVAL;
+	}
+	/* Reads must block normally from here on. */
+	if (fcntl(fd, F_SETFL, 0) < 0)
+		return -errno;
+	*st_ret = st2;
+	return TAKE_FD(fd);
+}
+
+int cp_open_regular_at(int dirfd, const char *name, const struct cp_regular_rules *rules, struct stat *st_ret,
+		       enum cp_regular_why *why_ret)
+{
+	if (why_ret)
+		*why_ret = CP_REGULAR_ERRNO;
+	_cleanup_close_ int pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	return cp_reopen_regular(pfd, rules, st_ret, why_ret);
+}
+
+/* The inode behind the O_PATH fd @pfd (for @path in @rootfd), where /proc is not mounted:
+ * through its file handle, which root may open, decoded in the file system of @path's
+ * directory (open_by_handle_at() wants a mount fd that is not O_PATH; a directory cannot
+ * be a device or FIFO). cp_reopen_regular() checks that it is @pfd's inode. */
+struct in_root {
+	int rootfd;
+	const char *path;
+};
+
+static int reopen_by_handle(void *userdata, int pfd, int flags)
+{
+	const struct in_root *where = userdata;
+	const char *path = where->path;
+	int r, fd, mount_id;
 	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
 	if (!h)
 		return -ENOMEM;
@@ -166,7 +238,7 @@ static int reopen_fd(int rootfd, const char *path, int pfd, int flags)
 	_cleanup_close_ int mfd = -1;
 	if (name_to_handle_at(pfd, "", h, &mount_id, AT_EMPTY_PATH) < 0)
 		r = -errno;
-	else if ((mfd = cp_open_dir_in_root(rootfd, dir)) < 0)
+	else if ((mfd = cp_open_dir_in_root(where->rootfd, dir)) < 0)
 		r = mfd;
 	else if ((fd = open_by_handle_at(mfd, h, flags)) < 0)
 		r = -errno;
@@ -182,7 +254,7 @@ static int open_in_root(int rootfd, const char *path, bool follow, bool walk)
 		.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
 	};
-	struct stat st, st2;
+	struct stat st;
 
 	while (*path == '/')
 		path++;
@@ -195,24 +267,11 @@ static int open_in_root(int rootfd, const char *path, bool follow, bool walk)
 		pfd = -errno;
 	if (pfd < 0)
 		return pfd;
-	if (fstat(pfd, &st) < 0)
-		return -errno;
-	/* O_PATH|O_NOFOLLOW gives the link itself where RESOLVE_NO_SYMLINKS did not refuse it */
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	_cleanup_close_ int fd = reopen_fd(rootfd, path, pfd, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st2) < 0)
-		return -errno;
-	if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISREG(st2.st_mode))
-		return -EINVAL;
-	/* Reads must block normally from here on. */
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		return -errno;
-	return TAKE_FD(fd);
+	/* -ELOOP for a link RESOLVE_NO_SYMLINKS did not refuse, -EINVAL for anything but a
+	 * regular file, or one that changed while it was opened */
+	struct in_root where = { rootfd, path };
+	struct cp_regular_rules rules = { .fallback = reopen_by_handle, .userdata = &where };
+	return cp_reopen_regular(pfd, &rules, &st, NULL);
 }
 
 int cp_open_in_root(int rootfd, const char *path, bool follow)

@@ -48,46 +48,26 @@ int cp_hint_read(int rootfd, const char *dir, pid_t pid, uid_t uid, const struct
 		return dirfd;
 	/* Look before opening: the user may have bind-mounted a device or a FIFO over the
 	 * name in their own mount namespace, and an open as root is already an action (a
-	 * device's open handler runs, a FIFO's writer wakes up). O_PATH opens nothing. */
-	_cleanup_close_ int pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (pfd < 0)
-		return -errno;
-	if (fstat(pfd, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode)) {
-		*why = "a symbolic link";
-		return -ELOOP;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		return -EINVAL;
-	}
-	if (st.st_uid != uid) {
-		*why = "owned by another user";
-		return -EPERM;
-	}
-	/* A hard link to someone else's file is refused by the owner check already; a second
+	 * device's open handler runs, a FIFO's writer wakes up). O_PATH opens nothing; then
+	 * that very inode, and nothing else, is opened through our own fd, not the name. A
+	 * hard link to someone else's file is refused by the owner check already; a second
 	 * name of the user's own is not what the stub writes either. */
-	if (st.st_nlink != 1) {
-		*why = "has more than one link";
-		return -EINVAL;
-	}
-	if (st.st_size > CP_HINT_MAX) {
-		*why = "too large";
-		return -EFBIG;
-	}
-	/* Now that very inode, and nothing else: through our own fd, not the name. */
-	char self[64];
-	struct stat st2;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	_cleanup_close_ int fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st2) < 0)
-		return -errno;
-	if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino || !S_ISREG(st2.st_mode)) {
-		*why = "changed while it was opened";
-		return -EINVAL;
+	static const char *const whys[] = {
+		[CP_REGULAR_SYMLINK] = "a symbolic link",
+		[CP_REGULAR_NOT_REGULAR] = "not a regular file",
+		[CP_REGULAR_OWNER] = "owned by another user",
+		[CP_REGULAR_LINKS] = "has more than one link",
+		[CP_REGULAR_TOO_LARGE] = "too large",
+		[CP_REGULAR_CHANGED] = "changed while it was opened",
+	};
+	const struct cp_regular_rules rules = {
+		.check_owner = true, .owner = uid, .single_link = true, .max_size = CP_HINT_MAX,
+	};
+	enum cp_regular_why refused;
+	_cleanup_close_ int fd = cp_open_regular_at(dirfd, name, &rules, &st, &refused);
+	if (fd < 0) {
+		*why = whys[refused];
+		return fd;
 	}
 	ssize_t n = read(fd, buf, CP_HINT_MAX);
 	if (n < 0)

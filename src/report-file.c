@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsopen.h"
 #include "json-reader.h"
 #include "report.h"
 #include "spool.h"
@@ -144,47 +145,49 @@ static int write_json(const char *json, size_t len, const char *path)
 	return write_json_at(dir_fd, slash ? slash + 1 : path, json, len);
 }
 
+struct entry {
+	int dir_fd;
+	const char *name;
+};
+
+/* No /proc: the entry again, with the same rules (cp_reopen_regular() checks that it is
+ * the inode looked at). */
+static int reopen_by_name(void *userdata, int pfd, int flags)
+{
+	const struct entry *e = userdata;
+	(void) pfd;
+	int fd = openat(e->dir_fd, e->name, flags | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
 int cp_report_loadat(int dir_fd, const char *name, struct cp_report **ret, const char **error_ret)
 {
 	struct cp_input *in;
 	_cleanup_free_ char *buf = NULL;
-	struct stat st, st2;
+	struct stat st;
 	size_t len;
 	int r;
 
 	/* Anyone may have put the entry there: look at it through O_PATH first (that opens
 	 * no device and waits on no FIFO), then open that very inode. */
 	*error_ret = NULL;
+	struct entry e = { dir_fd, name };
+	const struct cp_regular_rules rules = { .fallback = reopen_by_name, .userdata = &e };
+	enum cp_regular_why refused;
 	_cleanup_close_ int pfd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	if (fstat(pfd, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode)) {
+	_cleanup_close_ int fd = cp_reopen_regular(pfd, &rules, &st, &refused);
+	if (fd == -ELOOP) {	/* the entry, or (no /proc) the name opened again */
 		*error_ret = "a symbolic link, not read";
-		return -ELOOP;
+		return fd;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (fd < 0 && (refused == CP_REGULAR_NOT_REGULAR || refused == CP_REGULAR_CHANGED)) {
 		*error_ret = "not a regular file, not read";
 		return -EBADF;
 	}
-	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	_cleanup_close_ int fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)	/* no /proc: the entry again, with the same rules */
-		fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			*error_ret = "a symbolic link, not read";
-		return -errno;
-	}
-	if (fstat(fd, &st2) < 0)
-		return -errno;
-	if (!S_ISREG(st2.st_mode) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		*error_ret = "not a regular file, not read";
-		return -EBADF;
-	}
-	st = st2;
+	if (fd < 0)
+		return fd;
 	if ((uint64_t)st.st_size > CP_REPORT_MAX_SIZE) {
 		*error_ret = "larger than 64 MiB";
 		return -EFBIG;

@@ -48,34 +48,11 @@ command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH"
 CC=${CC:-cc}
 command -v "$CC" >/dev/null 2>&1 || die "no C compiler ($CC)"
 
-mkdir -p "$cache" || die "cannot create $cache"
-[ -O "$cache" ] || die "$cache is not owned by $(id -un): refusing to build in it"
-chmod 755 "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/build-subr.sh"
+dotnet_cache_setup
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$cache/home" NUGET_PACKAGES="$cache/nuget"
-export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
-export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_ADD_GLOBAL_TOOLS_TO_PATH=0
-# the build must not pick up the crash settings of the test that runs it
-unset DOTNET_DbgEnableMiniDump DOTNET_EnableCrashReport DOTNET_EnableCrashReportOnly \
-	DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType LD_PRELOAD
-mkdir -p "$DOTNET_CLI_HOME" "$NUGET_PACKAGES"
-
-sources=(Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c build.sh)
-key=$(
-	cd "$here" && {
-		for f in "${sources[@]}"; do
-			echo "== $f"
-			cat "$f"
-		done
-		echo "== sdk"
-		dotnet --version
-		dotnet --list-runtimes
-		"$CC" --version | head -1
-		uname -m
-	} | sha256sum | cut -c1-16
-) || die "cannot hash the sources"
+sources=(Crasher/Crasher.csproj Crasher/Program.cs native/crashlib.c build.sh build-subr.sh)
+key=$(content_key "$here" "$CC" "${sources[@]}") || die "cannot hash the sources"
 
 userout=${1:-}
 common=(-c Release -nologo --disable-build-servers -p:UseSharedCompilation=false
@@ -96,18 +73,6 @@ report() {
 		fi
 	done
 	return $ok
-}
-
-# prune DIR KEEP CURRENT: remove the builds in DIR beyond the KEEP newest, but none made in the
-# last two hours: the cache is shared by every tree on the machine, and a test of another
-# tree (another key) may be running its apps from one of them right now.
-prune() {
-	local old
-	ls -dt "$1"/*/ 2>/dev/null | tail -n +$(($2 + 1)) | while read -r old; do
-		[ "${old%/}" = "$3" ] && continue
-		[ -n "$(find "${old%/}" -maxdepth 0 -mmin +120)" ] || continue
-		rm -rf "$old"
-	done
 }
 
 # ------------------------------------------------------------------ --corpus: tests/dotnet/apps
@@ -132,23 +97,12 @@ corpus_report() { # DIR
 # build_corpus: build (or find in the cache) every app of tests/dotnet/apps for every runtime
 # of CORPUS_RUNTIMES, print the "corpus ..." lines; 1 when one of them did not build.
 build_corpus() {
-	local ckey cbuilt cout b app v tfm proj start end
+	local ckey cbuilt cout b app v tfm proj start
 	local files=()
 	for app in "${CORPUS_APPS[@]}"; do
 		files+=(apps/$app/$app.csproj apps/$app/Program.cs)
 	done
-	ckey=$(
-		cd "$here" && {
-			for f in "${files[@]}" build.sh; do
-				echo "== $f"
-				cat "$f"
-			done
-			echo "== sdk"
-			dotnet --version
-			dotnet --list-runtimes
-			uname -m
-		} | sha256sum | cut -c1-16
-	) || die "cannot hash the corpus sources"
+	ckey=$(content_key "$here" "" "${files[@]}" build.sh build-subr.sh) || die "cannot hash the corpus sources"
 	cbuilt=$cache/corpus/$ckey
 	cout=$cbuilt
 	[ -z "$userout" ] || cout=$outdir/corpus
@@ -184,11 +138,7 @@ build_corpus() {
 			done
 			rm -rf "$b/src/apps/$app/bin" "$b/src/apps/$app/obj"
 		done
-		end=$(date +%s.%N)
-		awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-		ls "$b"/*.failed >/dev/null 2>&1 || echo "$ckey" >"$b/.key"
-		mv "$b" "$cbuilt" || die "cannot move $b to $cbuilt"
-		prune "$cache/corpus" 2 "$cbuilt"
+		cache_commit "$b" "$cbuilt" "$ckey" "$start" 2
 	fi
 	if [ "$cout" != "$cbuilt" ]; then
 		rm -rf "$cout"
@@ -252,13 +202,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		fi
 	done
 	rm -rf "$b/src/Crasher/bin" "$b/src/Crasher/obj"
-	end=$(date +%s.%N)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-	# a failed build is not cached: the next run tries again
-	ls "$b"/*.failed >/dev/null 2>&1 || echo "$key" >"$b/.key"
-	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
 	# keep the cache small: the three newest builds (and any other of the last two hours)
-	prune "$cache/build" 3 "$built"
+	cache_commit "$b" "$built" "$key" "$start" 3
 fi
 
 if [ "$outdir" != "$built" ]; then

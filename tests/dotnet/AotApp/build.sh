@@ -27,33 +27,11 @@ command -v dotnet >/dev/null 2>&1 || die "dotnet is not on PATH"
 # ILCompiler links with clang (its default linker driver on Linux)
 command -v clang >/dev/null 2>&1 || die "no clang (NativeAOT links with it)"
 
-mkdir -p "$cache" || die "cannot create $cache"
-[ -O "$cache" ] || die "$cache is not owned by $(id -un): refusing to build in it"
-chmod 755 "$cache"
-cache=$(cd "$cache" && pwd)
+. "$here/../build-subr.sh"
+dotnet_cache_setup
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$cache/home" NUGET_PACKAGES="$cache/nuget"
-export DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
-export DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE=1 DOTNET_ADD_GLOBAL_TOOLS_TO_PATH=0
-unset DOTNET_DbgEnableMiniDump DOTNET_EnableCrashReport DOTNET_EnableCrashReportOnly \
-	DOTNET_DbgMiniDumpName DOTNET_DbgMiniDumpType LD_PRELOAD
-mkdir -p "$DOTNET_CLI_HOME" "$NUGET_PACKAGES"
-
-sources=(AotApp.csproj Program.cs build.sh)
-key=$(
-	cd "$here" && {
-		for f in "${sources[@]}"; do
-			echo "== $f"
-			cat "$f"
-		done
-		echo "== sdk"
-		dotnet --version
-		dotnet --list-runtimes
-		clang --version | head -1
-		uname -m
-	} | sha256sum | cut -c1-16
-) || die "cannot hash the sources"
+sources=(AotApp.csproj Program.cs build.sh ../build-subr.sh)
+key=$(content_key "$here" clang "${sources[@]}") || die "cannot hash the sources"
 
 outdir=${1:-$cache/aot/$key}
 mkdir -p "$outdir" || die "cannot create $outdir"
@@ -93,14 +71,8 @@ if [ "$(cat "$built/.key" 2>/dev/null)" != "$key" ]; then
 		rm -rf "$b/nativeaot10"
 	fi
 	rm -rf "$b/src/bin" "$b/src/obj"
-	end=$(date +%s.%N)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }' >"$b/build-seconds"
-	[ -e "$b/nativeaot10.failed" ] || echo "$key" >"$b/.key"
-	rm -rf "$built" && mv "$b" "$built" || die "cannot move $b to $built"
 	# keep the cache small: the two newest builds
-	ls -dt "$cache"/aot/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-		[ "${old%/}" = "$built" ] || rm -rf "$old"
-	done
+	cache_commit "$b" "$built" "$key" "$start" 2
 fi
 
 if [ "$outdir" != "$built" ]; then
