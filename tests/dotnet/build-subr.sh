@@ -45,7 +45,8 @@ content_key() {
 # cache_commit TMP BUILT KEY START KEEP: the build made in TMP (begun at START, a
 # `date +%s.%N`) becomes BUILT: its time in build-seconds, KEY in .key unless a TMP/*.failed
 # says a part did not build (a failed build is not cached: the next run tries again); then
-# of the builds beside BUILT only the KEEP newest are kept (BUILT always).
+# of the builds beside BUILT only the KEEP newest are kept (BUILT always), and any of the
+# last two hours (prune).
 cache_commit() {
 	local tmp=$1 built=$2 key=$3 start=$4 keep=$5 end old
 	end=$(date +%s.%N)
