@@ -24,6 +24,7 @@
 
 #include "cleanup.h"
 #include "core.h"
+#include "elfnote.h"
 #include "strv.h"
 #include "zio.h"
 
@@ -76,11 +77,6 @@ void cp_core_destroy(struct cp_core *core)
 	free(core->file_strings);
 	free(core->bounce);
 	free(core);
-}
-
-static size_t align4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
 }
 
 static void parse_prstatus(struct cp_core *core, const unsigned char *desc, size_t len)
@@ -258,50 +254,39 @@ static void find_crashed(struct cp_core *core)
 
 static void parse_notes(struct cp_core *core, size_t start)
 {
-	const unsigned char *p = core->notes;
-	size_t off = start, len = core->notes_len;
+	struct cp_elfnote_iter it;
+	struct cp_elfnote note;
+	const char *why;
+	size_t at = start;
+	int r;
 
-	while (off + 12 <= len) {
-		uint32_t h[3];
-		memcpy(h, p + off, sizeof(h));
-		size_t name_off = off + 12;
-		if (h[0] > len - name_off) {
-			cp_core_problem(core, "note at offset %zu: name of %u bytes overruns the notes", off, h[0]);
-			return;
-		}
-		size_t desc_off = name_off + align4(h[0]);
-		if (desc_off > len || h[1] > len - desc_off) {
-			cp_core_problem(core, "note at offset %zu: %u bytes of data overrun the notes", off, h[1]);
-			return;
-		}
-		const char *name = (const char *)p + name_off;
-		const unsigned char *desc = p + desc_off;
-		bool is_core = h[0] == 5 && memcmp(name, "CORE", 5) == 0;
-
-		if (off == 0 && desc_off >= name_off + 8)
-			note_writer(core, h[2], name, h[0]);
-
-		if (is_core) {
-			switch (h[2]) {
+	cp_elfnote_iter_init(&it, core->notes, core->notes_len, start, 4);
+	while ((r = cp_elfnote_next(&it, &note, &why)) > 0) {
+		if (note.offset == 0 && note.namesz == 5 && note.desc >= (const unsigned char *)note.name + 8)
+			note_writer(core, note.type, note.name, note.namesz);
+		if (cp_elfnote_named(&note, "CORE")) {
+			switch (note.type) {
 			case NT_PRSTATUS:
-				parse_prstatus(core, desc, h[1]);
+				parse_prstatus(core, note.desc, note.descsz);
 				break;
 			case NT_PRPSINFO:
-				parse_prpsinfo(core, desc, h[1]);
+				parse_prpsinfo(core, note.desc, note.descsz);
 				break;
 			case NT_SIGINFO:
-				parse_siginfo(core, desc, h[1]);
+				parse_siginfo(core, note.desc, note.descsz);
 				break;
 			case NT_AUXV:
-				parse_auxv(core, desc, h[1]);
+				parse_auxv(core, note.desc, note.descsz);
 				break;
 			case NT_FILE:
-				parse_file(core, desc, h[1]);
+				parse_file(core, note.desc, note.descsz);
 				break;
 			}
 		}
-		off = desc_off + align4(h[1]);
+		at = note.end;
 	}
+	if (r < 0)
+		cp_core_problem(core, "note at offset %zu: %s", at, why);
 }
 
 bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret)
@@ -855,25 +840,18 @@ ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t 
 int cp_core_write_notes(const struct cp_core *core, int fd)
 {
 	_cleanup_free_ unsigned char *out = malloc(core->notes_len + 1);
-	size_t len = 0, off = 0;
+	size_t len = 0;
 
 	if (!out)
 		return -ENOMEM;
-	while (off + 12 <= core->notes_len) {
-		uint32_t h[3];
-		memcpy(h, core->notes + off, sizeof(h));
-		size_t desc_off = off + 12 + align4(h[0]);
-		if (desc_off > core->notes_len || h[1] > core->notes_len - desc_off)
-			break;
-		size_t end = desc_off + align4(h[1]);
-		if (end > core->notes_len)
-			end = core->notes_len;
-		if (h[2] != NT_FILE) {
-			memcpy(out + len, core->notes + off, end - off);
-			len += end - off;
+	struct cp_elfnote_iter it;
+	struct cp_elfnote note;
+	cp_elfnote_iter_init(&it, core->notes, core->notes_len, 0, 4);
+	while (cp_elfnote_next(&it, &note, NULL) > 0)
+		if (note.type != NT_FILE) {
+			memcpy(out + len, core->notes + note.offset, note.end - note.offset);
+			len += note.end - note.offset;
 		}
-		off = end;
-	}
 
 	Elf64_Ehdr eh = {
 		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
