@@ -364,6 +364,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		return 1;
 	}
 	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	cfg.spool = true;	/* not the kernel's stream: gcore's notes come last */
 	struct cp_core *core;
 	const char *why = NULL;
 	r = cp_core_read(in, &cfg, &core, &why);

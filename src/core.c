@@ -5,6 +5,18 @@
  * offset is checked against what is really there before it is used, in 64-bit arithmetic
  * that cannot wrap. A core that goes bad after its notes still gives a partial core: the
  * threads and registers are worth a report on their own.
+ *
+ * Writers other than the kernel may put the notes after the memory: gdb's gcore writes
+ * every PT_LOAD first and the PT_NOTE last (gdb/gcore.c, via BFD), and a one-pass reader
+ * learns the threads' stack pointers only once the memory has gone by. Such a stream (on
+ * stdin, or a .zst) is spooled to a temporary file and read from there like a core on disk,
+ * rather than kept in memory while streaming: what the report needs of the memory (a stack
+ * window per thread, the executable's data, the ELF headers) is known only from the notes,
+ * so a bounded in-memory reader would have to keep everything up to its bound and guess; a
+ * sparse file on disk costs the written pages only, keeps what any analysis (the DAC's
+ * heap walk included) may read, and is bounded by a cap and the filesystem's free space,
+ * with a problem recorded when cut. Offline inputs only: the kernel's stream (handle)
+ * always has its notes first and keeps its one bounded pass, the dying process waits on it.
  */
 #include "config.h"
 
@@ -19,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,6 +89,10 @@ void cp_core_destroy(struct cp_core *core)
 	free(core->notes);
 	free(core->file_strings);
 	free(core->bounce);
+	if (core->spool) {
+		close(cp_input_fd(core->spool));
+		cp_input_destroy(core->spool);
+	}
 	free(core);
 }
 
@@ -575,6 +592,146 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 	return 0;
 }
 
+/* ---- spooling a stream whose notes come after its memory ---- */
+
+#define SPOOL_CHUNK (1u << 20)
+#define SPOOL_RESERVE (256ull << 20)	/* free space left to everyone else on the filesystem */
+#define SPOOL_STATFS_EVERY (64ull << 20)
+
+/* Would a one-pass read lose memory: does a PT_LOAD's data start before a note ends? */
+static bool notes_after_memory(const Elf64_Phdr *ph, size_t phnum)
+{
+	uint64_t notes_end = 0, first_load = UINT64_MAX;
+
+	for (size_t i = 0; i < phnum; i++) {
+		if (ph[i].p_type == PT_NOTE && ph[i].p_filesz <= UINT64_MAX - ph[i].p_offset &&
+		    ph[i].p_offset + ph[i].p_filesz > notes_end)
+			notes_end = ph[i].p_offset + ph[i].p_filesz;
+		if (ph[i].p_type == PT_LOAD && ph[i].p_filesz > 0 && ph[i].p_offset < first_load)
+			first_load = ph[i].p_offset;
+	}
+	return first_load < notes_end;
+}
+
+/* An unlinked file for the spool in $TMPDIR or /var/tmp: O_TMPFILE, or where the
+ * filesystem has none, a mkstemp() name removed at once. */
+static int spool_open(const char **dir_ret)
+{
+	const char *dir = getenv("TMPDIR");
+
+	if (!dir || dir[0] != '/')
+		dir = "/var/tmp";
+	*dir_ret = dir;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/crashpipe-core.XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	(void) unlink(path);
+	return fd;
+}
+
+/* Bytes the spool in @fd may still take: the cap, and the free space above the reserve. */
+static uint64_t spool_room(int fd, uint64_t written, uint64_t cap)
+{
+	struct statvfs sv;
+	uint64_t room = cap > written ? cap - written : 0;
+
+	if (fstatvfs(fd, &sv) == 0) {
+		uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		avail = avail > SPOOL_RESERVE ? avail - SPOOL_RESERVE : 0;
+		if (avail < room)
+			room = avail;
+	}
+	return room;
+}
+
+/*
+ * Copy the stream @in into a spool file: the ELF header and program headers already read
+ * (@eh, @ph) at their offsets, then everything from the stream's position to its end or
+ * the room left, pages of zeros left as holes. On success core->spool is the spool, a
+ * seekable input. Returns 0; 1 when no spool file could be made (a problem says why; the
+ * stream is untouched and read in one pass); or -errno (the stream is spoiled then).
+ */
+static int spool_stream(struct cp_core *core, struct cp_input *in, const struct cp_core_config *cfg,
+			const Elf64_Ehdr *eh, const Elf64_Phdr *ph, size_t phsize)
+{
+	const char *dir;
+	int fd = spool_open(&dir);
+	if (fd < 0) {
+		cp_core_problem(core, "cannot spool the core (its notes come after its memory) to %s: %s",
+				dir, strerror(-fd));
+		return 1;
+	}
+	_cleanup_close_ int spool_fd = fd;
+	_cleanup_free_ unsigned char *buf = aligned_alloc(4096, SPOOL_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	if (pwrite(fd, eh, sizeof(*eh), 0) != (ssize_t)sizeof(*eh) ||
+	    pwrite(fd, ph, phsize, eh->e_phoff) != (ssize_t)phsize)
+		return errno ? -errno : -EIO;
+
+	uint64_t pos = cp_input_pos(in), end = eh->e_phoff + phsize;
+	uint64_t room = spool_room(fd, pos, cfg->max_spool), next_statfs = pos + SPOOL_STATFS_EVERY;
+	const char *cut = NULL;
+	for (;;) {
+		if (pos >= next_statfs) {
+			room = spool_room(fd, pos, cfg->max_spool);
+			next_statfs = pos + SPOOL_STATFS_EVERY;
+		}
+		if (room == 0) {
+			cut = pos >= cfg->max_spool ? "the spool's size limit" : "free space";
+			break;
+		}
+		size_t want = room < SPOOL_CHUNK ? room : SPOOL_CHUNK;
+		ssize_t n = cp_input_read_at(in, pos, buf, want);
+		if (n == -EBADMSG) {
+			cp_core_problem(core, "corrupt zstd data after offset %llu; memory after it is lost",
+					(unsigned long long)pos);
+			break;
+		}
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		for (size_t p = 0; p < (size_t)n; p += 4096) {
+			size_t l = (size_t)n - p < 4096 ? (size_t)n - p : 4096;
+			if (all_zero(buf + p, l))
+				continue;
+			ssize_t w = pwrite(fd, buf + p, l, pos + p);
+			if (w != (ssize_t)l) {
+				if (w < 0 && errno != ENOSPC && errno != EFBIG)
+					return -errno;
+				n = p;
+				cut = "free space";
+				break;
+			}
+		}
+		pos += n;
+		room -= (uint64_t)n < room ? (uint64_t)n : room;
+		if (cut)
+			break;
+	}
+	if (pos < end)
+		pos = end;
+	if (ftruncate(fd, pos) < 0)
+		return -errno;
+	if (cut)
+		cp_core_problem(core, "the core, spooled to %s because its notes come after its memory, was cut at %llu bytes (%s)",
+				dir, (unsigned long long)pos, cut);
+	struct cp_input *sin;
+	int r = cp_input_open(fd, &sin);
+	if (r < 0)
+		return r;
+	spool_fd = -1;
+	core->spool = sin;
+	return 0;
+}
+
 int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		      struct cp_core **ret, const char **error_ret)
 {
@@ -647,6 +804,16 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 	if ((size_t)n < phsize) {
 		*err = "truncated inside the program headers";
 		return -EINVAL;
+	}
+
+	if (cfg->spool && !cp_input_seekable(in) && notes_after_memory(ph, eh.e_phnum)) {
+		int r = spool_stream(core, in, cfg, &eh, ph, phsize);
+		if (r < 0) {
+			*err = "cannot spool a core whose notes come after its memory";
+			return r;
+		}
+		if (r == 0)
+			core->in = in = core->spool;
 	}
 
 	/* A file's size bounds every offset; a stream's is known only at its end. */

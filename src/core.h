@@ -24,11 +24,18 @@ struct cp_core_config {
 	uint64_t keep_all_below;	/* keep every segment when all of them fit in this */
 	uint64_t max_notes;		/* largest PT_NOTE segment accepted */
 	uint64_t max_keep_dotnet;	/* bytes kept of a .NET process's stream (the DAC reads its heap) */
+	/* A stream whose notes come after its memory (gdb's gcore, and any writer but the
+	 * kernel and createdump) cannot be read in one pass: with @spool set it is copied to
+	 * an unlinked temporary file in $TMPDIR or /var/tmp, at most max_spool bytes and what
+	 * leaves free space on that filesystem, and read from there. Off for the kernel's
+	 * stream (handle), which keeps its one pass. */
+	bool spool;
+	uint64_t max_spool;
 };
 
 #define CP_CORE_CONFIG_DEFAULT { \
 	.max_stack = 32ull << 20, .keep_all_below = 4ull << 20, .max_notes = 64ull << 20, \
-	.max_keep_dotnet = 4ull << 30 }
+	.max_keep_dotnet = 4ull << 30, .spool = false, .max_spool = 32ull << 30 }
 
 struct cp_segment {
 	uint64_t vaddr, memsz, filesz, offset;
@@ -61,6 +68,8 @@ enum cp_core_writer {
 
 struct cp_core {
 	struct cp_input *in;		/* kept while a seekable core can still be read */
+	struct cp_input *spool;		/* owned: the temporary copy of a stream (cp_core_config.spool),
+					 * then also in */
 	int live_fd;			/* /proc/PID/mem of the process being dumped, or -1 */
 	unsigned char *bounce;		/* for reading a stream past its zero pages */
 	uint64_t size;			/* bytes of core data seen */
