@@ -111,6 +111,7 @@ void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t g
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->max_frames = CP_DEFAULT_MAX_FRAMES;
+	opts->live_fd = -1;
 	opts->dac.max_frames = CP_DEFAULT_MAX_FRAMES;
 	opts->dac.timeout = CP_DEFAULT_DAC_TIMEOUT;
 	/* The DAC never runs as root: as the crashed user, or nobody for a root process. */
@@ -135,7 +136,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	int ret;
 
 	fill_process(core, r);
-	r->live = core->live_fd >= 0;
+	r->live = opts->live_fd >= 0;
 	for (size_t i = 0; i < core->n_problems; i++)
 		cp_report_note(r, true, "core: %s", core->problems[i]);
 
@@ -153,6 +154,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_target_create(core, rootfd, &t);
 	if (ret < 0)
 		return ret;
+	cp_target_set_live(t, opts->live_fd);
 	ret = cp_modules_create(core, t, opts->debug_cache, r, &mods);
 	if (ret < 0) {
 		cp_report_note(r, true, "modules: %s", strerror(-ret));

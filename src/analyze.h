@@ -22,6 +22,7 @@ struct cp_analyze_options {
 	const char *debug_cache;	/* decompressed debuginfo to use (debugcache.h), or NULL */
 	bool exiting;			/* the caller exits next: leave libdw's memory to the kernel */
 	const char *symbol_path;	/* ':'-separated directories of portable PDBs, or NULL */
+	int live_fd;			/* /proc/PID/mem of the process being dumped (handle), or -1 */
 	struct cp_dac_options dac;
 };
 

@@ -789,7 +789,6 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 	if (!core)
 		return -ENOMEM;
 	core->in = in;
-	core->live_fd = -1;
 
 	size_t phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
 	_cleanup_free_ Elf64_Phdr *ph = malloc(phsize);
@@ -953,6 +952,12 @@ int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg)
 	return 0;
 }
 
+void cp_core_drop_input(struct cp_core *core)
+{
+	if (core->in != core->spool)
+		core->in = NULL;
+}
+
 int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 		 struct cp_core **ret, const char **error_ret)
 {
@@ -978,14 +983,6 @@ ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t 
 	if (!s)
 		return 0;
 	uint64_t rel = addr - s->vaddr;
-	/* The live process has all of a mapping, file-backed text included. pread() takes a
-	 * signed offset, so the vsyscall page at the top comes from the core. */
-	if (core->live_fd >= 0 && rel < s->memsz && addr <= INT64_MAX) {
-		size_t l = len > s->memsz - rel ? s->memsz - rel : len;
-		ssize_t n = pread(core->live_fd, buf, l, (off_t)addr);
-		if (n > 0)
-			return n;
-	}
 	if (rel >= s->filesz)
 		return 0;
 	if (len > s->filesz - rel)

@@ -67,10 +67,10 @@ enum cp_core_writer {
 };
 
 struct cp_core {
+	/* Every field is written by core.c only; the rest of the program reads them. */
 	struct cp_input *in;		/* kept while a seekable core can still be read */
 	struct cp_input *spool;		/* owned: the temporary copy of a stream (cp_core_config.spool),
 					 * then also in */
-	int live_fd;			/* /proc/PID/mem of the process being dumped, or -1 */
 	unsigned char *bounce;		/* for reading a stream past its zero pages */
 	uint64_t size;			/* bytes of core data seen */
 
@@ -127,14 +127,19 @@ void cp_core_destroy(struct cp_core *core);
 int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		      struct cp_core **ret, const char **error_ret);
 int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg);
+/* Forget the core's input after cp_core_read_head(): a process that closed it (the live
+ * analysis child of handle, which must not hold the kernel's pipe) keeps the notes only;
+ * its memory comes from the live process (cp_target_set_live()). */
+void cp_core_drop_input(struct cp_core *core);
+
 /* cp_core_read_rest() reads a stream up to the end of its last segment, for at most this
  * many seconds; whatever comes after is left for the caller (cp_input_drain_max()). */
 #define CP_CORE_DRAIN_SECONDS 20
 
-/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds, or
- * with live_fd set, that the process being dumped holds in a segment the core lists.
+/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds.
  * Returns the number of bytes copied from the start (0 when @addr is not in the core),
- * or -errno. File-backed memory the core left out is the target's business. */
+ * or -errno. File-backed memory the core left out, and the live process's memory, are the
+ * target's business (target.h). */
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);
 
 /* Does the process run .NET (libcoreclr.so mapped, or the JIT's double-mapped memfd of a
