@@ -653,7 +653,7 @@ static uint64_t spool_room(int fd, uint64_t written, uint64_t cap)
 /*
  * Copy the stream @in into a spool file: the ELF header and program headers already read
  * (@eh, @ph) at their offsets, then everything from the stream's position to its end or
- * the room left, pages of zeros left as holes. On success core->spool is the spool, a
+ * the room left, pages of zeros left as holes, and the notes even past that room. On success core->spool is the spool, a
  * seekable input. Returns 0; 1 when no spool file could be made (a problem says why; the
  * stream is untouched and read in one pass); or -errno (the stream is spoiled then).
  */
@@ -716,13 +716,37 @@ static int spool_stream(struct cp_core *core, struct cp_input *in, const struct 
 		if (cut)
 			break;
 	}
+	/* Cut or not, the notes are what the report cannot do without: those past the cut
+	 * are read on from the stream (each at most max_notes bytes) and written in. */
+	uint64_t cut_at = pos;
+	for (size_t i = 0; cut && i < eh->e_phnum; i++) {
+		uint64_t off = ph[i].p_offset, len = ph[i].p_filesz;
+		if (ph[i].p_type != PT_NOTE || len > cfg->max_notes || len > UINT64_MAX - off ||
+		    off + len <= pos)
+			continue;
+		if (off < pos) {
+			len -= pos - off;
+			off = pos;
+		}
+		while (len > 0) {
+			ssize_t n = cp_input_read_at(in, off, buf, len < SPOOL_CHUNK ? len : SPOOL_CHUNK);
+			if (n == -ESPIPE)
+				break;	/* overlaps another note read before: a hostile layout */
+			if (n <= 0 || pwrite(fd, buf, n, off) != n)
+				break;
+			off += n;
+			len -= n;
+			if (off > end)
+				end = off;
+		}
+	}
 	if (pos < end)
 		pos = end;
 	if (ftruncate(fd, pos) < 0)
 		return -errno;
 	if (cut)
-		cp_core_problem(core, "the core, spooled to %s because its notes come after its memory, was cut at %llu bytes (%s)",
-				dir, (unsigned long long)pos, cut);
+		cp_core_problem(core, "the core, spooled to %s because its notes come after its memory, was cut at %llu bytes (%s); its notes were kept",
+				dir, (unsigned long long)cut_at, cut);
 	struct cp_input *sin;
 	int r = cp_input_open(fd, &sin);
 	if (r < 0)
