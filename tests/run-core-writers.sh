@@ -113,8 +113,12 @@ fi
 # ---- systemd-coredump ----
 . "$abs_srcdir/systemd-subr.sh"
 if why=$(systemd_coredump_unusable); then
-	echo "systemd-coredump: not tested: $why"
-	[ -z "${CI:-}" ] || check_failed "systemd-coredump cannot run in CI: $why"
+	# Not installed is a failure (.ci/run installs it); a socket someone else serves (a
+	# machine that runs systemd) is not ours to take over.
+	case $why in
+	*"is not installed"*) check_failed "systemd-coredump: $why" ;;
+	*) echo "systemd-coredump: not tested here: $why" ;;
+	esac
 else
 	systemd_coredump_start
 	run_crasher spid "$prog"
