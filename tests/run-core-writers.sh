@@ -143,6 +143,7 @@ else
 	tsize=$(zstd -q -d -c "$tstored" | wc -c)
 	full=$(stat -c %s systemd.core)
 	[ "$tsize" -lt "$full" ] || fail "the stored core ($tsize bytes) is not truncated ($full bytes whole)"
+	echo "systemd: stored $stored ($full bytes); truncated: $tstored ($tsize bytes)"
 	if "$CRASHPIPE" analyze -o truncated.json "$tstored" 2>truncated.err; then
 		check "truncated: not partial" jq -e '.partial == true' truncated.json
 		check "truncated: no note that the core is truncated" jq -e \
@@ -150,6 +151,7 @@ else
 		check "truncated: threads lost" jq -e '(.threads | length) == 17' truncated.json
 		check "truncated: the crashed thread's frames" jq -e \
 			'[.threads[] | select(.crashed) | .frames[0].function] == ["crash_inner"]' truncated.json
+		echo "truncated: $(jq -c '[.notes[]? | tostring | select(test("core:"))]' truncated.json)"
 	else
 		check_failed "truncated: analyze failed (a truncated core is a partial report): $(head -3 truncated.err)"
 	fi
