@@ -728,6 +728,13 @@ static int spool_stream(struct cp_core *core, struct cp_input *in, const struct 
 			len -= pos - off;
 			off = pos;
 		}
+		/* Up to the note within the time a stream is drained for: a writer that never
+		 * ends (threats.md T08) must not hold analyze either. */
+		uint64_t at = cp_input_pos(in);
+		if (off > at && cp_input_drain_max(in, off - at, CP_CORE_DRAIN_SECONDS) != -EFBIG)
+			break;
+		if (cp_input_pos(in) != off)
+			break;
 		while (len > 0) {
 			ssize_t n = cp_input_read_at(in, off, buf, len < SPOOL_CHUNK ? len : SPOOL_CHUNK);
 			if (n == -ESPIPE)
