@@ -63,7 +63,8 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 		p->signal = crashed->cursig;
 	}
 	if (!p->core_writer && core->writer != CP_CORE_WRITER_UNKNOWN)
-		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" : "createdump");
+		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" :
+					core->writer == CP_CORE_WRITER_GCORE ? "gcore" : "createdump");
 	/* The executable is the file mapped where the program's entry point lies. */
 	if (!p->exe && cp_core_auxv(core, AT_ENTRY, &entry)) {
 		const struct cp_mapping *m = cp_core_mapping_at(core, entry);

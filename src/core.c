@@ -240,7 +240,9 @@ static void parse_file(struct cp_core *core, const unsigned char *desc, size_t l
  * Who wrote the notes, from the first one: the kernel's first note is the crashed thread's
  * NT_PRSTATUS (fs/binfmt_elf.c, fill_note_info); createdump starts with NT_PRPSINFO and tags
  * the padding of every note's name ("CORE\0PRP", "CORE\0THR"; dotnet/runtime
- * src/coreclr/debug/createdump/dumpwriterelf.cpp, WriteProcessInfo and WriteThread).
+ * src/coreclr/debug/createdump/dumpwriterelf.cpp, WriteProcessInfo and WriteThread); gdb's
+ * gcore starts with NT_PRPSINFO too, its name padded with zeros (gdb/linux-tdep.c,
+ * linux_make_corefile_notes: the process's notes before the threads').
  */
 static void note_writer(struct cp_core *core, uint32_t type, const char *name, uint32_t namesz)
 {
@@ -250,6 +252,8 @@ static void note_writer(struct cp_core *core, uint32_t type, const char *name, u
 		core->writer = CP_CORE_WRITER_KERNEL;
 	else if (type == NT_PRPSINFO && memcmp(name, "CORE\0PRP", 8) == 0)
 		core->writer = CP_CORE_WRITER_CREATEDUMP;
+	else if (type == NT_PRPSINFO && memcmp(name, "CORE\0\0\0\0", 8) == 0)
+		core->writer = CP_CORE_WRITER_GCORE;
 }
 
 /* The thread that crashed: the first for the kernel; for createdump the one thread it

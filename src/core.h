@@ -64,6 +64,7 @@ enum cp_core_writer {
 	CP_CORE_WRITER_KERNEL,		/* the first note is the crashed thread's NT_PRSTATUS */
 	CP_CORE_WRITER_CREATEDUMP,	/* the .NET runtime's createdump (dotnet-dump collect,
 					 * DOTNET_DbgEnableMiniDump) */
+	CP_CORE_WRITER_GCORE,		/* gdb's gcore: NT_PRPSINFO first, untagged */
 };
 
 struct cp_core {

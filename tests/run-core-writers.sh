@@ -91,6 +91,7 @@ for kind in kernel gcore; do
 		check "$name: frames differ from gdb" python3 "$abs_srcdir/compare-frames.py" \
 			--name "$name" --threshold 100 "$name.json" "$kind.gdb.json"
 		check "$name: problems reading the core" no_core_problems "$name.json"
+		check "$name: core_writer" jq -e --arg w "$kind" '.process.core_writer == $w' "$name.json"
 	done
 done
 
