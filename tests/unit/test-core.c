@@ -344,8 +344,12 @@ static void test_writer(void)
 	/* None has one: dotnet-dump collect of a running process. */
 	build_createdump(&d, -1, "PRP");
 	check_writer(&d, CP_CORE_WRITER_CREATEDUMP, 0, false);
-	/* PRPSINFO first without createdump's tag: a writer not known; the first thread. */
+	/* PRPSINFO first, its name padded with zeros: gdb's gcore; the first thread (gdb
+	 * writes the one it stopped on first, and gives every thread its signal). */
 	build_createdump(&d, 2, "\0\0\0");
+	check_writer(&d, CP_CORE_WRITER_GCORE, 0, true);
+	/* PRPSINFO first with another tag: a writer not known; the first thread. */
+	build_createdump(&d, 2, "XYZ");
 	check_writer(&d, CP_CORE_WRITER_UNKNOWN, 0, true);
 }
 
