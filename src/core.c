@@ -87,6 +87,7 @@ void cp_core_destroy(struct cp_core *core)
 	free(core->threads);
 	free(core->auxv);
 	free(core->notes);
+	free(core->note_segs);
 	free(core->file_strings);
 	free(core->bounce);
 	if (core->spool) {
@@ -920,6 +921,11 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 			cp_core_problem(core, "core ends inside its notes (%zd of %llu bytes)", n,
 					(unsigned long long)p->p_filesz);
 		size_t start = core->notes_len;
+		size_t *segs = realloc(core->note_segs, (core->n_note_segs + 1) * sizeof(*segs));
+		if (!segs)
+			return -ENOMEM;
+		core->note_segs = segs;
+		segs[core->n_note_segs++] = start;
 		core->notes_len += n;
 		parse_notes(core, start);
 	}
@@ -1038,19 +1044,25 @@ ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t 
 /* A core of notes only: ELF header, one PT_NOTE header, the notes minus NT_FILE. */
 int cp_core_write_notes(const struct cp_core *core, int fd)
 {
-	_cleanup_free_ unsigned char *out = malloc(core->notes_len + 1);
+	/* Each note is at least 12 bytes and gains at most 3 of padding. */
+	_cleanup_free_ unsigned char *out = calloc(1, core->notes_len + core->notes_len / 4 + 4);
 	size_t len = 0;
 
 	if (!out)
 		return -ENOMEM;
-	struct cp_elfnote_iter it;
-	struct cp_elfnote note;
-	cp_elfnote_iter_init(&it, core->notes, core->notes_len, 0, 4);
-	while (cp_elfnote_next(&it, &note, NULL) > 0)
-		if (note.type != NT_FILE) {
-			memcpy(out + len, core->notes + note.offset, note.end - note.offset);
-			len += note.end - note.offset;
-		}
+	/* The notes the reader parsed, segment by segment as it did, each padded whole: the
+	 * notes core must read back as the same threads. */
+	for (size_t i = 0; i < core->n_note_segs; i++) {
+		size_t end = i + 1 < core->n_note_segs ? core->note_segs[i + 1] : core->notes_len;
+		struct cp_elfnote_iter it;
+		struct cp_elfnote note;
+		cp_elfnote_iter_init(&it, core->notes, end, core->note_segs[i], 4);
+		while (cp_elfnote_next(&it, &note, NULL) > 0)
+			if (note.type != NT_FILE) {
+				memcpy(out + len, core->notes + note.offset, note.end - note.offset);
+				len = (len + note.end - note.offset + 3) & ~(size_t)3;
+			}
+	}
 
 	Elf64_Ehdr eh = {
 		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },

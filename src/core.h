@@ -106,6 +106,8 @@ struct cp_core {
 	/* Raw notes the kernel wrote, and the parts of them that belong to all threads. */
 	unsigned char *notes;
 	size_t notes_len;
+	size_t *note_segs;		/* where each PT_NOTE segment's notes start in notes */
+	size_t n_note_segs;
 	char *file_strings;		/* NT_FILE's copy */
 
 	/* What went wrong while reading, one line each; the report carries them. */

@@ -15,14 +15,16 @@ void cp_elfnote_iter_init(struct cp_elfnote_iter *it, const void *buf, size_t le
 	it->buf = buf;
 	it->len = len;
 	it->off = start < len ? start : len;
+	it->base = it->off;
 	it->align = align == 8 ? 8 : 4;
 }
 
-/* @n rounded up to the iterator's alignment, or SIZE_MAX when that would wrap. */
+/* Offset @n rounded up to the iterator's alignment from its base, or SIZE_MAX when that
+ * would wrap. */
 static size_t pad(const struct cp_elfnote_iter *it, size_t n)
 {
-	size_t a = it->align - 1;
-	return n > SIZE_MAX - a ? SIZE_MAX : (n + a) & ~a;
+	size_t a = it->align - 1, rel = n - it->base;
+	return rel > SIZE_MAX - a - it->base ? SIZE_MAX : it->base + ((rel + a) & ~a);
 }
 
 int cp_elfnote_next(struct cp_elfnote_iter *it, struct cp_elfnote *note, const char **why_ret)

@@ -30,11 +30,13 @@ struct cp_elfnote {
 struct cp_elfnote_iter {
 	const unsigned char *buf;
 	size_t len, off;
+	size_t base;			/* padding is counted from here: the segment's start */
 	size_t align;
 };
 
-/* Walk the notes of @buf (@len bytes, borrowed) from @start, padded to @align (4 or 8;
- * anything else is taken as 4). */
+/* Walk the notes of @buf (@len bytes, borrowed) from @start, where a segment of notes
+ * begins (padding is counted from there, wherever it lies in @buf), padded to @align (4 or
+ * 8; anything else is taken as 4). */
 void cp_elfnote_iter_init(struct cp_elfnote_iter *it, const void *buf, size_t len, size_t start,
 			  size_t align);
 
