@@ -80,8 +80,8 @@ int cp_dac_worker_confine_before_load(struct cp_dac_worker *w, const char **why)
 	keep[n++] = w->out_fd;
 	keep[n++] = w->dac_fd;
 	keep[n++] = w->dir_fd;
-	if (w->core->live_fd >= 0)
-		keep[n++] = w->core->live_fd;
+	if (cp_target_live_fd(w->t) >= 0)
+		keep[n++] = cp_target_live_fd(w->t);
 	if (w->core->in)
 		keep[n++] = cp_input_fd(w->core->in);
 	if (w->rootfd >= 0 && w->rootfd != w->dir_fd)

@@ -63,7 +63,8 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 		p->signal = crashed->cursig;
 	}
 	if (!p->core_writer && core->writer != CP_CORE_WRITER_UNKNOWN)
-		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" : "createdump");
+		p->core_writer = strdup(core->writer == CP_CORE_WRITER_KERNEL ? "kernel" :
+					core->writer == CP_CORE_WRITER_GCORE ? "gcore" : "createdump");
 	/* The executable is the file mapped where the program's entry point lies. */
 	if (!p->exe && cp_core_auxv(core, AT_ENTRY, &entry)) {
 		const struct cp_mapping *m = cp_core_mapping_at(core, entry);
@@ -112,6 +113,7 @@ void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t g
 	memset(opts, 0, sizeof(*opts));
 	opts->max_frames = CP_DEFAULT_MAX_FRAMES;
 	opts->locate = (struct cp_locate_options)CP_LOCATE_OPTIONS_INIT;
+	opts->live_fd = -1;
 	opts->dac.max_frames = CP_DEFAULT_MAX_FRAMES;
 	opts->dac.timeout = CP_DEFAULT_DAC_TIMEOUT;
 	/* The DAC never runs as root: as the crashed user, or nobody for a root process. */
@@ -136,7 +138,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	int ret;
 
 	fill_process(core, r);
-	r->live = core->live_fd >= 0;
+	r->live = opts->live_fd >= 0;
 	for (size_t i = 0; i < core->n_problems; i++)
 		cp_report_note(r, true, "core: %s", core->problems[i]);
 
@@ -154,6 +156,7 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_target_create(core, rootfd, &t);
 	if (ret < 0)
 		return ret;
+	cp_target_set_live(t, opts->live_fd);
 	ret = cp_modules_create(core, t, opts->debug_cache, &opts->locate, r, &mods);
 	if (ret < 0) {
 		cp_report_note(r, true, "modules: %s", strerror(-ret));
@@ -401,6 +404,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		return 1;
 	}
 	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	cfg.spool = true;	/* not the kernel's stream: gcore's notes come last */
 	struct cp_core *core;
 	const char *why = NULL;
 	r = cp_core_read(in, &cfg, &core, &why);

@@ -24,6 +24,7 @@ struct cp_analyze_options {
 	bool exiting;			/* the caller exits next: leave libdw's memory to the kernel */
 	const char *symbol_path;	/* ':'-separated directories of portable PDBs, or NULL */
 	struct cp_locate_options locate;	/* --exe, --module-dir, --debug-dir, debuginfod */
+	int live_fd;			/* /proc/PID/mem of the process being dumped (handle), or -1 */
 	struct cp_dac_options dac;
 };
 

@@ -5,6 +5,18 @@
  * offset is checked against what is really there before it is used, in 64-bit arithmetic
  * that cannot wrap. A core that goes bad after its notes still gives a partial core: the
  * threads and registers are worth a report on their own.
+ *
+ * Writers other than the kernel may put the notes after the memory: gdb's gcore writes
+ * every PT_LOAD first and the PT_NOTE last (gdb/gcore.c, via BFD), and a one-pass reader
+ * learns the threads' stack pointers only once the memory has gone by. Such a stream (on
+ * stdin, or a .zst) is spooled to a temporary file and read from there like a core on disk,
+ * rather than kept in memory while streaming: what the report needs of the memory (a stack
+ * window per thread, the executable's data, the ELF headers) is known only from the notes,
+ * so a bounded in-memory reader would have to keep everything up to its bound and guess; a
+ * sparse file on disk costs the written pages only, keeps what any analysis (the DAC's
+ * heap walk included) may read, and is bounded by a cap and the filesystem's free space,
+ * with a problem recorded when cut. Offline inputs only: the kernel's stream (handle)
+ * always has its notes first and keeps its one bounded pass, the dying process waits on it.
  */
 #include "config.h"
 
@@ -19,11 +31,13 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "core.h"
+#include "elfnote.h"
 #include "strv.h"
 #include "zio.h"
 
@@ -73,14 +87,14 @@ void cp_core_destroy(struct cp_core *core)
 	free(core->threads);
 	free(core->auxv);
 	free(core->notes);
+	free(core->note_segs);
 	free(core->file_strings);
 	free(core->bounce);
+	if (core->spool) {
+		close(cp_input_fd(core->spool));
+		cp_input_destroy(core->spool);
+	}
 	free(core);
-}
-
-static size_t align4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
 }
 
 static void parse_prstatus(struct cp_core *core, const unsigned char *desc, size_t len)
@@ -227,7 +241,9 @@ static void parse_file(struct cp_core *core, const unsigned char *desc, size_t l
  * Who wrote the notes, from the first one: the kernel's first note is the crashed thread's
  * NT_PRSTATUS (fs/binfmt_elf.c, fill_note_info); createdump starts with NT_PRPSINFO and tags
  * the padding of every note's name ("CORE\0PRP", "CORE\0THR"; dotnet/runtime
- * src/coreclr/debug/createdump/dumpwriterelf.cpp, WriteProcessInfo and WriteThread).
+ * src/coreclr/debug/createdump/dumpwriterelf.cpp, WriteProcessInfo and WriteThread); gdb's
+ * gcore starts with NT_PRPSINFO too, its name padded with zeros (gdb/linux-tdep.c,
+ * linux_make_corefile_notes: the process's notes before the threads').
  */
 static void note_writer(struct cp_core *core, uint32_t type, const char *name, uint32_t namesz)
 {
@@ -237,6 +253,8 @@ static void note_writer(struct cp_core *core, uint32_t type, const char *name, u
 		core->writer = CP_CORE_WRITER_KERNEL;
 	else if (type == NT_PRPSINFO && memcmp(name, "CORE\0PRP", 8) == 0)
 		core->writer = CP_CORE_WRITER_CREATEDUMP;
+	else if (type == NT_PRPSINFO && memcmp(name, "CORE\0\0\0\0", 8) == 0)
+		core->writer = CP_CORE_WRITER_GCORE;
 }
 
 /* The thread that crashed: the first for the kernel; for createdump the one thread it
@@ -258,50 +276,39 @@ static void find_crashed(struct cp_core *core)
 
 static void parse_notes(struct cp_core *core, size_t start)
 {
-	const unsigned char *p = core->notes;
-	size_t off = start, len = core->notes_len;
+	struct cp_elfnote_iter it;
+	struct cp_elfnote note;
+	const char *why;
+	size_t at = start;
+	int r;
 
-	while (off + 12 <= len) {
-		uint32_t h[3];
-		memcpy(h, p + off, sizeof(h));
-		size_t name_off = off + 12;
-		if (h[0] > len - name_off) {
-			cp_core_problem(core, "note at offset %zu: name of %u bytes overruns the notes", off, h[0]);
-			return;
-		}
-		size_t desc_off = name_off + align4(h[0]);
-		if (desc_off > len || h[1] > len - desc_off) {
-			cp_core_problem(core, "note at offset %zu: %u bytes of data overrun the notes", off, h[1]);
-			return;
-		}
-		const char *name = (const char *)p + name_off;
-		const unsigned char *desc = p + desc_off;
-		bool is_core = h[0] == 5 && memcmp(name, "CORE", 5) == 0;
-
-		if (off == 0 && desc_off >= name_off + 8)
-			note_writer(core, h[2], name, h[0]);
-
-		if (is_core) {
-			switch (h[2]) {
+	cp_elfnote_iter_init(&it, core->notes, core->notes_len, start, 4);
+	while ((r = cp_elfnote_next(&it, &note, &why)) > 0) {
+		if (note.offset == 0 && note.namesz == 5 && note.desc >= (const unsigned char *)note.name + 8)
+			note_writer(core, note.type, note.name, note.namesz);
+		if (cp_elfnote_named(&note, "CORE")) {
+			switch (note.type) {
 			case NT_PRSTATUS:
-				parse_prstatus(core, desc, h[1]);
+				parse_prstatus(core, note.desc, note.descsz);
 				break;
 			case NT_PRPSINFO:
-				parse_prpsinfo(core, desc, h[1]);
+				parse_prpsinfo(core, note.desc, note.descsz);
 				break;
 			case NT_SIGINFO:
-				parse_siginfo(core, desc, h[1]);
+				parse_siginfo(core, note.desc, note.descsz);
 				break;
 			case NT_AUXV:
-				parse_auxv(core, desc, h[1]);
+				parse_auxv(core, note.desc, note.descsz);
 				break;
 			case NT_FILE:
-				parse_file(core, desc, h[1]);
+				parse_file(core, note.desc, note.descsz);
 				break;
 			}
 		}
-		off = desc_off + align4(h[1]);
+		at = note.end;
 	}
+	if (r < 0)
+		cp_core_problem(core, "note at offset %zu: %s", at, why);
 }
 
 bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret)
@@ -590,6 +597,177 @@ static int read_segment_data(struct cp_core *core, struct cp_segment *s)
 	return 0;
 }
 
+/* ---- spooling a stream whose notes come after its memory ---- */
+
+#define SPOOL_CHUNK (1u << 20)
+#define SPOOL_RESERVE (256ull << 20)	/* free space left to everyone else on the filesystem */
+#define SPOOL_STATFS_EVERY (64ull << 20)
+
+/* Would a one-pass read lose memory: does a PT_LOAD's data start before a note ends? */
+static bool notes_after_memory(const Elf64_Phdr *ph, size_t phnum)
+{
+	uint64_t notes_end = 0, first_load = UINT64_MAX;
+
+	for (size_t i = 0; i < phnum; i++) {
+		if (ph[i].p_type == PT_NOTE && ph[i].p_filesz <= UINT64_MAX - ph[i].p_offset &&
+		    ph[i].p_offset + ph[i].p_filesz > notes_end)
+			notes_end = ph[i].p_offset + ph[i].p_filesz;
+		if (ph[i].p_type == PT_LOAD && ph[i].p_filesz > 0 && ph[i].p_offset < first_load)
+			first_load = ph[i].p_offset;
+	}
+	return first_load < notes_end;
+}
+
+/* An unlinked file for the spool in $TMPDIR or /var/tmp: O_TMPFILE, or where the
+ * filesystem has none, a mkstemp() name removed at once. */
+static int spool_open(const char **dir_ret)
+{
+	const char *dir = getenv("TMPDIR");
+
+	if (!dir || dir[0] != '/')
+		dir = "/var/tmp";
+	*dir_ret = dir;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/crashpipe-core.XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	(void) unlink(path);
+	return fd;
+}
+
+/* Bytes the spool in @fd may still take: the cap, and the free space above the reserve. */
+static uint64_t spool_room(int fd, uint64_t written, uint64_t cap)
+{
+	struct statvfs sv;
+	uint64_t room = cap > written ? cap - written : 0;
+
+	if (fstatvfs(fd, &sv) == 0) {
+		uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		avail = avail > SPOOL_RESERVE ? avail - SPOOL_RESERVE : 0;
+		if (avail < room)
+			room = avail;
+	}
+	return room;
+}
+
+/*
+ * Copy the stream @in into a spool file: the ELF header and program headers already read
+ * (@eh, @ph) at their offsets, then everything from the stream's position to its end or
+ * the room left, pages of zeros left as holes, and the notes even past that room. On success core->spool is the spool, a
+ * seekable input. Returns 0; 1 when no spool file could be made (a problem says why; the
+ * stream is untouched and read in one pass); or -errno (the stream is spoiled then).
+ */
+static int spool_stream(struct cp_core *core, struct cp_input *in, const struct cp_core_config *cfg,
+			const Elf64_Ehdr *eh, const Elf64_Phdr *ph, size_t phsize)
+{
+	const char *dir;
+	int fd = spool_open(&dir);
+	if (fd < 0) {
+		cp_core_problem(core, "cannot spool the core (its notes come after its memory) to %s: %s",
+				dir, strerror(-fd));
+		return 1;
+	}
+	_cleanup_close_ int spool_fd = fd;
+	_cleanup_free_ unsigned char *buf = aligned_alloc(4096, SPOOL_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	if (pwrite(fd, eh, sizeof(*eh), 0) != (ssize_t)sizeof(*eh) ||
+	    pwrite(fd, ph, phsize, eh->e_phoff) != (ssize_t)phsize)
+		return errno ? -errno : -EIO;
+
+	uint64_t pos = cp_input_pos(in), end = eh->e_phoff + phsize;
+	uint64_t room = spool_room(fd, pos, cfg->max_spool), next_statfs = pos + SPOOL_STATFS_EVERY;
+	const char *cut = NULL;
+	for (;;) {
+		if (pos >= next_statfs) {
+			room = spool_room(fd, pos, cfg->max_spool);
+			next_statfs = pos + SPOOL_STATFS_EVERY;
+		}
+		if (room == 0) {
+			cut = pos >= cfg->max_spool ? "the spool's size limit" : "free space";
+			break;
+		}
+		size_t want = room < SPOOL_CHUNK ? room : SPOOL_CHUNK;
+		ssize_t n = cp_input_read_at(in, pos, buf, want);
+		if (n == -EBADMSG) {
+			cp_core_problem(core, "corrupt zstd data after offset %llu; memory after it is lost",
+					(unsigned long long)pos);
+			break;
+		}
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		for (size_t p = 0; p < (size_t)n; p += 4096) {
+			size_t l = (size_t)n - p < 4096 ? (size_t)n - p : 4096;
+			if (all_zero(buf + p, l))
+				continue;
+			ssize_t w = pwrite(fd, buf + p, l, pos + p);
+			if (w != (ssize_t)l) {
+				if (w < 0 && errno != ENOSPC && errno != EFBIG)
+					return -errno;
+				n = p;
+				cut = "free space";
+				break;
+			}
+		}
+		pos += n;
+		room -= (uint64_t)n < room ? (uint64_t)n : room;
+		if (cut)
+			break;
+	}
+	/* Cut or not, the notes are what the report cannot do without: those past the cut
+	 * are read on from the stream (each at most max_notes bytes) and written in. */
+	uint64_t cut_at = pos;
+	for (size_t i = 0; cut && i < eh->e_phnum; i++) {
+		uint64_t off = ph[i].p_offset, len = ph[i].p_filesz;
+		if (ph[i].p_type != PT_NOTE || len > cfg->max_notes || len > UINT64_MAX - off ||
+		    off + len <= pos)
+			continue;
+		if (off < pos) {
+			len -= pos - off;
+			off = pos;
+		}
+		/* Up to the note within the time a stream is drained for: a writer that never
+		 * ends (threats.md T08) must not hold analyze either. */
+		uint64_t at = cp_input_pos(in);
+		if (off > at && cp_input_drain_max(in, off - at, CP_CORE_DRAIN_SECONDS) != -EFBIG)
+			break;
+		if (cp_input_pos(in) != off)
+			break;
+		while (len > 0) {
+			ssize_t n = cp_input_read_at(in, off, buf, len < SPOOL_CHUNK ? len : SPOOL_CHUNK);
+			if (n == -ESPIPE)
+				break;	/* overlaps another note read before: a hostile layout */
+			if (n <= 0 || pwrite(fd, buf, n, off) != n)
+				break;
+			off += n;
+			len -= n;
+			if (off > end)
+				end = off;
+		}
+	}
+	if (pos < end)
+		pos = end;
+	if (ftruncate(fd, pos) < 0)
+		return -errno;
+	if (cut)
+		cp_core_problem(core, "the core, spooled to %s because its notes come after its memory, was cut at %llu bytes (%s); its notes were kept",
+				dir, (unsigned long long)cut_at, cut);
+	struct cp_input *sin;
+	int r = cp_input_open(fd, &sin);
+	if (r < 0)
+		return r;
+	spool_fd = -1;
+	core->spool = sin;
+	return 0;
+}
+
 int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		      struct cp_core **ret, const char **error_ret)
 {
@@ -647,7 +825,6 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 	if (!core)
 		return -ENOMEM;
 	core->in = in;
-	core->live_fd = -1;
 
 	size_t phsize = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
 	_cleanup_free_ Elf64_Phdr *ph = malloc(phsize);
@@ -662,6 +839,16 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 	if ((size_t)n < phsize) {
 		*err = "truncated inside the program headers";
 		return -EINVAL;
+	}
+
+	if (cfg->spool && !cp_input_seekable(in) && notes_after_memory(ph, eh.e_phnum)) {
+		int r = spool_stream(core, in, cfg, &eh, ph, phsize);
+		if (r < 0) {
+			*err = "cannot spool a core whose notes come after its memory";
+			return r;
+		}
+		if (r == 0)
+			core->in = in = core->spool;
 	}
 
 	/* A file's size bounds every offset; a stream's is known only at its end. */
@@ -734,6 +921,11 @@ int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 			cp_core_problem(core, "core ends inside its notes (%zd of %llu bytes)", n,
 					(unsigned long long)p->p_filesz);
 		size_t start = core->notes_len;
+		size_t *segs = realloc(core->note_segs, (core->n_note_segs + 1) * sizeof(*segs));
+		if (!segs)
+			return -ENOMEM;
+		core->note_segs = segs;
+		segs[core->n_note_segs++] = start;
 		core->notes_len += n;
 		parse_notes(core, start);
 	}
@@ -801,6 +993,12 @@ int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg)
 	return 0;
 }
 
+void cp_core_drop_input(struct cp_core *core)
+{
+	if (core->in != core->spool)
+		core->in = NULL;
+}
+
 int cp_core_read(struct cp_input *in, const struct cp_core_config *cfg,
 		 struct cp_core **ret, const char **error_ret)
 {
@@ -826,14 +1024,6 @@ ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t 
 	if (!s)
 		return 0;
 	uint64_t rel = addr - s->vaddr;
-	/* The live process has all of a mapping, file-backed text included. pread() takes a
-	 * signed offset, so the vsyscall page at the top comes from the core. */
-	if (core->live_fd >= 0 && rel < s->memsz && addr <= INT64_MAX) {
-		size_t l = len > s->memsz - rel ? s->memsz - rel : len;
-		ssize_t n = pread(core->live_fd, buf, l, (off_t)addr);
-		if (n > 0)
-			return n;
-	}
 	if (rel >= s->filesz)
 		return 0;
 	if (len > s->filesz - rel)
@@ -854,25 +1044,24 @@ ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t 
 /* A core of notes only: ELF header, one PT_NOTE header, the notes minus NT_FILE. */
 int cp_core_write_notes(const struct cp_core *core, int fd)
 {
-	_cleanup_free_ unsigned char *out = malloc(core->notes_len + 1);
-	size_t len = 0, off = 0;
+	/* Each note is at least 12 bytes and gains at most 3 of padding. */
+	_cleanup_free_ unsigned char *out = calloc(1, core->notes_len + core->notes_len / 4 + 4);
+	size_t len = 0;
 
 	if (!out)
 		return -ENOMEM;
-	while (off + 12 <= core->notes_len) {
-		uint32_t h[3];
-		memcpy(h, core->notes + off, sizeof(h));
-		size_t desc_off = off + 12 + align4(h[0]);
-		if (desc_off > core->notes_len || h[1] > core->notes_len - desc_off)
-			break;
-		size_t end = desc_off + align4(h[1]);
-		if (end > core->notes_len)
-			end = core->notes_len;
-		if (h[2] != NT_FILE) {
-			memcpy(out + len, core->notes + off, end - off);
-			len += end - off;
-		}
-		off = end;
+	/* The notes the reader parsed, segment by segment as it did, each padded whole: the
+	 * notes core must read back as the same threads. */
+	for (size_t i = 0; i < core->n_note_segs; i++) {
+		size_t end = i + 1 < core->n_note_segs ? core->note_segs[i + 1] : core->notes_len;
+		struct cp_elfnote_iter it;
+		struct cp_elfnote note;
+		cp_elfnote_iter_init(&it, core->notes, end, core->note_segs[i], 4);
+		while (cp_elfnote_next(&it, &note, NULL) > 0)
+			if (note.type != NT_FILE) {
+				memcpy(out + len, core->notes + note.offset, note.end - note.offset);
+				len = (len + note.end - note.offset + 3) & ~(size_t)3;
+			}
 	}
 
 	Elf64_Ehdr eh = {

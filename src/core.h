@@ -24,11 +24,18 @@ struct cp_core_config {
 	uint64_t keep_all_below;	/* keep every segment when all of them fit in this */
 	uint64_t max_notes;		/* largest PT_NOTE segment accepted */
 	uint64_t max_keep_dotnet;	/* bytes kept of a .NET process's stream (the DAC reads its heap) */
+	/* A stream whose notes come after its memory (gdb's gcore, and any writer but the
+	 * kernel and createdump) cannot be read in one pass: with @spool set it is copied to
+	 * an unlinked temporary file in $TMPDIR or /var/tmp, at most max_spool bytes and what
+	 * leaves free space on that filesystem, and read from there. Off for the kernel's
+	 * stream (handle), which keeps its one pass. */
+	bool spool;
+	uint64_t max_spool;
 };
 
 #define CP_CORE_CONFIG_DEFAULT { \
 	.max_stack = 32ull << 20, .keep_all_below = 4ull << 20, .max_notes = 64ull << 20, \
-	.max_keep_dotnet = 4ull << 30 }
+	.max_keep_dotnet = 4ull << 30, .spool = false, .max_spool = 32ull << 30 }
 
 struct cp_segment {
 	uint64_t vaddr, memsz, filesz, offset;
@@ -57,11 +64,14 @@ enum cp_core_writer {
 	CP_CORE_WRITER_KERNEL,		/* the first note is the crashed thread's NT_PRSTATUS */
 	CP_CORE_WRITER_CREATEDUMP,	/* the .NET runtime's createdump (dotnet-dump collect,
 					 * DOTNET_DbgEnableMiniDump) */
+	CP_CORE_WRITER_GCORE,		/* gdb's gcore: NT_PRPSINFO first, untagged */
 };
 
 struct cp_core {
+	/* Every field is written by core.c only; the rest of the program reads them. */
 	struct cp_input *in;		/* kept while a seekable core can still be read */
-	int live_fd;			/* /proc/PID/mem of the process being dumped, or -1 */
+	struct cp_input *spool;		/* owned: the temporary copy of a stream (cp_core_config.spool),
+					 * then also in */
 	unsigned char *bounce;		/* for reading a stream past its zero pages */
 	uint64_t size;			/* bytes of core data seen */
 
@@ -96,6 +106,8 @@ struct cp_core {
 	/* Raw notes the kernel wrote, and the parts of them that belong to all threads. */
 	unsigned char *notes;
 	size_t notes_len;
+	size_t *note_segs;		/* where each PT_NOTE segment's notes start in notes */
+	size_t n_note_segs;
 	char *file_strings;		/* NT_FILE's copy */
 
 	/* What went wrong while reading, one line each; the report carries them. */
@@ -118,14 +130,19 @@ void cp_core_destroy(struct cp_core *core);
 int cp_core_read_head(struct cp_input *in, const struct cp_core_config *cfg,
 		      struct cp_core **ret, const char **error_ret);
 int cp_core_read_rest(struct cp_core *core, const struct cp_core_config *cfg);
+/* Forget the core's input after cp_core_read_head(): a process that closed it (the live
+ * analysis child of handle, which must not hold the kernel's pipe) keeps the notes only;
+ * its memory comes from the live process (cp_target_set_live()). */
+void cp_core_drop_input(struct cp_core *core);
+
 /* cp_core_read_rest() reads a stream up to the end of its last segment, for at most this
  * many seconds; whatever comes after is left for the caller (cp_input_drain_max()). */
 #define CP_CORE_DRAIN_SECONDS 20
 
-/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds, or
- * with live_fd set, that the process being dumped holds in a segment the core lists.
+/* Copy @len bytes of the crashed process's memory at @addr that the core itself holds.
  * Returns the number of bytes copied from the start (0 when @addr is not in the core),
- * or -errno. File-backed memory the core left out is the target's business. */
+ * or -errno. File-backed memory the core left out, and the live process's memory, are the
+ * target's business (target.h). */
 ssize_t cp_core_read_mem(struct cp_core *core, uint64_t addr, void *buf, size_t len);
 
 /* Does the process run .NET (libcoreclr.so mapped, or the JIT's double-mapped memfd of a

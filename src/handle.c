@@ -484,6 +484,8 @@ static void __attribute__((noreturn)) analysis_child(int out, struct handle_cont
 	opts.debug_cache = c->debug_cache;
 	opts.symbol_path = c->symbol_path;
 	opts.exiting = true;
+	if (live)
+		opts.live_fd = c->proc.memfd;
 	if (cp_analyze_core(c->core, c->rootfd, &opts, r) < 0)
 		_exit(ANALYSIS_EXIT_ANALYZE);
 	/* A DAC slower than the live analysis may wait for gets its full time on the core. */
@@ -493,7 +495,8 @@ static void __attribute__((noreturn)) analysis_child(int out, struct handle_cont
 	 * let the parent analyse the core instead. */
 	unsigned char byte;
 	uint64_t phdr;
-	if (live && cp_core_auxv(c->core, AT_PHDR, &phdr) && cp_core_read_mem(c->core, phdr, &byte, 1) != 1)
+	if (live && cp_core_auxv(c->core, AT_PHDR, &phdr) &&
+	    (phdr > INT64_MAX || pread(c->proc.memfd, &byte, 1, (off_t)phdr) != 1))
 		_exit(ANALYSIS_EXIT_PROCESS_GONE);
 	char *json = cp_report_to_json(r);
 	if (!json)
@@ -519,8 +522,7 @@ static pid_t spawn_child(struct handle_context *c, bool live, int *fd_ret)
 		if (live) {
 			/* The kernel waits for every reader of the pipe to close it. */
 			close(STDIN_FILENO);
-			c->core->in = NULL;
-			c->core->live_fd = c->proc.memfd;
+			cp_core_drop_input(c->core);
 		}
 		analysis_child(pfd[1], c, live);
 	}

@@ -46,6 +46,7 @@
 #include "cleanup.h"
 #include "debugcache.h"
 #include "ehframe.h"
+#include "elfnote.h"
 #include "symcache.h"
 #include "symindex.h"
 #include "core.h"
@@ -181,20 +182,16 @@ static int parse_image(struct cp_modules *mods, struct cp_module *m)
 		/* Only the core's own copy says what was mapped. */
 		if (cp_target_read_core(mods->t, m->bias + ph[i].p_vaddr, buf, len) < 0)
 			continue;
-		for (size_t off = 0; off + 12 <= len;) {
-			uint32_t h[3];
-			memcpy(h, buf + off, sizeof(h));
-			size_t desc = off + 12 + ((h[0] + 3) & ~3u);
-			if (desc > len || h[1] > len - desc)
-				break;
-			if (h[2] == NT_GNU_BUILD_ID && h[0] == 4 && memcmp(buf + off + 12, "GNU", 4) == 0 &&
-			    h[1] > 0 && h[1] <= MAX_BUILD_ID) {
-				memcpy(m->mem_id, buf + desc, h[1]);
-				m->mem_id_len = h[1];
+		struct cp_elfnote_iter it;
+		struct cp_elfnote note;
+		cp_elfnote_iter_init(&it, buf, len, 0, ph[i].p_align);
+		while (cp_elfnote_next(&it, &note, NULL) > 0)
+			if (note.type == NT_GNU_BUILD_ID && cp_elfnote_named(&note, "GNU") &&
+			    note.descsz > 0 && note.descsz <= MAX_BUILD_ID) {
+				memcpy(m->mem_id, note.desc, note.descsz);
+				m->mem_id_len = note.descsz;
 				break;
 			}
-			off = desc + ((h[1] + 3) & ~3u);
-		}
 	}
 	return 0;
 }

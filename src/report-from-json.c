@@ -280,7 +280,7 @@ static int thread_from_json(struct cp_jr *rd, const cJSON *item, struct cp_repor
 
 static int process_from_json(struct cp_jr *rd, const cJSON *p, struct cp_process *pr)
 {
-	static const char *const core_writers[] = { "kernel", "createdump", "systemd-coredump", NULL };
+	static const char *const core_writers[] = { "kernel", "createdump", "systemd-coredump", "gcore", NULL };
 	double d;
 	bool has;
 

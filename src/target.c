@@ -40,6 +40,7 @@ struct cache_page {
 struct cp_target {
 	struct cp_core *core;
 	int rootfd;
+	int live_fd;		/* /proc/PID/mem of the process being dumped, or -1 */
 	struct target_file *files;
 	size_t n_files;
 	size_t *map_file;	/* core->maps[i] is files[map_file[i]] */
@@ -62,6 +63,7 @@ int cp_target_create(struct cp_core *core, int rootfd, struct cp_target **ret)
 		return -ENOMEM;
 	t->core = core;
 	t->rootfd = rootfd;
+	t->live_fd = -1;
 	t->files = calloc(core->n_maps + 1, sizeof(*t->files));
 	t->map_file = calloc(core->n_maps + 1, sizeof(*t->map_file));
 	/* calloc()'s pages are faulted in as they are used: most never are. */
@@ -116,8 +118,8 @@ int *cp_target_fds(const struct cp_target *t, size_t *n_ret)
 		return NULL;
 	if (t->rootfd >= 0)
 		fds[n++] = t->rootfd;
-	if (t->core->live_fd >= 0)
-		fds[n++] = t->core->live_fd;
+	if (t->live_fd >= 0)
+		fds[n++] = t->live_fd;
 	if (t->core->in && cp_input_fd(t->core->in) >= 0)
 		fds[n++] = cp_input_fd(t->core->in);
 	for (size_t i = 0; i < t->n_files; i++)
@@ -207,6 +209,35 @@ void cp_target_block_file(struct cp_target *t, const char *path)
 	drop_cached(t, i);
 }
 
+void cp_target_set_live(struct cp_target *t, int memfd)
+{
+	t->live_fd = memfd;
+	memset(t->cache, 0, CACHE_PAGES * sizeof(*t->cache));
+}
+
+int cp_target_live_fd(const struct cp_target *t)
+{
+	return t->live_fd;
+}
+
+/* The process's memory at @addr: the live process's, in a segment the core lists, else
+ * the core's bytes. Bytes copied from the start, 0 for none, or -errno. */
+static ssize_t read_process(struct cp_target *t, uint64_t addr, void *buf, size_t len)
+{
+	const struct cp_segment *s;
+
+	/* The live process has all of a mapping, file-backed text included. pread() takes a
+	 * signed offset, so the vsyscall page at the top comes from the core. */
+	if (t->live_fd >= 0 && addr <= INT64_MAX && (s = cp_core_segment_at(t->core, addr))) {
+		uint64_t rel = addr - s->vaddr;
+		size_t l = len > s->memsz - rel ? s->memsz - rel : len;
+		ssize_t n = pread(t->live_fd, buf, l, (off_t)addr);
+		if (n > 0)
+			return n;
+	}
+	return cp_core_read_mem(t->core, addr, buf, len);
+}
+
 /* The cached page @page of source @src, filled on a miss; NULL when it cannot be read. */
 static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t page)
 {
@@ -216,7 +247,7 @@ static struct cache_page *cached(struct cp_target *t, uint32_t src, uint64_t pag
 	if (c->tag == src + 1 && c->page == page)
 		return c;
 	if (src == 0) {
-		n = cp_core_read_mem(t->core, page * PAGE, c->data, PAGE);
+		n = read_process(t, page * PAGE, c->data, PAGE);
 	} else {
 		struct target_file *f = &t->files[src - 1];
 		n = pread(f->fd, c->data, PAGE, page * PAGE);
@@ -250,7 +281,7 @@ static size_t copy_cached(struct cp_target *t, uint32_t src, uint64_t pos, void 
 /* Copy what one source has of [addr, addr + len) within one page; returns bytes copied. */
 static size_t read_core_chunk(struct cp_target *t, uint64_t addr, void *buf, size_t len)
 {
-	if (t->core->in || t->core->live_fd >= 0)
+	if (t->core->in || t->live_fd >= 0)
 		return copy_cached(t, 0, addr, buf, len);
 	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
 	return n > 0 ? n : 0;
@@ -290,7 +321,7 @@ static size_t read_file_chunk(struct cp_target *t, uint64_t addr, void *buf, siz
 /* As much of [addr, addr + len) as one source has in one piece, uncached; bytes copied. */
 static size_t read_direct(struct cp_target *t, uint64_t addr, void *buf, size_t len, bool files)
 {
-	ssize_t n = cp_core_read_mem(t->core, addr, buf, len);
+	ssize_t n = read_process(t, addr, buf, len);
 	if (n > 0 || !files)
 		return n > 0 ? n : 0;
 	size_t fi;

@@ -4,7 +4,9 @@
 /*
  * target - one read(addr, len) over the crashed process's memory.
  *
- * Sources, in order: the core's own bytes; else the file an NT_FILE entry says was mapped
+ * Sources, in order: the live process's memory (/proc/PID/mem, while the kernel holds a
+ * process that is being dumped; cp_target_set_live()), within the segments the core lists;
+ * the core's own bytes; else the file an NT_FILE entry says was mapped
  * there, at its page offset (a default coredump_filter leaves file-backed text out of the
  * core). Files are opened through cp_open_in_root() in the root given at creation: the
  * host's /, a --sysroot, or /proc/PID/root of a crash in a container.
@@ -20,6 +22,13 @@ struct cp_target;
 /* @core and @rootfd are borrowed and must outlive the target. */
 int cp_target_create(struct cp_core *core, int rootfd, struct cp_target **ret);
 void cp_target_destroy(struct cp_target *t);
+
+/* Read the process's memory through @memfd (its /proc/PID/mem, borrowed; -1: none) before
+ * the core: it has all of every mapping, file-backed text included. */
+void cp_target_set_live(struct cp_target *t, int memfd);
+
+/* The live process's memory fd, or -1. */
+int cp_target_live_fd(const struct cp_target *t);
 
 /* Copy @len bytes at @addr. Returns 0, or -EFAULT when any of them cannot be had. */
 int cp_target_read(struct cp_target *t, uint64_t addr, void *buf, size_t len);

@@ -2,10 +2,12 @@
  * fuzz-core.c - libFuzzer target for the core reader (src/core.c) and its input layer
  * (src/zio.c): the bytes are a core as the kernel (or a hostile user) would hand it over.
  *
- * Each input is read twice, the two ways `crashpipe` reads cores: from a memfd (a plain
- * seekable file, read in place, as `analyze` reads a core on disk) and from a pipe (a
- * stream, read in one forward pass with cp_core_read_head() then cp_core_read_rest(), as
- * `handle` reads the kernel's pipe). A zstd-compressed input goes through the decompressor
+ * Each input is read three times, the ways `crashpipe` reads cores: from a memfd (a plain
+ * seekable file, read in place, as `analyze` reads a core on disk), from a pipe (a stream,
+ * read in one forward pass with cp_core_read_head() then cp_core_read_rest(), as `handle`
+ * reads the kernel's pipe), and from a pipe with spooling on (as `analyze` reads stdin or a
+ * .zst: a stream whose notes come after its memory, gcore's layout, is copied to a
+ * temporary file in $TMPDIR, /dev/shm here unless set, and read from there). A zstd-compressed input goes through the decompressor
  * both times. What a read returns is then used the way the analysis uses it: threads and
  * registers, NT_FILE mappings, auxv, memory reads at the addresses the core itself names,
  * and the notes-only core for libunwind, which must read back.
@@ -13,6 +15,7 @@
 #include "config.h"
 
 #include <elf.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -141,8 +144,9 @@ static void from_file(const uint8_t *data, size_t size)
 	close(fd);
 }
 
-/* A stream: the bytes in a pipe, read forward in two steps as `handle` reads the kernel's. */
-static void from_pipe(const uint8_t *data, size_t size)
+/* A stream: the bytes in a pipe, read forward in two steps as `handle` reads the kernel's,
+ * or with @spool as `analyze` reads one. */
+static void from_pipe(const uint8_t *data, size_t size, bool spool)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -159,14 +163,17 @@ static void from_pipe(const uint8_t *data, size_t size)
 	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
 	struct cp_core *core;
 	const char *why = NULL;
+	cfg.spool = spool;
 	if (cp_input_open(p[0], &in) == 0) {
 		int r = cp_core_read_head(in, &cfg, &core, &why);
 		if (r < 0 && r != -ENOMEM && (!why || !*why))
 			abort();	/* a refused core says why */
 		if (r == 0) {
 			if (cp_core_read_rest(core, &cfg) == 0) {
-				if (core->in)
+				if (core->in && (!spool || core->in != core->spool))
 					abort();	/* a stream is done with once read */
+				if (!spool && core->spool)
+					abort();	/* only analyze spools */
 				use(core, 0);
 			}
 			cp_core_destroy(core);
@@ -181,6 +188,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > PIPE_BYTES)
 		return -1;	/* not added to the corpus */
 	from_file(data, size);
-	from_pipe(data, size);
+	from_pipe(data, size, false);
+	from_pipe(data, size, true);
+	return 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void) argc;
+	(void) argv;
+	if (access("/dev/shm", W_OK) == 0)
+		setenv("TMPDIR", "/dev/shm", 0);
 	return 0;
 }

@@ -6,7 +6,9 @@
 # BUILDDIR is a --enable-fuzz build (for tests/fuzz/gen-symcache). The cores are real
 # kernel cores of tiny-crasher.c (one and two threads), written through core_pattern with
 # the tests' lock held and the old pattern restored (tests/test-subr.sh); each is kept
-# zstd-compressed whole, and plain cut after its notes and a little after. The symcaches
+# zstd-compressed whole, and plain cut after its notes and a little after. gdb's gcore of
+# the same program stopped at its fault gives the other layout (memory first, notes last):
+# kept zstd-compressed, and for one thread plain as well. The symcaches
 # are written by cp_symcache_build() for two small libc libraries. The hints are text,
 # kept in the tree as they are (corpus/hint/ is not remade here).
 set -u
@@ -51,6 +53,19 @@ for t in 1 2; do
 	head -c "$end" "$core" >"$corpus/core/kernel-${t}thread.notes"
 	head -c $((end + 4096)) "$core" >"$corpus/core/kernel-${t}thread.head"
 	echo "core: $t thread(s), $(stat -c %s "$core") bytes, notes end at $end"
+done
+
+need gdb
+for t in 1 2; do
+	args=()
+	[ "$t" = 1 ] || args=(x)
+	rm -f "gcore-$t.core"
+	timeout 60 gdb -nx -batch -q -iex 'set debuginfod enabled off' -ex run \
+		-ex "gcore $PWD/gcore-$t.core" -ex kill --args ./tiny-crasher "${args[@]}" >"gcore-$t.log" 2>&1
+	[ -s "gcore-$t.core" ] || fail "gdb wrote no gcore: $(tail -3 "gcore-$t.log")"
+	zstd -q -19 -c "gcore-$t.core" >"$corpus/core/gcore-${t}thread.zst"
+	[ "$t" != 1 ] || cp "gcore-$t.core" "$corpus/core/gcore-${t}thread"
+	echo "gcore: $t thread(s), $(stat -c %s "gcore-$t.core") bytes"
 done
 
 mkdir -p sym

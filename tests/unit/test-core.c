@@ -344,9 +344,60 @@ static void test_writer(void)
 	/* None has one: dotnet-dump collect of a running process. */
 	build_createdump(&d, -1, "PRP");
 	check_writer(&d, CP_CORE_WRITER_CREATEDUMP, 0, false);
-	/* PRPSINFO first without createdump's tag: a writer not known; the first thread. */
+	/* PRPSINFO first, its name padded with zeros: gdb's gcore; the first thread (gdb
+	 * writes the one it stopped on first, and gives every thread its signal). */
 	build_createdump(&d, 2, "\0\0\0");
+	check_writer(&d, CP_CORE_WRITER_GCORE, 0, true);
+	/* PRPSINFO first with another tag: a writer not known; the first thread. */
+	build_createdump(&d, 2, "XYZ");
 	check_writer(&d, CP_CORE_WRITER_UNKNOWN, 0, true);
+}
+
+/* gcore's layout: the same core with its notes moved after the memory. Through a pipe, a
+ * one-pass read loses the memory; with spooling on (as analyze reads a stream) it does not,
+ * and the spool is gone with the core. */
+static void test_notes_last(void)
+{
+	static unsigned char buf[sizeof(S.buf) + sizeof(S.notes)];
+	Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
+
+	build();
+	memcpy(buf, S.buf, S.len);
+	memcpy(buf + S.len, S.notes, S.notes_len);
+	CHECK(ph[0].p_type == PT_NOTE);
+	ph[0].p_offset = S.len;
+	size_t len = S.len + S.notes_len;
+
+	for (int spool = 0; spool < 2; spool++) {
+		int p[2];
+		pthread_t th;
+		struct cp_input *in;
+		struct cp_core *c;
+		struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+		const char *why;
+		cfg.spool = spool;
+		CHECK(pipe(p) == 0);
+		struct feed f = { p[1], buf, len };
+		pthread_create(&th, NULL, feeder, &f);
+		CHECK(cp_input_open(p[0], &in) == 0);
+		int r = cp_core_read(in, &cfg, &c, &why);
+		pthread_join(th, NULL);
+		CHECK(r == 0);
+		if (r == 0) {
+			unsigned char b[16];
+			CHECK(c->n_threads == 2);
+			if (spool) {
+				check_core(c);
+				CHECK(c->spool && c->in == c->spool);
+			} else {
+				CHECK(c->partial && !c->spool);
+				CHECK(cp_core_read_mem(c, 0x7000ff0, b, 16) == 0);
+			}
+			cp_core_destroy(c);
+		}
+		cp_input_destroy(in);
+		close(p[0]);
+	}
 }
 
 int main(void)
@@ -356,5 +407,6 @@ int main(void)
 	test_damage();
 	test_notes_only_core();
 	test_writer();
+	test_notes_last();
 	return UNIT_DONE();
 }

@@ -253,7 +253,11 @@ int main(void)
 		      str_eq(r->process.core_writer, "systemd-coredump"));
 		cp_report_destroy(r);
 		r = NULL;
-		j = HEAD "\"runtime\":{\"kind\":\"dotnet\"},\"process\":{\"core_writer\":\"gcore\"}}";
+		j = HEAD "\"process\":{\"core_writer\":\"gcore\"}}";
+		CHECK(cp_report_parse(j, strlen(j), &r, &why) == 0 && r && str_eq(r->process.core_writer, "gcore"));
+		cp_report_destroy(r);
+		r = NULL;
+		j = HEAD "\"runtime\":{\"kind\":\"dotnet\"},\"process\":{\"core_writer\":\"minicoredumper\"}}";
 		CHECK(cp_report_parse(j, strlen(j), &r, &why) == 0 && r && r->runtime.present && !r->runtime.kind &&
 		      !r->process.core_writer);
 		cp_report_destroy(r);
