@@ -44,6 +44,7 @@
 
 #include "cleanup.h"
 #include "debugcache.h"
+#include "inline.h"
 #include "symcache.h"
 #include "symindex.h"
 #include "core.h"
@@ -583,8 +584,7 @@ int cp_module_eh_frame_table(const struct cp_module *cm, uint64_t *hdr_ret, uint
 	return 0;
 }
 
-/* A symbol's name without its version ("__libc_start_main@@GLIBC_2.34"), demangled. */
-static char *demangle(const char *versioned)
+char *cp_modules_demangle(const char *versioned)
 {
 	_cleanup_free_ char *name = strndup(versioned, strcspn(versioned, "@"));
 
@@ -614,6 +614,8 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 	f->has_module_offset = true;
 	if (!m->dw || m->match == 0)
 		return;
+	f->lookup = lookup;
+	f->has_lookup = true;
 
 	struct sym_cache *c = &mods->cache[(lookup ^ (lookup >> 12)) % SYM_CACHE_SIZE];
 	if (c->lookup != lookup) {
@@ -642,7 +644,7 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 			start = dl - off;
 		}
 		if (name) {
-			c->function = demangle(name);
+			c->function = cp_modules_demangle(name);
 			c->start = start - delta;
 		}
 		const char *file = NULL;
@@ -662,6 +664,26 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 		f->file = strdup(c->file);
 		f->line = c->line;
 	}
+}
+
+size_t cp_modules_inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret)
+{
+	const struct cp_module *found = cp_modules_find(mods, lookup);
+
+	ret->n = 0;
+	if (!found || !found->dw || found->match == 0)
+		return 0;
+	struct cp_module *m = &mods->mods[found - mods->mods];
+	uint64_t dl = lookup + (m->dw_bias - m->bias);
+	/* cp_modules_symbolize() has opened its symcache, if it has one. */
+	if (m->symcache) {
+		int n = cp_symcache_inline(m->symcache, dl, ret);
+		if (n >= 0)
+			return n;
+	}
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->dw, dl, &bias);
+	return cu ? cp_inline_chain_dwarf(cu, dl - bias, ret) : 0;
 }
 
 int cp_module_build_id_match(const struct cp_module *m)

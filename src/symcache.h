@@ -40,4 +40,9 @@ const char *cp_symcache_function(const struct cp_symcache *c, uint64_t addr, uin
  * *@line_ret, 0 when libdwfl would find none, -1 when the symcache cannot tell. */
 int cp_symcache_line(const struct cp_symcache *c, uint64_t addr, const char **file_ret, int *line_ret);
 
+/* The calls inlined at @addr, as cp_inline_chain_dwarf() would find them (inline.h):
+ * their number (0: none), or -1 when the symcache cannot tell. */
+struct cp_inline_chain;
+int cp_symcache_inline(const struct cp_symcache *c, uint64_t addr, struct cp_inline_chain *ret);
+
 #endif
