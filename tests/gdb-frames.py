@@ -15,6 +15,13 @@
 # frame interrupted by a signal, the return address for every other frame -- the spec's
 # definition of a report frame's "ip".
 #
+# With -ex 'py inline_frames = True' each thread also gets "all": every frame gdb shows,
+# inline ones included, innermost first, as {"pc": "0x...", "inline": bool, "function":
+# NAME|null, "file": FILE|null, "line": N|null} (the function as gdb's frame.name(), the
+# file as its symtab names it, the line as find_sal() gives it: for a frame with inlined
+# callees, the call site); max_frames counts physical frames there too.  The default
+# output stays physical-only.
+#
 # Run (gdb >= 8, Python):
 #   gdb -nx -batch -q -iex 'set debuginfod enabled off' -ex 'set pagination off' \
 #       -ex 'py max_frames = 256' -ex 'py out_path = "gdb.json"' -x gdb-frames.py PROG CORE
@@ -33,6 +40,10 @@ try:
     out_path  # noqa: F821
 except NameError:
     out_path = None
+try:
+    inline_frames  # noqa: F821 (set by the caller with -ex 'py inline_frames = True')
+except NameError:
+    inline_frames = False
 
 # backtrace limit counts inline frames too; leave room for them (we stop by count below).
 gdb.execute("set backtrace past-main on")
@@ -44,9 +55,15 @@ SKIP = (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME)
 
 def thread_frames(thread):
     thread.switch()
-    frames, sps, names, stop = [], [], [], None
+    frames, sps, names, stop, every = [], [], [], None, []
     frame = gdb.newest_frame()
     while frame is not None and len(frames) < max_frames:
+        if inline_frames and frame.type() != gdb.TAILCALL_FRAME:
+            sal = frame.find_sal()
+            every.append({"pc": "0x%x" % frame.pc(), "inline": frame.type() == gdb.INLINE_FRAME,
+                          "function": frame.name(),
+                          "file": sal.symtab.filename if sal.symtab is not None else None,
+                          "line": sal.line or None})
         if frame.type() not in SKIP:
             frames.append("0x%x" % frame.pc())
             sps.append("0x%x" % (int(frame.read_register("sp")) & 0xFFFFFFFFFFFFFFFF))
@@ -58,7 +75,10 @@ def thread_frames(thread):
         frame = older
     if frame is not None:
         stop = "max_frames (%d) reached" % max_frames
-    return {"tid": thread.ptid[1], "frames": frames, "sps": sps, "names": names, "stop": stop}
+    t = {"tid": thread.ptid[1], "frames": frames, "sps": sps, "names": names, "stop": stop}
+    if inline_frames:
+        t["all"] = every
+    return t
 
 
 def main():
