@@ -363,13 +363,28 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 	return cp_newfile_commit(&f, slash ? strrchr(dst, '/') + 1 : dst, 0644);
 }
 
+/* The file at @dst is a symcache of this version, or not one to replace: false only for a
+ * trusted regular file (debugcache.h) of another version, which the build replaces (an
+ * older crashpipe wrote it; it still reads it, this one does not). */
+static bool current(const char *dst)
+{
+	_cleanup_close_ int fd = open(dst, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	char magic[8];
+
+	if (fd < 0 || !cp_debug_cache_trusted(fd, &st) || !S_ISREG(st.st_mode))
+		return true;
+	return pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) || memcmp(magic, MAGIC, 6) != 0 ||
+	       memcmp(magic, MAGIC, 8) == 0;
+}
+
 int cp_symcache_build(const char *dir, const char *hex, const char *path)
 {
 	char dst[PATH_MAX], dbg[PATH_MAX];
 	int r = cp_debug_cache_path(dst, sizeof(dst), dir, hex, ".sym");
 	if (r < 0)
 		return r;
-	if (access(dst, F_OK) == 0)
+	if (access(dst, F_OK) == 0 && current(dst))
 		return 0;
 	/* Only libraries with separate debuginfo have symbols worth the file. */
 	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);

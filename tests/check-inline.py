@@ -26,6 +26,18 @@ parameter list and " const" before they are compared.  Files: equal, or one ends
 finding none); --expect F1,F2,...: the crashed thread's frames, innermost first, begin
 with these functions (normalised).
 
+Two more checks instead of the oracles (GDB_JSON is then left out):
+  --show FILE            FILE is `crashpipe show REPORT`: each frame line of the report's
+                         threads shows the address only on the first frame of an inline
+                         chain (gdb's backtrace), and every frame is there with its number
+  --same-as OTHER        REPORT's threads have exactly OTHER's frames (warm vs cold)
+  --expect-inline-in ID:N  at least N inline frames of the module with build-id ID
+  --capped FULL --cap N  REPORT was made with --max-frames=N, FULL of the same core
+                         without: the crashed thread keeps at most N physical frames, every
+                         inline frame is followed by its physical frame, the left-out frames
+                         do not start inside a chain, and the kept head (to the first
+                         folded cycle) is FULL's head
+
 Prints one line per mismatch, then a summary; exit 0 on pass, 1 on fail.
 """
 import argparse
@@ -170,8 +182,91 @@ def score(name, oracle_name, rep, oracle, inline_of_oracle, problems):
     return matched, scored
 
 
+def check_show(rep_doc, show_path):
+    """Problems of `crashpipe show`'s frame lines."""
+    problems = []
+    with open(show_path, errors="replace") as f:
+        lines = f.read().split("\n")
+    for t in rep_doc.get("threads") or []:
+        fr = t.get("frames") or []
+        # the thread's block: from its header to the next blank line
+        head = [i for i, l in enumerate(lines) if re.match(r"^(Crashed thread|Thread) %d\b" % t["tid"], l)]
+        if not head:
+            if fr:
+                problems.append("show: no block for thread %d" % t["tid"])
+            continue
+        block = []
+        for l in lines[head[0] + 1:]:
+            if not l.strip():
+                break
+            block.append(l)
+        rows = {}
+        for l in block:
+            m = re.match(r"^  #(\d+)\s+(0x[0-9a-f]{16})?", l)
+            if m:
+                rows[int(m.group(1))] = m.group(2)
+        for i, f in enumerate(fr):
+            if i not in rows:
+                problems.append("show: thread %d has no line #%d" % (t["tid"], i))
+                continue
+            prev = fr[i - 1] if i > 0 else None
+            continued = prev is not None and prev.get("kind") == "inline" and prev["ip"] == f["ip"] and \
+                prev["sp"] == f["sp"] and ((t.get("omitted") or {}).get("after") != i)
+            if continued and rows[i] is not None:
+                problems.append("show: thread %d #%d (%s) is inlined into the frame above it, yet shows an address"
+                                % (t["tid"], i, f.get("function")))
+            if not continued and rows[i] is None:
+                problems.append("show: thread %d #%d (%s) shows no address" % (t["tid"], i, f.get("function")))
+            if not continued and rows[i] is not None and int(rows[i], 16) != int(f["ip"], 16):
+                problems.append("show: thread %d #%d shows %s, the report's ip is %s" % (t["tid"], i, rows[i], f["ip"]))
+    return problems
+
+
+def check_capped(cap_doc, full_path, cap):
+    with open(full_path) as f:
+        full = json.load(f)
+    t = [t for t in cap_doc["threads"] if t["crashed"]][0]
+    u = [t for t in full["threads"] if t["crashed"]][0]
+    fr, problems = t["frames"], []
+    phys = [f for f in fr if f["kind"] != "inline"]
+    if len(phys) > cap:
+        problems.append("capped: %d physical frames kept, the cap is %d" % (len(phys), cap))
+    if len(u["frames"]) <= len(fr):
+        problems.append("capped: the uncapped report has %d frames, no more than the capped one's %d: nothing tested"
+                        % (len(u["frames"]), len(fr)))
+    if not t.get("truncated"):
+        problems.append("capped: the thread is not marked truncated")
+    for i, f in enumerate(fr):
+        if f["kind"] == "inline":
+            j = i
+            while j < len(fr) and fr[j]["kind"] == "inline":
+                j += 1
+            if j == len(fr) or (fr[j]["ip"], fr[j]["sp"]) != (f["ip"], f["sp"]):
+                problems.append("capped: inline frame #%d (%s) is cut off from its physical frame" % (i, f["function"]))
+    after = (t.get("omitted") or {}).get("after")
+    if after is not None and 0 < after <= len(fr) and fr[after - 1]["kind"] == "inline":
+        problems.append("capped: the left-out frames start inside an inline chain (after #%d)" % after)
+    n = after if after is not None else len(fr)
+    # up to the first folded cycle (its copies are counted, not kept)
+    for i, f in enumerate(fr[:n]):
+        if f.get("repeat"):
+            n = i + 1
+            break
+
+    def key(f):
+        return (f["ip"], f["kind"], f["function"], f["file"], f["line"])
+    if [key(f) for f in fr[:n]] != [key(f) for f in u["frames"][:n]]:
+        problems.append("capped: the kept head (%d frames) differs from the uncapped report's" % n)
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--show")
+    ap.add_argument("--capped")
+    ap.add_argument("--cap", type=int, default=0)
+    ap.add_argument("--same-as")
+    ap.add_argument("--expect-inline-in")
     ap.add_argument("--name", default="report")
     ap.add_argument("--threshold", type=float, default=99.0)
     ap.add_argument("--eu-stack")
@@ -179,12 +274,41 @@ def main():
     ap.add_argument("--expect-inline", type=int, default=0)
     ap.add_argument("--expect")
     ap.add_argument("report")
-    ap.add_argument("gdb_json")
+    ap.add_argument("gdb_json", nargs="?")
     a = ap.parse_args()
 
     rep_doc, rep = report_threads(a.report)
     problems = []
     ok = True
+
+    if a.show or a.capped or a.same_as or a.expect_inline_in:
+        if a.same_as:
+            with open(a.same_as) as f:
+                other = json.load(f)
+            mine = [(t["tid"], t.get("frames")) for t in rep_doc.get("threads") or []]
+            theirs = [(t["tid"], t.get("frames")) for t in other.get("threads") or []]
+            if mine != theirs:
+                for (ta, fa), (tb, fb) in zip(mine, theirs):
+                    for i, (x, y) in enumerate(zip(fa or [], fb or [])):
+                        if x != y:
+                            problems.append("thread %d #%d: %r, in %s %r" % (ta, i, x, a.same_as, y))
+                            break
+                problems.append("the frames differ from %s's" % a.same_as)
+        if a.expect_inline_in:
+            bid, n = a.expect_inline_in.rsplit(":", 1)
+            got = sum(1 for fr in rep.values() for f in fr if f.get("kind") == "inline" and f.get("build_id") == bid)
+            if got < int(n):
+                problems.append("%d inline frames in module %s, expected at least %s" % (got, bid, n))
+        if a.show:
+            problems += check_show(rep_doc, a.show)
+        if a.capped:
+            problems += check_capped(rep_doc, a.capped, a.cap)
+        for p in problems[:40]:
+            print(p)
+        print("%s: %s" % (a.name, "%d problem(s)" % len(problems) if problems else "ok"))
+        sys.exit(1 if problems else 0)
+    if not a.gdb_json:
+        ap.error("GDB_JSON is needed")
 
     n_inline = sum(1 for fr in rep.values() for f in fr if f.get("kind") == "inline")
     if n_inline < a.expect_inline:

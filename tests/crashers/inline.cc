@@ -57,7 +57,7 @@ INLINE void foo(int v)
 
 NOINLINE void fu(int v)
 {
-	deep::foo(v);	// CALL-FOO
+	deep::foo(v);	// FU-CALLS-FOO
 	sink = v + 5;
 }
 
@@ -119,6 +119,6 @@ int main(int argc, char **argv)
 	usleep(20000);
 	printf("crash tid %d\n", (int)syscall(SYS_gettid));
 	fflush(stdout);
-	fu(argc);	// CALL-FU
+	fu(argc);	// MAIN-CALLS-FU
 	return 0;
 }
