@@ -101,7 +101,14 @@ struct cp_modules {
 	struct cp_target *t;
 	struct cp_core *core;
 	const char *debug_cache;	/* decompressed debuginfo by build-id, or NULL */
+	/* inline chains already looked up, like cache (allocated at the first) */
+	struct inline_cache {
+		uint64_t lookup;	/* 0: empty */
+		struct cp_inline_chain chain;
+	} *inl;
 };
+
+#define INLINE_CACHE_SIZE 64
 
 char *cp_hex(const unsigned char *p, size_t n)
 {
@@ -488,6 +495,7 @@ void cp_modules_destroy(struct cp_modules *mods)
 		free(mods->cache[i].file);
 	}
 	free(mods->mods);
+	free(mods->inl);
 	dwfl_end(mods->dwfl);
 	free(mods);
 }
@@ -666,7 +674,27 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 	}
 }
 
+static size_t inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret);
+
 size_t cp_modules_inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret)
+{
+	/* Threads of one process share most return addresses (and the names stay valid
+	 * while mods lives). */
+	if (!mods->inl)
+		mods->inl = calloc(INLINE_CACHE_SIZE, sizeof(*mods->inl));
+	if (!mods->inl || !lookup)
+		return inline_chain(mods, lookup, ret);
+	struct inline_cache *c = &mods->inl[(lookup ^ (lookup >> 12)) % INLINE_CACHE_SIZE];
+	if (c->lookup != lookup) {
+		inline_chain(mods, lookup, &c->chain);
+		c->lookup = lookup;
+	}
+	ret->n = c->chain.n;
+	memcpy(ret->calls, c->chain.calls, c->chain.n * sizeof(ret->calls[0]));
+	return ret->n;
+}
+
+static size_t inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret)
 {
 	const struct cp_module *found = cp_modules_find(mods, lookup);
 
