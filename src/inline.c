@@ -284,6 +284,7 @@ int cp_inline_expand_thread(struct cp_modules *mods, struct cp_thread *th)
 			p->repeat_length = p->repeat_count = 0;
 		}
 		out[last] = *p;
+		out[last].has_lookup = false;	/* expanded: never again */
 	}
 	/* Cycle lengths and the gap, in the expanded frames. */
 	for (size_t i = 0; i < n; i++) {
