@@ -13,9 +13,11 @@
  * report is written; an analysis that finds one reads it with a binary search.
  *
  * It holds what libdwfl would answer, not a guess: the symbols as symindex.h indexes them,
- * the address ranges of the compilation units merged as libdwfl merges them, and each
- * unit's line table as libdw decodes it; the lookups follow libdwfl's rules. Where the
- * file cannot tell, the caller asks libdwfl.
+ * the address ranges of the compilation units merged as libdwfl merges them, each unit's
+ * line table as libdw decodes it, and (version 2) every range of every inlined subroutine
+ * as inline.c's DIE walk finds it, for the inline frames; the lookups follow libdwfl's
+ * rules. Where the file cannot tell, the caller asks libdwfl. A file of another version
+ * is not read, and cp_symcache_build() replaces it.
  */
 
 #include <stdint.h>
