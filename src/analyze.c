@@ -22,6 +22,7 @@
 #include "core.h"
 #include "fsopen.h"
 #include "log.h"
+#include "inline.h"
 #include "modules.h"
 #include "nativeaot.h"
 #include "report.h"
@@ -183,6 +184,9 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	ret = cp_modules_to_report(mods, r);
 out_dac:
 	(void) cp_dac_finish(t, mods, r, &dac, &run);
+	/* Last on the native frames: capped, folded and merged with the DAC's (inline.h). */
+	if (cp_inline_expand_report(mods, r) < 0)
+		cp_report_note(r, true, "inline frames: %s", strerror(ENOMEM));
 	/* Source lines of managed frames, from the assemblies' portable PDBs. */
 	struct cp_srclines *sl = cp_srclines_create(rootfd, opts->symbol_path);
 	if (!sl || cp_srclines_fill(sl, r) < 0)

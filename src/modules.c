@@ -47,6 +47,7 @@
 #include "debugcache.h"
 #include "ehframe.h"
 #include "elfnote.h"
+#include "inline.h"
 #include "symcache.h"
 #include "symindex.h"
 #include "core.h"
@@ -110,7 +111,14 @@ struct cp_modules {
 	/* The unwinder's state over these modules (unwind.c), owned: destroyed first */
 	void *unwinder;
 	void (*unwinder_destroy)(void *);
+	/* inline chains already looked up, like cache (allocated at the first) */
+	struct inline_cache {
+		uint64_t lookup;	/* 0: empty */
+		struct cp_inline_chain chain;
+	} *inl;
 };
+
+#define INLINE_CACHE_SIZE 64
 
 /* Separate debuginfo: where locate.h says, opened by us; libdwfl checks the build-id of
  * what we return and refuses a file that does not match. */
@@ -462,6 +470,7 @@ void cp_modules_destroy(struct cp_modules *mods)
 		free(mods->cache[i].file);
 	}
 	free(mods->mods);
+	free(mods->inl);
 	dwfl_end(mods->dwfl);
 	cp_locate_destroy(mods->loc);
 	free(mods);
@@ -519,8 +528,7 @@ int cp_module_eh_frame_table(const struct cp_module *cm, uint64_t *hdr_ret, uint
 	return 0;
 }
 
-/* A symbol's name without its version ("__libc_start_main@@GLIBC_2.34"), demangled. */
-static char *demangle(const char *versioned)
+char *cp_modules_demangle(const char *versioned)
 {
 	_cleanup_free_ char *name = strndup(versioned, strcspn(versioned, "@"));
 
@@ -550,6 +558,8 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 	f->has_module_offset = true;
 	if (!m->dw || m->match == 0)
 		return;
+	f->lookup = lookup;
+	f->has_lookup = true;
 
 	struct sym_cache *c = &mods->cache[(lookup ^ (lookup >> 12)) % SYM_CACHE_SIZE];
 	if (c->lookup != lookup) {
@@ -578,7 +588,7 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 			start = dl - off;
 		}
 		if (name) {
-			c->function = demangle(name);
+			c->function = cp_modules_demangle(name);
 			c->start = start - delta;
 		}
 		const char *file = NULL;
@@ -598,6 +608,46 @@ void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_fr
 		f->file = strdup(c->file);
 		f->line = c->line;
 	}
+}
+
+static size_t inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret);
+
+size_t cp_modules_inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret)
+{
+	/* Threads of one process share most return addresses (and the names stay valid
+	 * while mods lives). */
+	if (!mods->inl)
+		mods->inl = calloc(INLINE_CACHE_SIZE, sizeof(*mods->inl));
+	if (!mods->inl || !lookup)
+		return inline_chain(mods, lookup, ret);
+	struct inline_cache *c = &mods->inl[(lookup ^ (lookup >> 12)) % INLINE_CACHE_SIZE];
+	if (c->lookup != lookup) {
+		inline_chain(mods, lookup, &c->chain);
+		c->lookup = lookup;
+	}
+	ret->n = c->chain.n;
+	memcpy(ret->calls, c->chain.calls, c->chain.n * sizeof(ret->calls[0]));
+	return ret->n;
+}
+
+static size_t inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret)
+{
+	const struct cp_module *found = cp_modules_find(mods, lookup);
+
+	ret->n = 0;
+	if (!found || !found->dw || found->match == 0)
+		return 0;
+	struct cp_module *m = &mods->mods[found - mods->mods];
+	uint64_t dl = lookup + (m->dw_bias - m->bias);
+	/* cp_modules_symbolize() has opened its symcache, if it has one. */
+	if (m->symcache) {
+		int n = cp_symcache_inline(m->symcache, dl, ret);
+		if (n >= 0)
+			return n;
+	}
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->dw, dl, &bias);
+	return cu ? cp_inline_chain_dwarf(cu, dl - bias, ret) : 0;
 }
 
 int cp_module_build_id_match(const struct cp_module *m)

@@ -55,6 +55,16 @@ int cp_module_eh_frame_table(const struct cp_module *m, uint64_t *hdr_ret, uint6
  * looking symbols up at @lookup (ip - 1 for a return address). */
 void cp_modules_symbolize(struct cp_modules *mods, uint64_t lookup, struct cp_frame *f);
 
+/* The calls inlined at @lookup (a frame's lookup address, as given to
+ * cp_modules_symbolize()), innermost first, from the module's symcache or its DWARF
+ * (inline.h); their names raw, alive as long as @mods. Returns their number. */
+struct cp_inline_chain;
+size_t cp_modules_inline_chain(struct cp_modules *mods, uint64_t lookup, struct cp_inline_chain *ret);
+
+/* A symbol's name without its version ("__libc_start_main@@GLIBC_2.34"), demangled, in a
+ * new string (NULL on ENOMEM). */
+char *cp_modules_demangle(const char *versioned);
+
 /* The address of the symbol @name (unversioned) defined by the module mapped at
  * @in_module; its path and load address. Returns 0 or -ENOENT. */
 int cp_modules_lookup(struct cp_modules *mods, uint64_t in_module, const char *name, uint64_t *addr_ret,

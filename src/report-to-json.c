@@ -51,7 +51,7 @@ static void frame_to_json(struct cp_jw *w, const struct cp_frame *f, size_t inde
 	cp_jw_num_or_null(w, "line", f->line > 0, f->line);
 	if (cp_unwinder_name(f->unwinder))
 		cp_jw_str(w, "unwinder", cp_unwinder_name(f->unwinder));
-	if (f->kind != CP_FRAME_NATIVE) {
+	if (f->kind == CP_FRAME_MANAGED || f->kind == CP_FRAME_RUNTIME) {
 		char tok[16];
 		snprintf(tok, sizeof(tok), "0x%08" PRIx32, f->token);
 		cp_jw_str(w, "assembly", f->assembly);

@@ -52,7 +52,7 @@ void cp_exception_destroy(struct cp_exception *e)
 
 const char *cp_frame_kind_name(enum cp_frame_kind kind)
 {
-	static const char *const names[] = { "native", "managed", "runtime" };
+	static const char *const names[] = { "native", "managed", "runtime", "inline" };
 	return kind < _CP_FRAME_KIND_MAX ? names[kind] : "native";
 }
 

@@ -24,7 +24,9 @@
 
 #define CP_SCHEMA "crashpipe/1"
 
-enum cp_frame_kind { CP_FRAME_NATIVE, CP_FRAME_MANAGED, CP_FRAME_RUNTIME, _CP_FRAME_KIND_MAX };
+/* CP_FRAME_INLINE: a call inlined into the physical native frame that follows it (inline.h);
+ * it has that frame's ip, sp and module. */
+enum cp_frame_kind { CP_FRAME_NATIVE, CP_FRAME_MANAGED, CP_FRAME_RUNTIME, CP_FRAME_INLINE, _CP_FRAME_KIND_MAX };
 
 /* Which unwinder found a native frame (from its callee's): none for frame 0 (the thread's
  * registers) and for managed frames. */
@@ -63,6 +65,10 @@ struct cp_frame {
 	/* A folded cycle starts here: frames[i..i+repeat_length-1] occurred repeat_count
 	 * times in a row, stored once. 0/0: no cycle. */
 	uint32_t repeat_length, repeat_count;
+	/* native frames: the address symbols were looked up at (ip, or ip - 1 for a return
+	 * address), for the inline expansion (inline.h); not in the JSON */
+	uint64_t lookup;
+	bool has_lookup;
 };
 
 /* A managed exception, as the DAC found it on a thread. */

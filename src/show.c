@@ -52,9 +52,15 @@ static const char *frame_name(const struct cp_frame *f)
 	return f->display ? f->display : f->function;
 }
 
-static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
+/* Frame #@i; @inlined_into: the frame before is an inline frame of the same place (@f is
+ * the next one out of its chain), whose line has shown the address already. As gdb's
+ * backtrace, the frames of one inline chain show the address once, on the innermost. */
+static void print_frame(FILE *out, size_t i, const struct cp_frame *f, bool inlined_into)
 {
-	fprintf(out, "  #%-3zu 0x%016" PRIx64 " ", i, f->ip);
+	if (inlined_into)
+		fprintf(out, "  #%-3zu %18s ", i, "");
+	else
+		fprintf(out, "  #%-3zu 0x%016" PRIx64 " ", i, f->ip);
 	if (f->display) {
 		put(out, f->display);
 	} else if (f->function) {
@@ -69,7 +75,7 @@ static void print_frame(FILE *out, size_t i, const struct cp_frame *f)
 		put(out, f->file);
 		fprintf(out, ":%d)", f->line);
 	}
-	if (f->kind != CP_FRAME_NATIVE && f->has_il_offset)
+	if ((f->kind == CP_FRAME_MANAGED || f->kind == CP_FRAME_RUNTIME) && f->has_il_offset)
 		fprintf(out, " [IL_%04x]", f->il_offset);
 	if (f->module) {
 		fputs(" in ", out);
@@ -155,7 +161,9 @@ static void print_frames(FILE *out, const struct cp_thread *t)
 	for (size_t i = 0; i < t->n_frames; i++) {
 		if (omitted && i == t->omitted_after)
 			fprintf(out, "  ... %zu frames omitted ...\n", t->n_omitted);
-		print_frame(out, i, &t->frames[i]);
+		const struct cp_frame *prev = i > 0 ? &t->frames[i - 1] : NULL;
+		print_frame(out, i, &t->frames[i], prev && prev->kind == CP_FRAME_INLINE &&
+			    prev->ip == t->frames[i].ip && prev->sp == t->frames[i].sp && i != t->omitted_after);
 		cycles_after(out, &c, &t->frames[i], i, t->n_frames);
 	}
 	if (omitted && t->omitted_after == t->n_frames)

@@ -8,9 +8,13 @@
  *   regions     struct region[n_regions]           (by start: one per run of a unit's ranges)
  *   units       struct unit[n_units]               (rows of each compilation unit)
  *   rows        struct row[n_rows]                 (each unit's line table, as libdw gives it)
- *   strings     symbol names and file names, NUL-terminated
+ *   inlines     struct inl[n_inlines]              (every inlined subroutine's ranges, by low)
+ *   strings     symbol names, file names and inlined functions' names, NUL-terminated
  *
- * Addresses are relative to the module's bias (symbols) or to its DWARF's (regions, rows).
+ * Addresses are relative to the module's bias (symbols) or to its DWARF's (regions, rows,
+ * inlines). Version 2 added the inlines (inline.h): each range of an inlined subroutine
+ * with its depth and call site, and max_end, the highest end of the ranges up to it, so
+ * that the ranges holding an address are found by a binary search and a short walk back.
  * The file is written by root, but read as data all the same: every count and offset is
  * checked against its size before use.
  */
@@ -32,12 +36,14 @@
 #include "buildid.h"
 #include "cleanup.h"
 #include "debugcache.h"
+#include "inline.h"
+#include "modules.h"
 #include "symcache.h"
 #include "spool.h"
 #include "symindex.h"
 #include "zio.h"
 
-#define MAGIC "CPSYMC1\n"
+#define MAGIC "CPSYMC2\n"
 
 struct file_header {
 	char magic[8];
@@ -45,6 +51,7 @@ struct file_header {
 	uint64_t n_syms, n_regions, n_units, n_rows, strings_len;
 	uint64_t last_end;		/* end of the last address range, when n_regions */
 	uint64_t has_dwarf;
+	uint64_t n_inlines;
 };
 
 struct region {
@@ -61,6 +68,19 @@ struct row {
 	uint32_t end_sequence, pad;
 };
 
+struct inl {
+	uint64_t low, high;		/* [low, high) */
+	uint64_t max_end;		/* the highest high of inlines[0..this] */
+	uint32_t name, call_file;	/* string offsets; NO_STRING: unknown */
+	uint32_t call_line, depth;
+};
+
+#define NO_STRING UINT32_MAX
+/* Deeper inline nesting than inline.c walks is damage. */
+#define MAX_DEPTH 256u
+/* The ranges walked back from an address at most; a longer walk is left to libdw. */
+#define MAX_WALK 4096u
+
 struct cp_symcache {
 	void *map;
 	size_t len;
@@ -69,6 +89,7 @@ struct cp_symcache {
 	const struct region *regions;
 	const struct unit *units;
 	const struct row *rows;
+	const struct inl *inlines;
 	const char *strings;
 	uint64_t bias;
 };
@@ -85,6 +106,13 @@ struct builder {
 	size_t n_units;
 	struct row *rows;
 	size_t n_rows, cap_rows;
+	struct inl *inlines;
+	size_t n_inlines, cap_inlines;
+	/* strings already added, by libdw's pointer (its .debug_str is one copy) */
+	struct {
+		const char *s;
+		uint32_t off;
+	} seen[1024];
 };
 
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -221,6 +249,76 @@ static int add_lines(struct builder *b, Dwarf *dw, uint64_t *last_end)
 	return r;
 }
 
+/* @str's offset, added once per libdw pointer seen lately. */
+static int add_string_seen(struct builder *b, const char *str, uint32_t *off_ret)
+{
+	size_t slot = ((uintptr_t)str >> 3) % (sizeof(b->seen) / sizeof(b->seen[0]));
+	if (b->seen[slot].s == str) {
+		*off_ret = b->seen[slot].off;
+		return 0;
+	}
+	int r = add_string(b, str, off_ret);
+	if (r == 0) {
+		b->seen[slot].s = str;
+		b->seen[slot].off = *off_ret;
+	}
+	return r;
+}
+
+static int add_inline(void *arg, uint64_t low, uint64_t high, unsigned depth, const struct cp_inline_call *call)
+{
+	struct builder *b = arg;
+	struct inl in = { .low = low, .high = high, .call_file = NO_STRING, .depth = depth,
+			  .call_line = call->call_line > 0 ? (uint32_t)call->call_line : 0 };
+
+	if (depth >= MAX_DEPTH)
+		return 0;	/* never read back */
+	if (b->n_inlines == b->cap_inlines) {
+		size_t cap = b->cap_inlines ? b->cap_inlines * 2 : 1024;
+		struct inl *p = realloc(b->inlines, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->inlines = p;
+		b->cap_inlines = cap;
+	}
+	int r = 0;
+	in.name = NO_STRING;
+	if (call->name)
+		r = add_string_seen(b, call->name, &in.name);
+	if (r == 0 && call->call_file)
+		r = add_string_seen(b, call->call_file, &in.call_file);
+	if (r < 0)
+		return r;
+	b->inlines[b->n_inlines++] = in;
+	return 0;
+}
+
+static int cmp_inl(const void *pa, const void *pb)
+{
+	const struct inl *a = pa, *b = pb;
+	if (a->low != b->low)
+		return a->low < b->low ? -1 : 1;
+	/* outer ranges first at one low: the walk back meets the inner ones first */
+	return (a->depth > b->depth) - (a->depth < b->depth);
+}
+
+/* Every inlined subroutine's ranges (inline.c's walk), sorted, with their max_end. */
+static int add_inlines(struct builder *b, Dwarf *dw)
+{
+	int r = cp_inline_walk(dw, add_inline, b);
+	if (r < 0)
+		return r;
+	if (b->n_inlines)
+		qsort(b->inlines, b->n_inlines, sizeof(*b->inlines), cmp_inl);
+	uint64_t max_end = 0;
+	for (size_t i = 0; i < b->n_inlines; i++) {
+		if (b->inlines[i].high > max_end)
+			max_end = b->inlines[i].high;
+		b->inlines[i].max_end = max_end;
+	}
+	return 0;
+}
+
 static int write_file(const char *dst, const struct file_header *h, const struct cp_symrec *recs,
 		      const struct builder *b)
 {
@@ -252,6 +350,7 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 		{ b->regions, b->n_regions * sizeof(*b->regions) },
 		{ b->units, b->n_units * sizeof(*b->units) },
 		{ b->rows, b->n_rows * sizeof(*b->rows) },
+		{ b->inlines, b->n_inlines * sizeof(*b->inlines) },
 		{ b->strings, b->strings_len },
 		{ zeros, (8 - b->strings_len % 8) % 8 },
 	};
@@ -265,13 +364,28 @@ static int write_file(const char *dst, const struct file_header *h, const struct
 	return cp_newfile_commit(&f, slash ? strrchr(dst, '/') + 1 : dst, 0644);
 }
 
+/* The file at @dst is a symcache of this version, or not one to replace: false only for a
+ * trusted regular file (debugcache.h) of another version, which the build replaces (an
+ * older crashpipe wrote it; it still reads it, this one does not). */
+static bool current(const char *dst)
+{
+	_cleanup_close_ int fd = open(dst, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	char magic[8];
+
+	if (fd < 0 || !cp_debug_cache_trusted(fd, &st) || !S_ISREG(st.st_mode))
+		return true;
+	return pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) || memcmp(magic, MAGIC, 6) != 0 ||
+	       memcmp(magic, MAGIC, 8) == 0;
+}
+
 int cp_symcache_build(const char *dir, const char *hex, const char *path)
 {
 	char dst[PATH_MAX], dbg[PATH_MAX];
 	int r = cp_debug_cache_path(dst, sizeof(dst), dir, hex, ".sym");
 	if (r < 0)
 		return r;
-	if (access(dst, F_OK) == 0)
+	if (access(dst, F_OK) == 0 && current(dst))
 		return 0;
 	/* Only libraries with separate debuginfo have symbols worth the file. */
 	if (cp_build_id_debug_path(dbg, sizeof(dbg), CP_SYSTEM_DEBUG_DIR, hex) < 0 || access(dbg, F_OK) != 0)
@@ -318,6 +432,8 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 			h.has_dwarf = 1;
 			h.dwarf_delta = dwbias - bias;
 			r = add_lines(&b, dw, &h.last_end);
+			if (r == 0)
+				r = add_inlines(&b, dw);
 		}
 	} else if (dupfd >= 0) {
 		close(dupfd);
@@ -329,6 +445,7 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 		h.n_regions = b.n_regions;
 		h.n_units = b.n_units;
 		h.n_rows = b.n_rows;
+		h.n_inlines = b.n_inlines;
 		h.strings_len = b.strings_len;
 		r = write_file(dst, &h, recs, &b);
 		if (r == 0)
@@ -339,6 +456,7 @@ int cp_symcache_build(const char *dir, const char *hex, const char *path)
 	free(b.regions);
 	free(b.units);
 	free(b.rows);
+	free(b.inlines);
 	return r;
 }
 
@@ -386,7 +504,7 @@ struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t 
 	c->h = c->map;
 	c->bias = bias;
 	const struct file_header *h = c->h;
-	uint64_t off = sizeof(*h), syms, regions, units, rows, strings;
+	uint64_t off = sizeof(*h), syms, regions, units, rows, inlines, strings;
 	if (memcmp(h->magic, MAGIC, 8) != 0)
 		goto bad;
 	syms = off;
@@ -401,12 +519,16 @@ struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t 
 	rows = off;
 	if (!take(&off, h->n_rows, sizeof(struct row), c->len))
 		goto bad;
+	inlines = off;
+	if (!take(&off, h->n_inlines, sizeof(struct inl), c->len))
+		goto bad;
 	strings = off;
 	if (!take(&off, h->strings_len, 1, c->len) || h->strings_len == 0)
 		goto bad;
 	c->regions = (const void *)((const char *)c->map + regions);
 	c->units = (const void *)((const char *)c->map + units);
 	c->rows = (const void *)((const char *)c->map + rows);
+	c->inlines = (const void *)((const char *)c->map + inlines);
 	c->strings = (const char *)c->map + strings;
 	if (c->strings[h->strings_len - 1] != '\0')
 		goto bad;
@@ -419,6 +541,17 @@ struct cp_symcache *cp_symcache_open(const char *dir, const char *hex, uint64_t 
 	for (uint64_t i = 0; i < h->n_rows; i++)
 		if (c->rows[i].file >= h->strings_len)
 			goto bad;
+	/* Sorted by low, each a non-empty range, max_end as the builder computed it: the
+	 * lookup's walk back relies on all three. */
+	for (uint64_t i = 0; i < h->n_inlines; i++) {
+		const struct inl *in = &c->inlines[i];
+		uint64_t prev_max = i ? c->inlines[i - 1].max_end : 0;
+		if ((in->name != NO_STRING && in->name >= h->strings_len) || (in->call_file != NO_STRING && in->call_file >= h->strings_len) ||
+		    in->low >= in->high || in->depth >= MAX_DEPTH || in->call_line > INT32_MAX ||
+		    (i > 0 && in->low < c->inlines[i - 1].low) ||
+		    in->max_end != (in->high > prev_max ? in->high : prev_max))
+			goto bad;
+	}
 	if (h->n_syms) {
 		c->idx = cp_symindex_import((const void *)((const char *)c->map + syms), h->n_syms, c->strings,
 					    h->strings_len, bias);
@@ -474,4 +607,59 @@ int cp_symcache_line(const struct cp_symcache *c, uint64_t addr, const char **fi
 	*file_ret = c->strings + rows[l].file;
 	*line_ret = rows[l].line;
 	return 1;
+}
+
+int cp_symcache_inline(const struct cp_symcache *c, uint64_t addr, struct cp_inline_chain *ret)
+{
+	const struct file_header *h = c->h;
+	const struct inl *by_depth[CP_INLINE_MAX_DEPTH];
+	size_t deepest = 0, n = 0;
+
+	ret->n = 0;
+	if (!h->has_dwarf)
+		return -1;
+	uint64_t a = addr - c->bias - h->dwarf_delta;
+
+	/* The last range starting at or below @a; then back while some range up to there
+	 * reaches beyond @a (max_end): those holding @a are among them. */
+	size_t lo = 0, hi = h->n_inlines;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->inlines[mid].low <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Depth d at by_depth[d]: one range per depth, 0 to the deepest, as one DIE walk
+	 * finds them; anything else (overlapping units, damage) is left to libdw. */
+	bool seen[MAX_DEPTH] = { false };
+	const struct inl *at[MAX_DEPTH];
+	for (size_t i = lo, walked = 0; i > 0 && c->inlines[i - 1].max_end > a; i--) {
+		if (++walked > MAX_WALK)
+			return -1;
+		const struct inl *in = &c->inlines[i - 1];
+		if (in->high <= a)
+			continue;
+		if (seen[in->depth])
+			return -1;
+		seen[in->depth] = true;
+		at[in->depth] = in;
+		n++;
+		if (in->depth + 1 > deepest)
+			deepest = in->depth + 1;
+	}
+	if (n != deepest)
+		return -1;
+	/* Innermost first, the innermost CP_INLINE_MAX_DEPTH. */
+	for (size_t d = deepest; d > 0 && ret->n < CP_INLINE_MAX_DEPTH; d--)
+		by_depth[ret->n++] = at[d - 1];
+	for (size_t i = 0; i < ret->n; i++) {
+		const struct inl *in = by_depth[i];
+		ret->calls[i] = (struct cp_inline_call){
+			.name = in->name == NO_STRING ? NULL : c->strings + in->name,
+			.call_file = in->call_file == NO_STRING ? NULL : c->strings + in->call_file,
+			.call_line = (int)in->call_line,
+		};
+	}
+	return (int)ret->n;
 }

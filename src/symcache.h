@@ -13,9 +13,11 @@
  * report is written; an analysis that finds one reads it with a binary search.
  *
  * It holds what libdwfl would answer, not a guess: the symbols as symindex.h indexes them,
- * the address ranges of the compilation units merged as libdwfl merges them, and each
- * unit's line table as libdw decodes it; the lookups follow libdwfl's rules. Where the
- * file cannot tell, the caller asks libdwfl.
+ * the address ranges of the compilation units merged as libdwfl merges them, each unit's
+ * line table as libdw decodes it, and (version 2) every range of every inlined subroutine
+ * as inline.c's DIE walk finds it, for the inline frames; the lookups follow libdwfl's
+ * rules. Where the file cannot tell, the caller asks libdwfl. A file of another version
+ * is not read, and cp_symcache_build() replaces it.
  */
 
 #include <stdint.h>
@@ -39,5 +41,10 @@ const char *cp_symcache_function(const struct cp_symcache *c, uint64_t addr, uin
 /* The source line at @addr, as dwfl_module_getsrc() would say it: 1 with *@file_ret and
  * *@line_ret, 0 when libdwfl would find none, -1 when the symcache cannot tell. */
 int cp_symcache_line(const struct cp_symcache *c, uint64_t addr, const char **file_ret, int *line_ret);
+
+/* The calls inlined at @addr, as cp_inline_chain_dwarf() would find them (inline.h):
+ * their number (0: none), or -1 when the symcache cannot tell. */
+struct cp_inline_chain;
+int cp_symcache_inline(const struct cp_symcache *c, uint64_t addr, struct cp_inline_chain *ret);
 
 #endif

@@ -21,6 +21,8 @@ else is the first frame whose "function" contains that text.
   --threads N                number of threads
   --has-tids T1,T2,...       each tid is in threads
   --thread-name TID=NAME     that thread's "name" (repeatable)
+  (frame i, for --top and a SEL that is a number, counts physical frames: the report's
+  inline frames are left out; a SEL that is a name matches the first frame, inline or not)
   --top F0,F1,...            frame i of the crashed thread has a function containing Fi
                              ('*' = any frame, function or not)
   --line SEL:FILE:LINE       that frame's file ends with /FILE (or is FILE) and line == LINE
@@ -58,9 +60,15 @@ class Checker:
         if got != want:
             self.fail("%s: got %r, expected %r" % (what, got, want))
 
+    def physical(self):
+        """The crashed thread's frames without its inline frames (kind "inline"): frame i
+        of --top and of a numeric SEL is physical frame i, as gdb's physical frames."""
+        return [f for f in self.crashed.get("frames") or [] if f.get("kind") != "inline"]
+
     def frame(self, sel):
         frames = self.crashed.get("frames") or []
         if sel.isdigit():
+            frames = self.physical()
             i = int(sel)
             if i < len(frames):
                 return frames[i]
@@ -187,7 +195,7 @@ def main():
             c.expect("thread %s name" % tid, t.get("name"), name)
 
     if args.top:
-        frames = c.crashed.get("frames") or []
+        frames = c.physical()
         for i, want in enumerate(args.top.split(",")):
             if i >= len(frames):
                 c.fail("crashed thread: frame #%d missing, expected %r; functions: %s"

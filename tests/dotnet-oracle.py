@@ -271,6 +271,8 @@ def norm_crashpipe(doc):
         head, tail, omitted = expand_report_frames(t)
         for f in head + tail:
             kind = f.get("kind") or "native"
+            if kind == "inline":
+                continue  # calls inlined into the next native frame: no frame of their own for the runtime
             method = ((f.get("function") or "").strip() or None) if kind == "managed" else None
             fr = {"kind": kind, "managed": kind != "native", "method": method,
                   "ip": hexint(f.get("ip")), "sp": hexint(f.get("sp"))}

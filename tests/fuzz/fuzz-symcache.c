@@ -7,7 +7,8 @@
  * HEX in a private temporary directory, root-owned and 0644 as the builder leaves it, then
  * opened at two biases and asked for functions and lines at a spread of addresses: the
  * 8-byte words of the file itself (its symbols, region starts and row addresses) plus and
- * minus one, and the extremes. Every name it answers must be a string inside the file.
+ * minus one, and the extremes. Every name it answers must be a string inside the file;
+ * an inline chain (version 2) is at most CP_INLINE_MAX_DEPTH calls with lines >= 0.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inline.h"
 #include "symcache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,6 +71,18 @@ static void lookup(const struct cp_symcache *c, uint64_t addr)
 		if (!file)
 			abort();
 		sink += strlen(file) + line;
+	}
+	struct cp_inline_chain chain;
+	int n = cp_symcache_inline(c, addr, &chain);
+	if (n < -1 || n > (int)CP_INLINE_MAX_DEPTH || (n >= 0 && (size_t)n != chain.n))
+		abort();
+	for (int i = 0; i < n; i++) {
+		if (chain.calls[i].call_line < 0)
+			abort();
+		if (chain.calls[i].name)
+			sink += strlen(chain.calls[i].name);
+		if (chain.calls[i].call_file)
+			sink += strlen(chain.calls[i].call_file);
 	}
 }
 

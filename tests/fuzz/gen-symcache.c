@@ -1,6 +1,7 @@
 /*
  * gen-symcache.c - the seed of fuzz-symcache (make-corpus.sh): the symcache that
- * cp_symcache_build() itself writes for a library.
+ * cp_symcache_build() itself writes for a library (version 2: with its inline ranges;
+ * libresolv has a few hundred).
  *
  *   gen-symcache DIR LIBRARY...
  *

@@ -80,7 +80,8 @@ static struct cp_report *full_report(void)
 	t->truncated = true;
 	for (unsigned i = 0; i < 8; i++) {
 		struct cp_frame *f = cp_thread_add_frame(t, 0x7f0000100000ull + i, 0x7ffc00000000ull + i * 0x40);
-		f->kind = i < 6 ? CP_FRAME_MANAGED : CP_FRAME_NATIVE;
+		/* frame 6: a call inlined into frame 7 (inline.h) */
+		f->kind = i < 6 ? CP_FRAME_MANAGED : i == 6 ? CP_FRAME_INLINE : CP_FRAME_NATIVE;
 		f->function = strdup(i < 6 ? "Newtonsoft.Json.Serialization.JsonSerializerInternalWriter.SerializeObject" : "start_thread");
 		if (i < 6)
 			f->display = strdup("Newtonsoft.Json.Serialization.JsonSerializerInternalWriter.SerializeObject(JsonWriter writer)");
@@ -139,6 +140,7 @@ static void round_trip(void)
 	CHECK(strstr(json, "\"omitted\":\t{\n\t\t\t\t\"after\":\t6,\n\t\t\t\t\"count\":\t9000\n\t\t\t}") != NULL);
 	CHECK(strstr(json, "\"repeat\":\t{\n") != NULL && strstr(json, "\"count\":\t250\n") != NULL);
 	CHECK(strstr(json, "\"kind\":\t\"coreclr\"") != NULL);
+	CHECK(strstr(json, "\"kind\":\t\"inline\"") != NULL);
 	CHECK(strstr(json, "\"core_writer\":\t\"createdump\"") != NULL);
 	CHECK(strstr(json, "\"display\":\t\"Orders.Validate(Int32 id)\"") != NULL);
 	CHECK(strstr(json, "\"segment\":\t1,\n") != NULL);
