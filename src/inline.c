@@ -180,7 +180,7 @@ static int inline_frame(struct cp_frame *out, const struct cp_frame *p, const st
 			const char *file, int line)
 {
 	*out = (struct cp_frame){
-		.ip = p->ip, .sp = p->sp, .kind = CP_FRAME_INLINE,
+		.ip = p->ip, .sp = p->sp, .kind = CP_FRAME_INLINE, .unwinder = p->unwinder,
 		.module_offset = p->module_offset, .has_module_offset = p->has_module_offset,
 		.line = file ? line : 0,
 	};
