@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """mutate-core.py - hostile variants of one real x86_64 kernel core, and their verdicts.
 
-usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N]
+usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N] [--fuzz-stack]
        mutate-core.py check RESULTS
        mutate-core.py cycle CORE OUT LENGTH
+       mutate-core.py threads CORE OUT N
 
 make: writes OUTDIR/<name> for every mutant and OUTDIR/MANIFEST, one line per mutant:
 "<name>\t<expect>\t<what was done>". expect is "ok" for the controls (an intact core,
 plain or zstd: they must give a full report) and "any" for the rest (a report, partial or
 not, or a clean error). With --plant-dir, some mutants rename a file mapping in NT_FILE
 to a hostile file planted there (a FIFO, a directory, a symlink to /dev/zero, a 1 TiB
-sparse file, a truncated or foreign ELF): the caller removes DIR afterwards.
+sparse file, a truncated or foreign ELF): the caller removes DIR afterwards. With
+--fuzz-stack, half of each random mutant's edits land in the crashed thread's stack (its
+first 16 KiB above the sp) instead of the file's first 64 KiB: what the unwinders read.
+
+threads: writes OUT, CORE with the crashed thread's NT_PRSTATUS repeated N more times, each
+copy with a new tid (the first thread's + 1, + 2, ...): N more threads that share its
+registers and stack. The notes move to a new PT_NOTE at the end of the file, the program
+headers with them (e_phoff), the memory stays where it is. A thread-count amplifier: each
+copy costs the analysis a whole unwind of the crashed thread.
 
 cycle: writes OUT, CORE with the crashed thread's frame-pointer chain bent into a cycle of
 LENGTH frames (see stack_cycle): some frame N then repeats frame N - LENGTH. The crashed
@@ -431,11 +440,20 @@ def make(args):
     # Deterministic fuzz: byte flips and interesting values in the first 64 KiB.
     span = min(size, 64 * 1024)
     interesting = [0, 1, 0x7F, 0x80, 0xFF]
+    stack = None		# (file offset, length) of the crashed thread's stack above its sp
+    if args.fuzz_stack and c.by_type.get(NT_PRSTATUS):
+        sp = c.reg(c.by_type[NT_PRSTATUS][0], "rsp")
+        p = c.load_at(sp)
+        if p:
+            at = p[2] + (sp - p[3])
+            stack = (at, max(0, min(16 * 1024, p[2] + p[4] - at)))
     for k in range(args.fuzz):
         b = bytearray(data)
         what = []
         for _ in range(rnd.randint(1, 16)):
             at = rnd.randrange(span)
+            if stack and stack[1] >= 8 and rnd.random() < 0.5:
+                at = stack[0] + rnd.randrange(stack[1] - 7)
             how = rnd.random()
             if how < 0.5:
                 bit = 1 << rnd.randrange(8)
@@ -487,6 +505,34 @@ def stack_cycle(c, length):
     if chain is None:
         return None
     return [(chain[length - 1][1], 8, chain[0][0])]
+
+
+def more_threads(c, n):
+    """The core with the crashed thread's NT_PRSTATUS repeated n more times (see threads:)."""
+    notes = [p for p in c.phdrs if p[1] == PT_NOTE]
+    if len(notes) != 1 or not c.by_type.get(NT_PRSTATUS):
+        raise SystemExit("mutate-core.py: want one PT_NOTE with an NT_PRSTATUS")
+    _, _, n_off, _, n_size, _ = notes[0]
+    first = c.by_type[NT_PRSTATUS][0]
+    end = first["desc"] + ((first["descsz"] + 3) & ~3)
+    note = bytearray(c.data[first["hdr"]:end])
+    tid = struct.unpack_from("<i", c.data, first["desc"] + PRSTATUS_PID)[0]
+    blob = bytearray(c.data[n_off:n_off + n_size])
+    for k in range(1, n + 1):
+        struct.pack_into("<i", note, first["desc"] - first["hdr"] + PRSTATUS_PID, tid + k)
+        blob += note
+    out = bytearray(c.data)
+    out += bytes(-len(out) % 8)
+    phoff = len(out)
+    for off, p_type, p_offset, p_vaddr, p_filesz, p_memsz in c.phdrs:
+        ph = bytearray(c.data[off:off + c.e_phentsize])
+        if p_type == PT_NOTE:
+            struct.pack_into("<Q", ph, 8, phoff + c.e_phnum * c.e_phentsize)	# p_offset
+            struct.pack_into("<Q", ph, 32, len(blob))				# p_filesz
+        out += ph
+    out += blob
+    struct.pack_into("<Q", out, 32, phoff)	# e_phoff
+    return bytes(out)
 
 
 def plant(c, m, pdir, names, data):
@@ -733,6 +779,11 @@ def main():
     mk.add_argument("--seed", type=int, default=20250101)
     ck = sub.add_parser("check")
     ck.add_argument("results")
+    mk.add_argument("--fuzz-stack", action="store_true")
+    th = sub.add_parser("threads")
+    th.add_argument("core")
+    th.add_argument("out")
+    th.add_argument("n", type=int)
     cy = sub.add_parser("cycle")
     cy.add_argument("core")
     cy.add_argument("out")
@@ -740,6 +791,12 @@ def main():
     args = ap.parse_args()
     if args.cmd == "make":
         make(args)
+        return 0
+    if args.cmd == "threads":
+        with open(args.core, "rb") as f:
+            data = f.read()
+        with open(args.out, "wb") as f:
+            f.write(more_threads(Core(data), args.n))
         return 0
     if args.cmd == "cycle":
         with open(args.core, "rb") as f:
