@@ -87,6 +87,12 @@ if command -v clang >/dev/null; then
 fi
 ulimit -S -s "$stack_limit"
 [ ${#cores[@]} -gt 0 ] || fail "no core could be made"
+# The cores are made: core_pattern back as it was and the machine-wide lock released now,
+# not in half an hour (other tests wait on it).
+printf '%s\n' "$_saved_pattern" >/proc/sys/kernel/core_pattern
+echo "$_saved_pipe_limit" >/proc/sys/kernel/core_pipe_limit
+exec 9>&-
+_at_exit_cmds=()
 
 # ---- the runs -------------------------------------------------------------------------------
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:symbolize=0}
@@ -115,7 +121,7 @@ while [ $((SECONDS - start)) -lt "$duration" ]; do
 	i=$((i + 1))
 	round=${rounds[$core]:-0}
 	rounds[$core]=$((round + 1))
-	rm -rf mutants
+	rm -rf mutants "${plant:?}"/*
 	python3 "$abs_srcdir/mutate-core.py" make "$core.core" mutants --plant-dir "$plant" \
 		--fuzz 200 --fuzz-stack --seed $((20260000 + round * 1000 + i)) >/dev/null || fail "mutate-core.py failed on $core"
 	while IFS=$'\t' read -r name expect what; do
