@@ -68,7 +68,8 @@ static int cmp_pid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Does @r list exactly the core's threads, each once? */
+/* Does @r list exactly the core's threads (as many times as the core does: a hostile core may
+ * repeat a tid, or give several threads none)? */
 static bool same_threads(const struct cp_report *r, const struct cp_core *core)
 {
 	if (r->n_threads != core->n_threads)
@@ -84,7 +85,7 @@ static bool same_threads(const struct cp_report *r, const struct cp_core *core)
 	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
 	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
 	for (size_t i = 0; i < core->n_threads; i++)
-		if (a[i] != b[i] || (i > 0 && a[i] == a[i - 1]))
+		if (a[i] != b[i])
 			return false;
 	return true;
 }

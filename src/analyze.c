@@ -44,7 +44,8 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 		p->pid = core->has_psinfo ? core->pid : crashed->tid;
 	p->tid = crashed->tid;
 	if (core->has_psinfo) {
-		if (!p->has_ids) {
+		/* (uid_t)-1 is no id: a report holds none. */
+		if (!p->has_ids && core->uid != (uid_t)-1 && core->gid != (gid_t)-1) {
 			p->has_ids = true;
 			p->uid = core->uid;
 			p->gid = core->gid;

@@ -17,6 +17,11 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+/* The bounds of ids the notes may give (a report holds no others): the kernel's
+ * PID_MAX_LIMIT, and the highest signal number. */
+#define CP_PID_MAX 4194304
+#define CP_SIGNAL_MAX 64
+
 struct cp_input;
 
 struct cp_core_config {

@@ -56,7 +56,18 @@ need python3
 need timeout
 
 # ---- the cores ------------------------------------------------------------------------------
+# Made once into OUTDIR/cores/ with their programs (the analysis opens those by the paths the
+# cores name), and reused by the next run with the same OUTDIR: the core_pattern lock is
+# then not needed at all.
 cores=()
+corelist=$outdir/cores/LIST
+if [ -s "$corelist" ]; then
+	mapfile -t cores <"$corelist"
+	echo "reusing ${#cores[@]} cores of $outdir/cores: ${cores[*]}"
+else
+rm -rf "$outdir/cores"
+mkdir -p "$outdir/cores"
+cd "$outdir/cores" || exit 99
 # Small stacks (glibc gives each thread RLIMIT_STACK): cores of a few MiB, which
 # mutate-core.py copies hundreds of times a round.
 stack_limit=$(ulimit -S -s)
@@ -65,9 +76,9 @@ add_core() {	# add_core NAME PROG [ARGS...]
 	local name=$1 core
 	shift
 	make_core core "$@"
-	mv "$core" "$name.core"
+	mv "$core" "$outdir/cores/$name.core"
 	cores+=("$name")
-	echo "core $name: $(stat -c %s "$name.core") bytes"
+	echo "core $name: $(stat -c %s "$outdir/cores/$name.core") bytes"
 }
 build_crasher threads $CORPUS_CFLAGS $CORPUS_PIE -fomit-frame-pointer && add_core threads ./threads
 build_crasher sighandler $CORPUS_CFLAGS $CORPUS_PIE && add_core sighandler ./sighandler
@@ -93,6 +104,9 @@ printf '%s\n' "$_saved_pattern" >/proc/sys/kernel/core_pattern
 echo "$_saved_pipe_limit" >/proc/sys/kernel/core_pipe_limit
 exec 9>&-
 _at_exit_cmds=()
+printf '%s\n' "${cores[@]}" >"$corelist"
+cd "$test_dir" || exit 99
+fi
 
 # ---- the runs -------------------------------------------------------------------------------
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:symbolize=0}
@@ -122,7 +136,7 @@ while [ $((SECONDS - start)) -lt "$duration" ]; do
 	round=${rounds[$core]:-0}
 	rounds[$core]=$((round + 1))
 	rm -rf mutants "${plant:?}"/*
-	python3 "$abs_srcdir/mutate-core.py" make "$core.core" mutants --plant-dir "$plant" \
+	python3 "$abs_srcdir/mutate-core.py" make "$outdir/cores/$core.core" mutants --plant-dir "$plant" \
 		--fuzz 200 --fuzz-stack --seed $((20260000 + round * 1000 + i)) >/dev/null || fail "mutate-core.py failed on $core"
 	while IFS=$'\t' read -r name expect what; do
 		[ $((SECONDS - start)) -lt "$duration" ] || break
