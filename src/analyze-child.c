@@ -59,6 +59,8 @@ static void __attribute__((noreturn)) child_main(int out, struct cp_core *core, 
 		_exit(CHILD_EXIT_ENOMEM);
 	if (cp_write_all(out, json, strlen(json)) < 0)
 		_exit(CHILD_EXIT_WRITE);
+	/* The end of the report now, not after the kernel has torn down our memory. */
+	close(out);
 	_exit(CHILD_EXIT_OK);
 }
 

@@ -435,7 +435,7 @@ int cp_cmd_analyze(int argc, char **argv)
 		r = cp_analyze_core_isolated(core, rootfd, &aopts, timeout, report, &json, &len);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		else if ((r = json ? cp_report_write_json(json, len, output) : cp_report_write(report, output)) < 0)
+		else if ((r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
 			cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);
 	}
 	cp_report_destroy(report);

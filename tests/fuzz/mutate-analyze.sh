@@ -21,10 +21,13 @@
 #     crashed ("the analysis crashed");
 #   - a hang: timeout(1) had to end it (exit 124 or 137), or the report says the analysis
 #     child ran out of its time ("the analysis ran out of time");
+#   - refused: the report says the analysis child failed or sent a report its parent refused
+#     ("the analysis failed", "the analysis sent no valid report": a report that does not
+#     parse back is a bug too);
 #   - bad: any other exit than 0 (a report) and 1 (one line on stderr naming the file).
-# Every crash, hang and bad run is kept in OUTDIR/{crash,hang,bad}-N/ (the mutant, its core's
+# Every crash, hang, refused and bad run is kept in OUTDIR/{crash,hang,refused,bad}-N/ (the mutant, its core's
 # program and what mutate-core.py did, stderr, the report). The last line is the summary:
-#   "mutate-analyze: R runs in S s on C cores: X crashes, H hangs, B bad"
+#   "mutate-analyze: R runs in S s on C cores: X crashes, H hangs, F refused, B bad"
 # and the exit status is 1 when any was found.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -113,7 +116,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0:symbolize=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:symbolize=0}
 plant=$(mktemp -d /tmp/cpm.XXXXXX) || exit 99
 at_exit "rm -rf '$plant'"
-runs=0 crashes=0 hangs=0 bad=0 kept=0
+runs=0 crashes=0 hangs=0 refused=0 bad=0 kept=0
 declare -A rounds
 start=$SECONDS
 
@@ -148,7 +151,7 @@ while [ $((SECONDS - start)) -lt "$duration" ]; do
 		rc=$?
 		runs=$((runs + 1))
 		notes=
-		[ ! -s run.json ] || notes=$(grep -o '"the analysis \(crashed\|ran out of time\)[^"]*"' run.json | head -1)
+		[ ! -s run.json ] || notes=$(grep -o '"the analysis \(crashed\|ran out of time\|failed\|sent no valid report\)[^"]*"' run.json | head -1)
 		if [ "$rc" = 124 ] || [ "$rc" = 137 ] || [[ $notes == *"ran out of time"* ]]; then
 			hangs=$((hangs + 1))
 			keep hang "mutants/$name" "$core" "$name: $what (rc $rc) $notes"
@@ -156,13 +159,16 @@ while [ $((SECONDS - start)) -lt "$duration" ]; do
 		     [[ $notes == *crashed* ]]; then
 			crashes=$((crashes + 1))
 			keep crash "mutants/$name" "$core" "$name: $what (rc $rc) $notes"
+		elif [[ $notes == *"failed"* || $notes == *"no valid report"* ]]; then
+			refused=$((refused + 1))
+			keep refused "mutants/$name" "$core" "$name: $what (rc $rc) $notes"
 		elif [ "$rc" != 0 ] && { [ "$rc" != 1 ] || [ "$(wc -l <run.err)" != 1 ]; }; then
 			bad=$((bad + 1))
 			keep bad "mutants/$name" "$core" "$name: $what (rc $rc)"
 		fi
 	done <mutants/MANIFEST
-	echo "after $((SECONDS - start)) s: $runs runs, $crashes crashes, $hangs hangs, $bad bad"
+	echo "after $((SECONDS - start)) s: $runs runs, $crashes crashes, $hangs hangs, $refused refused, $bad bad"
 done
 rm -rf mutants
-echo "mutate-analyze: $runs runs in $((SECONDS - start)) s on ${#cores[@]} cores (${cores[*]}): $crashes crashes, $hangs hangs, $bad bad"
-[ $((crashes + hangs + bad)) = 0 ]
+echo "mutate-analyze: $runs runs in $((SECONDS - start)) s on ${#cores[@]} cores (${cores[*]}): $crashes crashes, $hangs hangs, $refused refused, $bad bad"
+[ $((crashes + hangs + refused + bad)) = 0 ]
