@@ -29,7 +29,9 @@ LENGTH + 1 frames; exit 1 when the chain is too short.
 check: RESULTS has one directory per run (see run-hostile.sh) holding "cmd" (the command
 line, one argument a line: the mutant path is the one named by "target"), "expect", "rc",
 "stderr" and "out.json" if one was written. The rules:
-  - never a signal or a timeout: rc > 128, or 124 from timeout(1), is a failure;
+  - never a signal or a timeout: rc > 128, or 124 from timeout(1), is a failure; so is a
+    report whose notes say that analyze's analysis child crashed, ran out of time, failed
+    or sent a report that was refused;
   - rc 0: out.json is valid UTF-8 JSON with schema crashpipe/1 and every member that
     crashpipe-report(5) lists, with the documented type;
   - rc 1: stderr is exactly one line "crashpipe: NAME: ..." naming the file (or "-");
@@ -727,6 +729,13 @@ def check(args):
             errors = check_report(doc)
             if errors:
                 fail("exit 0 but the report breaks crashpipe-report(5):\n      " + "\n      ".join(errors))
+                continue
+            # analyze runs its analysis in a child: a crash or hang of it is one still.
+            died = [n for n in doc["notes"] if isinstance(n, str) and n.startswith(
+                ("the analysis crashed", "the analysis ran out of time", "the analysis failed",
+                 "the analysis sent no valid report"))]
+            if died:
+                fail("the analysis child did not make a report: %s" % died[0])
                 continue
             stats["reports"] += 1
             if doc["partial"]:
