@@ -89,7 +89,9 @@ build_crasher callback $CORPUS_CFLAGS $CORPUS_PIE && add_core callback ./callbac
 build_crasher_cxx cxxthrow $CORPUS_CFLAGS $CORPUS_PIE && add_core cxxthrow ./cxxthrow
 build_crasher overflow $CORPUS_CFLAGS $CORPUS_PIE && add_core overflow ./overflow
 build_crasher stripped $CORPUS_CFLAGS $CORPUS_PIE && strip --strip-all stripped && add_core stripped ./stripped
-build_shlib_crasher $CORPUS_CFLAGS && add_core shlib_main ./shlib_main
+cc $CORPUS_CFLAGS -shared -fPIC -o libcrash.so "$abs_srcdir/crashers/libcrash.c" &&
+	cc $CORPUS_CFLAGS $CORPUS_PIE -o shlib_main "$abs_srcdir/crashers/shlib_main.c" -L. -lcrash \
+		-Wl,-rpath,"$PWD" && add_core shlib_main ./shlib_main
 build_crasher hostile-victim -g -O1 && add_core hostile-victim ./hostile-victim
 cc -g -O2 -no-pie -fno-pie -o nopie "$abs_srcdir/crashers/nopie.c" -lpthread && add_core nopie ./nopie
 cc -g -O2 -static -o static "$abs_srcdir/crashers/nopie.c" -lpthread && add_core static ./static
