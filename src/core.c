@@ -886,7 +886,11 @@ int cp_core_write_notes(const struct cp_core *core, int fd)
 		size_t end = desc_off + align4(h[1]);
 		if (end > core->notes_len)
 			end = core->notes_len;
-		if (h[2] != NT_FILE) {
+		/* Not NT_FILE, nor a thread that parse_prstatus() skipped: libunwind-coredump
+		 * copies a whole elf_prstatus out of every NT_PRSTATUS note, however short (a
+		 * hostile core's read out of bounds, found by fuzz-analyze). */
+		bool short_thread = h[2] == NT_PRSTATUS && h[1] < sizeof(struct elf_prstatus);
+		if (h[2] != NT_FILE && !short_thread) {
 			memcpy(out + len, core->notes + off, end - off);
 			len += end - off;
 		}

@@ -167,7 +167,8 @@ const struct cp_mapping *cp_core_mapping_at(const struct cp_core *core, uint64_t
 /* The value of auxv entry @type; false when absent. */
 bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret);
 
-/* Write a core holding only the process and thread notes (no NT_FILE, no memory) to @fd:
+/* Write a core holding only the process and thread notes (no NT_FILE, no memory, no
+ * NT_PRSTATUS too short to be a thread: libunwind would read past it) to @fd:
  * what libunwind-coredump needs to serve threads and registers. Returns 0 or -errno. */
 int cp_core_write_notes(const struct cp_core *core, int fd);
 
