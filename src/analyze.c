@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "analyze-child.h"
 #include "debugcache.h"
 #include "cleanup.h"
 #include "clrname.h"
@@ -44,7 +45,8 @@ static void fill_process(struct cp_core *core, struct cp_report *r)
 		p->pid = core->has_psinfo ? core->pid : crashed->tid;
 	p->tid = crashed->tid;
 	if (core->has_psinfo) {
-		if (!p->has_ids) {
+		/* (uid_t)-1 is no id: a report holds none. */
+		if (!p->has_ids && core->uid != (uid_t)-1 && core->gid != (gid_t)-1) {
 			p->has_ids = true;
 			p->uid = core->uid;
 			p->gid = core->gid;
@@ -109,6 +111,36 @@ static void crashed_first(struct cp_report *r)
 	}
 }
 
+/* What the core says without libdw: the process, the notes on the core, and its threads in
+ * core order (the unwinder indexes them the same way). */
+static int core_facts(struct cp_core *core, struct cp_report *r)
+{
+	fill_process(core, r);
+	for (size_t i = 0; i < core->n_problems; i++)
+		cp_report_note(r, true, "core: %s", core->problems[i]);
+	/* Threads in core order: the one that crashed comes first. The report keeps that
+	 * order, so cp_unwind_threads() can index them the same way. */
+	for (size_t i = 0; i < core->n_threads; i++) {
+		struct cp_thread *th = cp_report_add_thread(r, core->threads[i].tid);
+		if (!th)
+			return -ENOMEM;
+		th->crashed = core->crash_known && i == core->crashed;
+		if (!th->name && core->threads[i].tid == r->process.pid && r->process.comm)
+			th->name = strdup(r->process.comm);
+	}
+	return 0;
+}
+
+int cp_analyze_core_registers_only(struct cp_core *core, struct cp_report *r)
+{
+	int ret = core_facts(core, r);
+	for (size_t i = 0; ret == 0 && i < r->n_threads && i < core->n_threads; i++)
+		if (!cp_thread_add_frame(&r->threads[i], core->threads[i].regs.rip, core->threads[i].regs.rsp))
+			ret = -ENOMEM;
+	crashed_first(r);
+	return ret;
+}
+
 void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t gid)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -138,21 +170,9 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
 	struct cp_modules *mods = NULL;
 	int ret;
 
-	fill_process(core, r);
+	if ((ret = core_facts(core, r)) < 0)
+		return ret;
 	r->live = opts->live_fd >= 0;
-	for (size_t i = 0; i < core->n_problems; i++)
-		cp_report_note(r, true, "core: %s", core->problems[i]);
-
-	/* Threads in core order: the one that crashed comes first. The report keeps that
-	 * order, so cp_unwind_threads() can index them the same way. */
-	for (size_t i = 0; i < core->n_threads; i++) {
-		struct cp_thread *th = cp_report_add_thread(r, core->threads[i].tid);
-		if (!th)
-			return -ENOMEM;
-		th->crashed = core->crash_known && i == core->crashed;
-		if (!th->name && core->threads[i].tid == r->process.pid && r->process.comm)
-			th->name = strdup(r->process.comm);
-	}
 
 	ret = cp_target_create(core, rootfd, &t);
 	if (ret < 0)
@@ -282,7 +302,11 @@ static void usage(FILE *f)
 		"                         are always tried)\n"
 		"      --debug-cache=DIR  decompressed debuginfo kept by `crashpipe handle`\n"
 		"                         (default %s; used for the host's own files only)\n"
-		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES, CP_DEBUG_CACHE_DEFAULT);
+		"      --timeout=SECONDS  give the analysis (a confined child process) at most\n"
+		"                         SECONDS (default %d); past that, or when it crashes,\n"
+		"                         the report has frame 0 of each thread and says why\n"
+		"  -h, --help             show this help\n", CP_DEFAULT_MAX_FRAMES, CP_DEBUG_CACHE_DEFAULT,
+		CP_ANALYZE_TIMEOUT);
 }
 
 int cp_parse_max_frames(const char *arg, size_t *ret)
@@ -311,12 +335,14 @@ int cp_cmd_analyze(int argc, char **argv)
 		{ "module-dir", required_argument, NULL, 'M' },
 		{ "debug-dir", required_argument, NULL, 'D' },
 		{ "no-debuginfod", no_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *output = "-", *sysroot = "/", *dac = NULL, *runtime_dir = NULL;
 	const char *debug_cache = CP_DEBUG_CACHE_DEFAULT, *symbol_path = NULL;
 	size_t max_frames = CP_DEFAULT_MAX_FRAMES;
+	unsigned timeout = CP_ANALYZE_TIMEOUT;
 	bool no_dac = false, sysroot_named = false;
 	/* Where files are, opened now: a bad one is an error before any work. */
 	_cleanup_(cp_locate_options_deinit) struct cp_locate_options locate = CP_LOCATE_OPTIONS_INIT;
@@ -374,6 +400,15 @@ int cp_cmd_analyze(int argc, char **argv)
 		case 'N':
 			locate.debuginfod = false;
 			break;
+		case 'T': {
+			size_t v;
+			if (cp_parse_max_frames(optarg, &v) < 0 || v > 86400) {
+				cp_log(LOG_ERR, "--timeout: '%s' is not a number of seconds from 1 to 86400", optarg);
+				return 2;
+			}
+			timeout = v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -442,10 +477,13 @@ int cp_cmd_analyze(int argc, char **argv)
 		aopts.locate = locate;	/* borrowed: closed here, after the analysis */
 		if (strcmp(path, "-") != 0 && stored_by_systemd(fd, path))
 			report->process.core_writer = strdup("systemd-coredump");
-		r = cp_analyze_core(core, rootfd, &aopts, report);
+		/* libdw, libunwind and the DAC meet the core's bytes in a child only. */
+		_cleanup_free_ char *json = NULL;
+		size_t len = 0;
+		r = cp_analyze_core_isolated(core, rootfd, &aopts, timeout, report, &json, &len);
 		if (r < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		else if ((r = cp_report_write(report, output)) < 0)
+		else if ((r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
 			cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);
 	}
 	cp_report_destroy(report);

@@ -36,6 +36,11 @@ void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t g
 int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_options *opts,
 		    struct cp_report *report);
 
+/* What is known of @core without analysing it (no libdw, no libunwind): the process, the
+ * signal, the core's own problems, and each thread with frame 0 from its registers. For a
+ * report whose analysis failed. Returns 0 or -ENOMEM. */
+int cp_analyze_core_registers_only(struct cp_core *core, struct cp_report *report);
+
 /* Parse a --max-frames argument (1 to 1000000). Returns 0 or -EINVAL. */
 int cp_parse_max_frames(const char *arg, size_t *ret);
 

@@ -97,6 +97,16 @@ void cp_core_destroy(struct cp_core *core)
 	free(core);
 }
 
+/* A process or thread id from a note: 0 (unknown) unless it can be one, from 0 to the
+ * kernel's PID_MAX_LIMIT (what a report may hold). */
+static pid_t pid_or_zero(struct cp_core *core, const char *note, pid_t pid)
+{
+	if (pid >= 0 && pid <= CP_PID_MAX)
+		return pid;
+	cp_core_problem(core, "%s: pid %d is not a process id (0 used)", note, (int)pid);
+	return 0;
+}
+
 static void parse_prstatus(struct cp_core *core, const unsigned char *desc, size_t len)
 {
 	struct elf_prstatus pr;
@@ -113,8 +123,12 @@ static void parse_prstatus(struct cp_core *core, const unsigned char *desc, size
 	core->threads = t;
 	t += core->n_threads++;
 	memset(t, 0, sizeof(*t));
-	t->tid = pr.pr_pid;
+	t->tid = pid_or_zero(core, "NT_PRSTATUS", pr.pr_pid);
 	t->cursig = pr.pr_cursig;
+	if (t->cursig < 0 || t->cursig > CP_SIGNAL_MAX) {
+		cp_core_problem(core, "NT_PRSTATUS: signal %d is not a signal number (0 used)", t->cursig);
+		t->cursig = 0;
+	}
 	memcpy(&t->regs, &pr.pr_reg, sizeof(t->regs));
 }
 
@@ -128,8 +142,8 @@ static void parse_prpsinfo(struct cp_core *core, const unsigned char *desc, size
 	}
 	memcpy(&ps, desc, sizeof(ps));
 	core->has_psinfo = true;
-	core->pid = ps.pr_pid;
-	core->ppid = ps.pr_ppid;
+	core->pid = pid_or_zero(core, "NT_PRPSINFO", ps.pr_pid);
+	core->ppid = pid_or_zero(core, "NT_PRPSINFO", ps.pr_ppid);
 	core->uid = ps.pr_uid;
 	core->gid = ps.pr_gid;
 	memcpy(core->fname, ps.pr_fname, sizeof(ps.pr_fname));
@@ -154,6 +168,10 @@ static void parse_siginfo(struct cp_core *core, const unsigned char *desc, size_
 	}
 	memcpy(v, desc, sizeof(v));
 	memcpy(&addr, desc + 16, sizeof(addr));
+	if (v[0] < 0 || v[0] > CP_SIGNAL_MAX) {
+		cp_core_problem(core, "NT_SIGINFO: signal %d is not a signal number: note ignored", v[0]);
+		return;
+	}
 	core->has_siginfo = true;
 	core->si_signo = v[0];
 	core->si_errno = v[1];
@@ -1058,7 +1076,12 @@ int cp_core_write_notes(const struct cp_core *core, int fd)
 		struct cp_elfnote note;
 		cp_elfnote_iter_init(&it, core->notes, end, core->note_segs[i], 4);
 		while (cp_elfnote_next(&it, &note, NULL) > 0)
-			if (note.type != NT_FILE) {
+			/* Not NT_FILE, nor a thread that parse_prstatus() skipped:
+			 * libunwind-coredump copies a whole elf_prstatus out of every
+			 * NT_PRSTATUS note, however short (a hostile core's read out of
+			 * bounds, found by fuzz-analyze). */
+			if (note.type != NT_FILE &&
+			    !(note.type == NT_PRSTATUS && note.descsz < sizeof(struct elf_prstatus))) {
 				memcpy(out + len, core->notes + note.offset, note.end - note.offset);
 				len = (len + note.end - note.offset + 3) & ~(size_t)3;
 			}

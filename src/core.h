@@ -17,6 +17,11 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+/* The bounds of ids the notes may give (a report holds no others): the kernel's
+ * PID_MAX_LIMIT, and the highest signal number. */
+#define CP_PID_MAX 4194304
+#define CP_SIGNAL_MAX 64
+
 struct cp_input;
 
 struct cp_core_config {
@@ -179,7 +184,8 @@ const struct cp_mapping *cp_core_mapping_at(const struct cp_core *core, uint64_t
 /* The value of auxv entry @type; false when absent. */
 bool cp_core_auxv(const struct cp_core *core, uint64_t type, uint64_t *val_ret);
 
-/* Write a core holding only the process and thread notes (no NT_FILE, no memory) to @fd:
+/* Write a core holding only the process and thread notes (no NT_FILE, no memory, no
+ * NT_PRSTATUS too short to be a thread: libunwind would read past it) to @fd:
  * what libunwind-coredump needs to serve threads and registers. Returns 0 or -errno. */
 int cp_core_write_notes(const struct cp_core *core, int fd);
 

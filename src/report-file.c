@@ -60,6 +60,11 @@ int cp_report_write_json(const char *json, size_t len, const char *path)
 	return write_json(json, len, path);
 }
 
+int cp_report_write_parsed_json(const char *json, size_t len, const char *path)
+{
+	return write_json(json, len, path);
+}
+
 int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size_t len)
 {
 	if (!json_is_report(json, len))

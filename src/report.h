@@ -191,6 +191,9 @@ int cp_report_write(const struct cp_report *report, const char *path);
  * after checking that it parses and carries our schema. -EINVAL when it does not. */
 int cp_report_write_json(const char *json, size_t len, const char *path);
 
+/* The same for JSON that cp_report_parse() has accepted already (not checked again). */
+int cp_report_write_parsed_json(const char *json, size_t len, const char *path);
+
 /* The same as a file @name (no '/') in the directory @dir_fd (the spool, cp_spool_open()):
  * a new file of mode 0600 (root:root when we are root), made without a name (O_TMPFILE) or
  * under a fresh random one (O_EXCL), then renamed within @dir_fd. Nothing at @name is

@@ -2,8 +2,10 @@
 """mutate-core.py - hostile variants of one real x86_64 kernel core, and their verdicts.
 
 usage: mutate-core.py make CORE OUTDIR [--plant-dir DIR] [--fuzz N] [--seed N] [--every K]
+                           [--fuzz-stack]
        mutate-core.py check RESULTS
        mutate-core.py cycle CORE OUT LENGTH
+       mutate-core.py threads CORE OUT N
 
 make: writes OUTDIR/<name> for every mutant and OUTDIR/MANIFEST, one line per mutant:
 "<name>\t<expect>\t<what was done>". expect is "ok" for the controls (an intact core,
@@ -12,7 +14,15 @@ not, or a clean error). With --plant-dir, some mutants rename a file mapping in 
 to a hostile file planted there (a FIFO, a directory, a symlink to /dev/zero, a 1 TiB
 sparse file, a truncated or foreign ELF): the caller removes DIR afterwards. With --every K,
 only every K-th of the structural mutants is made (the controls and the --fuzz ones all are):
-a sample of them for a corpus of many cores.
+a sample of them for a corpus of many cores. With --fuzz-stack, half of each random
+mutant's edits land in the crashed thread's stack (its first 16 KiB above the sp) instead of
+the file's first 64 KiB: what the unwinders read.
+
+threads: writes OUT, CORE with the crashed thread's NT_PRSTATUS repeated N more times, each
+copy with a new tid (the first thread's + 1, + 2, ...): N more threads that share its
+registers and stack. The notes move to a new PT_NOTE at the end of the file, the program
+headers with them (e_phoff), the memory stays where it is. A thread-count amplifier: each
+copy costs the analysis a whole unwind of the crashed thread.
 
 cycle: writes OUT, CORE with the crashed thread's frame-pointer chain bent into a cycle of
 LENGTH frames (see stack_cycle): some frame N then repeats frame N - LENGTH. The crashed
@@ -22,7 +32,9 @@ LENGTH + 1 frames; exit 1 when the chain is too short.
 check: RESULTS has one directory per run (see run-hostile.sh) holding "cmd" (the command
 line, one argument a line: the mutant path is the one named by "target"), "expect", "rc",
 "stderr" and "out.json" if one was written. The rules:
-  - never a signal or a timeout: rc > 128, or 124 from timeout(1), is a failure;
+  - never a signal or a timeout: rc > 128, or 124 from timeout(1), is a failure; so is a
+    report whose notes say that analyze's analysis child crashed, ran out of time, failed
+    or sent a report that was refused;
   - rc 0: out.json is valid UTF-8 JSON with schema crashpipe/1 and every member that
     crashpipe-report(5) lists, with the documented type;
   - rc 1: stderr is exactly one line "crashpipe: NAME: ..." naming the file (or "-");
@@ -446,11 +458,20 @@ def make(args):
     # Deterministic fuzz: byte flips and interesting values in the first 64 KiB.
     span = min(size, 64 * 1024)
     interesting = [0, 1, 0x7F, 0x80, 0xFF]
+    stack = None		# (file offset, length) of the crashed thread's stack above its sp
+    if args.fuzz_stack and c.by_type.get(NT_PRSTATUS):
+        sp = c.reg(c.by_type[NT_PRSTATUS][0], "rsp")
+        p = c.load_at(sp)
+        if p:
+            at = p[2] + (sp - p[3])
+            stack = (at, max(0, min(16 * 1024, p[2] + p[4] - at)))
     for k in range(args.fuzz):
         b = bytearray(data)
         what = []
         for _ in range(rnd.randint(1, 16)):
             at = rnd.randrange(span)
+            if stack and stack[1] >= 8 and rnd.random() < 0.5:
+                at = stack[0] + rnd.randrange(stack[1] - 7)
             how = rnd.random()
             if how < 0.5:
                 bit = 1 << rnd.randrange(8)
@@ -502,6 +523,34 @@ def stack_cycle(c, length):
     if chain is None:
         return None
     return [(chain[length - 1][1], 8, chain[0][0])]
+
+
+def more_threads(c, n):
+    """The core with the crashed thread's NT_PRSTATUS repeated n more times (see threads:)."""
+    notes = [p for p in c.phdrs if p[1] == PT_NOTE]
+    if len(notes) != 1 or not c.by_type.get(NT_PRSTATUS):
+        raise SystemExit("mutate-core.py: want one PT_NOTE with an NT_PRSTATUS")
+    _, _, n_off, _, n_size, _ = notes[0]
+    first = c.by_type[NT_PRSTATUS][0]
+    end = first["desc"] + ((first["descsz"] + 3) & ~3)
+    note = bytearray(c.data[first["hdr"]:end])
+    tid = struct.unpack_from("<i", c.data, first["desc"] + PRSTATUS_PID)[0]
+    blob = bytearray(c.data[n_off:n_off + n_size])
+    for k in range(1, n + 1):
+        struct.pack_into("<i", note, first["desc"] - first["hdr"] + PRSTATUS_PID, tid + k)
+        blob += note
+    out = bytearray(c.data)
+    out += bytes(-len(out) % 8)
+    phoff = len(out)
+    for off, p_type, p_offset, p_vaddr, p_filesz, p_memsz in c.phdrs:
+        ph = bytearray(c.data[off:off + c.e_phentsize])
+        if p_type == PT_NOTE:
+            struct.pack_into("<Q", ph, 8, phoff + c.e_phnum * c.e_phentsize)	# p_offset
+            struct.pack_into("<Q", ph, 32, len(blob))				# p_filesz
+        out += ph
+    out += blob
+    struct.pack_into("<Q", out, 32, phoff)	# e_phoff
+    return bytes(out)
 
 
 def plant(c, m, pdir, names, data):
@@ -697,6 +746,13 @@ def check(args):
             if errors:
                 fail("exit 0 but the report breaks crashpipe-report(5):\n      " + "\n      ".join(errors))
                 continue
+            # analyze runs its analysis in a child: a crash or hang of it is one still.
+            died = [n for n in doc["notes"] if isinstance(n, str) and n.startswith(
+                ("the analysis crashed", "the analysis ran out of time", "the analysis failed",
+                 "the analysis sent no valid report"))]
+            if died:
+                fail("the analysis child did not make a report: %s" % died[0])
+                continue
             stats["reports"] += 1
             if doc["partial"]:
                 stats["partial"] += 1
@@ -747,8 +803,13 @@ def main():
     mk.add_argument("--fuzz", type=int, default=200)
     mk.add_argument("--seed", type=int, default=20250101)
     mk.add_argument("--every", type=int, default=1)
+    mk.add_argument("--fuzz-stack", action="store_true")
     ck = sub.add_parser("check")
     ck.add_argument("results")
+    th = sub.add_parser("threads")
+    th.add_argument("core")
+    th.add_argument("out")
+    th.add_argument("n", type=int)
     cy = sub.add_parser("cycle")
     cy.add_argument("core")
     cy.add_argument("out")
@@ -756,6 +817,12 @@ def main():
     args = ap.parse_args()
     if args.cmd == "make":
         make(args)
+        return 0
+    if args.cmd == "threads":
+        with open(args.core, "rb") as f:
+            data = f.read()
+        with open(args.out, "wb") as f:
+            f.write(more_threads(Core(data), args.n))
         return 0
     if args.cmd == "cycle":
         with open(args.core, "rb") as f:

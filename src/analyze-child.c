@@ -1,0 +1,193 @@
+/*
+ * analyze-child.c - `crashpipe analyze`'s analysis in a child process, as `handle` runs it
+ * (see analyze-child.h).
+ *
+ * The parent reads the core with crashpipe's own reader (core.c), then forks. Everything that
+ * runs libdw, libdwfl, libunwind, the DAC's process, the PDB and metadata readers on the core
+ * runs in the child: cp_analyze_core(), confined by cp_child_confine_analysis() (as the
+ * caller's uid, nobody for root; no_new_privs; the analysis' seccomp filter; SIGALRM at its
+ * time limit). The child sends the report's JSON through a pipe and exits without tearing
+ * libdw down. The parent reads it with a deadline and a size limit (child.c), takes it only
+ * when it parses strictly as one report about the core's own threads, and writes those very
+ * bytes; otherwise it fills the report with what it knows without libdw
+ * (cp_analyze_core_registers_only(): process, signal, threads with frame 0) and a note that
+ * says why the rest is missing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "analyze-child.h"
+#include "child.h"
+#include "cleanup.h"
+#include "core.h"
+#include "log.h"
+#include "report.h"
+#include "signame.h"
+#include "zio.h"
+
+/* How the child ends, besides a signal. */
+enum {
+	CHILD_EXIT_OK = 0,
+	CHILD_EXIT_CONFINE = 3,		/* privileges could not be dropped */
+	CHILD_EXIT_ENOMEM,		/* no memory for the report or its JSON */
+	CHILD_EXIT_ANALYZE,		/* cp_analyze_core() made no report at all */
+	CHILD_EXIT_WRITE,		/* the JSON could not be sent */
+};
+
+static void __attribute__((noreturn)) child_main(int out, struct cp_core *core, int rootfd,
+						 const struct cp_analyze_options *opts, unsigned timeout,
+						 struct cp_report *r)
+{
+	if (cp_child_confine_analysis(timeout, getuid(), getgid()) < 0)
+		_exit(CHILD_EXIT_CONFINE);
+	struct cp_analyze_options o = *opts;
+	/* The kernel takes libdw's memory back faster than libdw gives it back. */
+	o.exiting = true;
+	int ret = cp_analyze_core(core, rootfd, &o, r);
+	if (ret < 0)
+		_exit(ret == -ENOMEM ? CHILD_EXIT_ENOMEM : CHILD_EXIT_ANALYZE);
+	char *json = cp_report_to_json(r);
+	if (!json)
+		_exit(CHILD_EXIT_ENOMEM);
+	if (cp_write_all(out, json, strlen(json)) < 0)
+		_exit(CHILD_EXIT_WRITE);
+	/* The end of the report now, not after the kernel has torn down our memory. */
+	close(out);
+	_exit(CHILD_EXIT_OK);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Does @r list exactly the core's threads (as many times as the core does: a hostile core may
+ * repeat a tid, or give several threads none)? */
+static bool same_threads(const struct cp_report *r, const struct cp_core *core)
+{
+	if (r->n_threads != core->n_threads)
+		return false;
+	_cleanup_free_ pid_t *a = calloc(core->n_threads + 1, sizeof(pid_t));
+	_cleanup_free_ pid_t *b = calloc(core->n_threads + 1, sizeof(pid_t));
+	if (!a || !b)
+		return false;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		a[i] = r->threads[i].tid;
+		b[i] = core->threads[i].tid;
+	}
+	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
+	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* The most JSON a child may send: a report of @core at @max_frames per thread, generously
+ * (a frame takes a few hundred bytes), at least 64 MiB, at most 1 GiB. */
+static size_t json_max(const struct cp_core *core, size_t max_frames)
+{
+	const size_t lo = (size_t)64 << 20, hi = (size_t)1 << 30;
+	size_t n = core->n_threads ? core->n_threads : 1;
+	if (max_frames > hi / 1024 / n)
+		return hi;
+	size_t m = n * max_frames * 1024;
+	return m < lo ? lo : m;
+}
+
+int cp_analyze_core_isolated(struct cp_core *core, int rootfd, const struct cp_analyze_options *opts,
+			     unsigned timeout, struct cp_report *r, char **json_ret, size_t *len_ret)
+{
+	int pfd[2];
+	int status = 0;
+	size_t max = json_max(core, opts->max_frames);
+
+	*json_ret = NULL;
+	*len_ret = 0;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		int e = -errno;
+		cp_analyze_core_registers_only(core, r);
+		cp_report_note(r, true, "the analysis could not start (pipe: %s); only frame 0 of each thread is shown",
+			       strerror(-e));
+		return 0;
+	}
+	pid_t child = cp_child_fork();
+	if (child == 0) {
+		close(pfd[0]);
+		child_main(pfd[1], core, rootfd, opts, timeout, r);
+	}
+	close(pfd[1]);
+	if (child < 0) {
+		int e = errno;
+		close(pfd[0]);
+		cp_analyze_core_registers_only(core, r);
+		cp_report_note(r, true, "the analysis could not start (fork: %s); only frame 0 of each thread is shown",
+			       strerror(e));
+		return 0;
+	}
+
+	_cleanup_free_ char *json = NULL;
+	size_t len = 0;
+	/* The child's alarm comes first; the parent's deadline is for a child that blocks it. */
+	cp_child_collect(pfd[0], child, timeout + 5, max, &json, &len, &status);
+	close(pfd[0]);
+
+	bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == CHILD_EXIT_OK;
+	bool too_big = len >= max;
+	const char *why = NULL;
+	if (exited_ok && !too_big) {
+		struct cp_report *parsed = NULL;
+		if (!json || len == 0)
+			why = "none";
+		else if (cp_report_parse(json, len, &parsed, &why) < 0) {
+			if (!why)
+				why = "no memory to read it";
+		} else if (!same_threads(parsed, core)) {
+			why = "its threads are not the core's";
+		}
+		cp_report_destroy(parsed);
+		if (!why) {
+			*json_ret = TAKE_PTR(json);
+			*len_ret = len;
+			return 0;
+		}
+	}
+
+	cp_analyze_core_registers_only(core, r);
+	if (too_big) {
+		cp_report_note(r, true, "the analysis sent more than %zu bytes; only frame 0 of each thread is shown", max);
+		cp_log(LOG_WARNING, "the analysis sent more than %zu bytes; the report is partial", max);
+	} else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		const char *name = cp_signal_name(sig);
+		if (sig == SIGALRM || sig == SIGKILL)
+			cp_report_note(r, true, "the analysis ran out of time (%u s; signal %d, %s); only frame 0 of each thread is shown",
+				       timeout, sig, name ? name : "unknown");
+		else
+			cp_report_note(r, true, "the analysis crashed (signal %d, %s); only frame 0 of each thread is shown",
+				       sig, name ? name : "unknown");
+		cp_log(LOG_WARNING, "the analysis died on signal %d (%s); the report is partial", sig,
+		       name ? name : "unknown");
+	} else if (!exited_ok) {
+		int e = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		const char *what = e == CHILD_EXIT_CONFINE ? "it could not drop its privileges" :
+				   e == CHILD_EXIT_ENOMEM ? "out of memory" :
+				   e == CHILD_EXIT_WRITE ? "it could not send its report" : "it failed";
+		cp_report_note(r, true, "the analysis failed (exit status %d: %s); only frame 0 of each thread is shown",
+			       e, what);
+		cp_log(LOG_WARNING, "the analysis failed (exit status %d: %s); the report is partial", e, what);
+	} else {
+		cp_report_note(r, true, "the analysis sent no valid report (%s); only frame 0 of each thread is shown", why);
+		cp_log(LOG_WARNING, "the analysis sent no valid report (%s); the report is partial", why);
+	}
+	return 0;
+}
