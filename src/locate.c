@@ -313,13 +313,9 @@ static debuginfod_client *dfd_client(struct cp_locate *l)
 	return l->dfd;
 }
 
-/* Fetch by build-id: @exe the executable, else the debuginfo. fd or -errno, with
- * *@name_ret the file in debuginfod's cache. */
-static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name_ret)
+/* One fetch with client @c: fd or -errno, *@name_ret the file in debuginfod's cache. */
+static int dfd_find(debuginfod_client *c, const char *hex, bool exe, char **name_ret)
 {
-	debuginfod_client *c = dfd_client(l);
-	if (!c || !hex)
-		return -ENOENT;
 	char *name = NULL;
 	int fd = (exe ? dfd_lib.find_executable : dfd_lib.find_debuginfo)(c, (const unsigned char *)hex, 0, &name);
 	if (fd < 0) {
@@ -333,8 +329,36 @@ static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name
 	*name_ret = name;
 	return fd;
 }
+
+/* Fetch by build-id: @exe the executable, else the debuginfo. fd or -errno, with
+ * *@name_ret the file in debuginfod's cache. */
+static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name_ret)
+{
+	if (!hex)
+		return -ENOENT;
+	if (l->o->fetch)
+		return l->o->fetch(l->o->fetch_arg, hex, exe, name_ret);
+	debuginfod_client *c = dfd_client(l);
+	return c ? dfd_find(c, hex, exe, name_ret) : -ENOENT;
+}
+
+int cp_locate_fetch(const char *hex, bool exe, char **name_ret)
+{
+	static debuginfod_client *c;
+
+	if (!cp_build_id_hex_valid(hex))
+		return -EINVAL;
+	if (!c && dfd_load())
+		c = dfd_lib.begin();
+	return c ? dfd_find(c, hex, exe, name_ret) : -ENOENT;
+}
 #else
 static int dfd_fetch(struct cp_locate *l, const char *hex, bool exe, char **name_ret)
+{
+	return -ENOENT;
+}
+
+int cp_locate_fetch(const char *hex, bool exe, char **name_ret)
 {
 	return -ENOENT;
 }

@@ -69,6 +69,11 @@ struct cp_locate_options {
 	struct cp_locate_dir *module_dirs, *debug_dirs;
 	size_t n_module_dirs, n_debug_dirs;
 	bool debuginfod;	/* may fetch from DEBUGINFOD_URLS */
+	/* Who fetches: NULL, this process (libdebuginfod, here); else @fetch, called with
+	 * @fetch_arg, as cp_locate_fetch() is: analyze's analysis child may open no socket and
+	 * asks its parent (analyze-child.c). */
+	int (*fetch)(void *fetch_arg, const char *hex, bool exe, char **name_ret);
+	void *fetch_arg;
 };
 
 #define CP_LOCATE_OPTIONS_INIT { .exe_fd = -1 }
@@ -80,6 +85,13 @@ int cp_locate_set_exe(struct cp_locate_options *o, const char *path, const char 
 /* Open the directory @path and add it to @o's module dirs (@debug false) or debug dirs:
  * 0 or -errno. */
 int cp_locate_add_dir(struct cp_locate_options *o, const char *path, bool debug);
+
+/* Fetch the executable (@exe) or the debuginfo of build-id @hex (lower-case hex,
+ * cp_build_id_hex_valid()) from DEBUGINFOD_URLS with libdebuginfod, in this process: an fd
+ * of the file in debuginfod's cache with *@name_ret its path (malloc'd), or -errno
+ * (-ENOENT when crashpipe was built without debuginfod or libdebuginfod is not installed).
+ * Not thread-safe: one caller at a time. */
+int cp_locate_fetch(const char *hex, bool exe, char **name_ret);
 
 /* Close the fds and free the arrays of @o. */
 void cp_locate_options_deinit(struct cp_locate_options *o);
