@@ -201,34 +201,6 @@ static void __attribute__((noreturn)) child_main(int out, int fetch_sock, struct
 	_exit(CHILD_EXIT_OK);
 }
 
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Does @r list exactly the core's threads (as many times as the core does: a hostile core may
- * repeat a tid, or give several threads none)? */
-static bool same_threads(const struct cp_report *r, const struct cp_core *core)
-{
-	if (r->n_threads != core->n_threads)
-		return false;
-	_cleanup_free_ pid_t *a = calloc(core->n_threads + 1, sizeof(pid_t));
-	_cleanup_free_ pid_t *b = calloc(core->n_threads + 1, sizeof(pid_t));
-	if (!a || !b)
-		return false;
-	for (size_t i = 0; i < core->n_threads; i++) {
-		a[i] = r->threads[i].tid;
-		b[i] = core->threads[i].tid;
-	}
-	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
-	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
-	for (size_t i = 0; i < core->n_threads; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
-
 /* The most JSON a child may send: a report of @core at @max_frames per thread, generously
  * (a frame takes a few hundred bytes), at least 64 MiB, at most 1 GiB. */
 static size_t json_max(const struct cp_core *core, size_t max_frames)
@@ -308,7 +280,7 @@ int cp_analyze_core_isolated(struct cp_core *core, int rootfd, const struct cp_a
 		else if (cp_report_parse(json, len, &parsed, &why) < 0) {
 			if (!why)
 				why = "no memory to read it";
-		} else if (!same_threads(parsed, core)) {
+		} else if (!cp_analyze_same_threads(parsed, core, false)) {
 			why = "its threads are not the core's";
 		}
 		cp_report_destroy(parsed);

@@ -141,6 +141,32 @@ int cp_analyze_core_registers_only(struct cp_core *core, struct cp_report *r)
 	return ret;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool cp_analyze_same_threads(const struct cp_report *r, const struct cp_core *core, bool each_once)
+{
+	if (r->n_threads != core->n_threads)
+		return false;
+	_cleanup_free_ pid_t *a = calloc(core->n_threads + 1, sizeof(pid_t));
+	_cleanup_free_ pid_t *b = calloc(core->n_threads + 1, sizeof(pid_t));
+	if (!a || !b)
+		return false;
+	for (size_t i = 0; i < core->n_threads; i++) {
+		a[i] = r->threads[i].tid;
+		b[i] = core->threads[i].tid;
+	}
+	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
+	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (a[i] != b[i] || (each_once && i > 0 && a[i] == a[i - 1]))
+			return false;
+	return true;
+}
+
 void cp_analyze_options_init(struct cp_analyze_options *opts, uid_t uid, gid_t gid)
 {
 	memset(opts, 0, sizeof(*opts));

@@ -6,6 +6,7 @@
  * core to a filled report (process facts, threads, frames, modules, notes).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dac.h"
@@ -40,6 +41,11 @@ int cp_analyze_core(struct cp_core *core, int rootfd, const struct cp_analyze_op
  * signal, the core's own problems, and each thread with frame 0 from its registers. For a
  * report whose analysis failed. Returns 0 or -ENOMEM. */
 int cp_analyze_core_registers_only(struct cp_core *core, struct cp_report *report);
+
+/* Does @report, as an analysis child sent it, list exactly @core's threads? The same tids as
+ * many times as the core has each (a hostile core may repeat a tid, or give several threads
+ * none), and with @each_once no tid twice (the kernel's core of a live crash, in handle). */
+bool cp_analyze_same_threads(const struct cp_report *report, const struct cp_core *core, bool each_once);
 
 /* Parse a --max-frames argument (1 to 1000000). Returns 0 or -EINVAL. */
 int cp_parse_max_frames(const char *arg, size_t *ret);

@@ -582,33 +582,6 @@ static char *strdup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Does the report list exactly the core's threads, each once? */
-static bool same_threads(const struct cp_report *r, const struct cp_core *core)
-{
-	if (r->n_threads != core->n_threads)
-		return false;
-	_cleanup_free_ pid_t *a = calloc(core->n_threads + 1, sizeof(pid_t));
-	_cleanup_free_ pid_t *b = calloc(core->n_threads + 1, sizeof(pid_t));
-	if (!a || !b)
-		return false;
-	for (size_t i = 0; i < core->n_threads; i++) {
-		a[i] = r->threads[i].tid;
-		b[i] = core->threads[i].tid;
-	}
-	qsort(a, core->n_threads, sizeof(pid_t), cmp_pid);
-	qsort(b, core->n_threads, sizeof(pid_t), cmp_pid);
-	for (size_t i = 0; i < core->n_threads; i++)
-		if (a[i] != b[i] || (i > 0 && a[i] == a[i - 1]))
-			return false;
-	return true;
-}
-
 static void set_str(char **field, const char *value)
 {
 	free(*field);
@@ -749,7 +722,7 @@ static struct cp_report *accept_report(const struct handle_context *c, const cha
 			*why = "no memory to read it";
 		return NULL;
 	}
-	if (!same_threads(r, c->core)) {
+	if (!cp_analyze_same_threads(r, c->core, true)) {
 		*why = "its threads are not the core's";
 		cp_report_destroy(r);
 		return NULL;
