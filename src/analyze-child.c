@@ -18,7 +18,8 @@
  * the fork. A thread of the parent (the broker) takes each request, a build-id checked as
  * such and nothing else, fetches it with libdebuginfod as the caller (cp_locate_fetch()) and
  * sends back the fetched file's fd (SCM_RIGHTS) and name; the child only ever reads what a
- * server the caller named has sent. At most MAX_FETCHES requests per analysis.
+ * server the caller named has sent. At most MAX_FETCHES requests per analysis. Run as root,
+ * analyze fetches nothing (threats.md T19: a download runs unprivileged): a note says so.
  */
 #include "config.h"
 
@@ -166,7 +167,7 @@ static void *broker(void *arg)
 	return NULL;
 }
 
-static bool may_fetch(const struct cp_analyze_options *opts)
+static bool asked_to_fetch(const struct cp_analyze_options *opts)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
 	return opts->locate.debuginfod && urls && *urls;
@@ -178,6 +179,8 @@ static void __attribute__((noreturn)) child_main(int out, int fetch_sock, struct
 {
 	static int sock;
 
+	uid_t geteuid_at_start = geteuid();
+
 	if (cp_child_confine_analysis(timeout, getuid(), getgid()) < 0)
 		_exit(CHILD_EXIT_CONFINE);
 	struct cp_analyze_options o = *opts;
@@ -185,6 +188,11 @@ static void __attribute__((noreturn)) child_main(int out, int fetch_sock, struct
 		sock = fetch_sock;
 		o.locate.fetch = ask_parent;
 		o.locate.fetch_arg = &sock;
+	} else if (asked_to_fetch(opts)) {
+		o.locate.debuginfod = false;
+		cp_report_note(r, false, "debuginfod: nothing fetched: %s",
+			       geteuid_at_start == 0 ? "analyze runs as root (run it as another user to fetch)" :
+						       "no channel to the fetching process");
 	}
 	/* The kernel takes libdw's memory back faster than libdw gives it back. */
 	o.exiting = true;
@@ -232,7 +240,7 @@ int cp_analyze_core_isolated(struct cp_core *core, int rootfd, const struct cp_a
 		return 0;
 	}
 	/* Without the socketpair the child fetches nothing (a note says what it could not find). */
-	if (may_fetch(opts) && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	if (asked_to_fetch(opts) && geteuid() != 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		sv[0] = sv[1] = -1;
 	pid_t child = cp_child_fork();
 	if (child == 0) {

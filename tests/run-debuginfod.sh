@@ -5,6 +5,8 @@
 # A PIE (shlib_main) with a library of its own (libcrash.so) crashes in the library; the
 # kernel writes the core; the two files are removed. The server scans a directory holding
 # their stripped copies and their separate debug files (objcopy --only-keep-debug). Then
+#  0. analyze run as root fetches nothing (threats.md T19), a note says so; the rest runs as
+#     nobody (setpriv);
 #  1. with DEBUGINFOD_URLS naming it, analyze gives gdb's frames (gdb on the originals, before
 #     they went): the same addresses, functions and lines (tests/compare-lines.py); both
 #     modules' source and debuginfo_source are "debuginfod", their build-ids match;
@@ -18,6 +20,7 @@
 . "${srcdir:-.}/test-subr.sh"
 
 need gdb
+need setpriv
 need python3
 need jq
 need objcopy
@@ -96,30 +99,44 @@ for id in "$exe_id" "$lib_id"; do
 	wait_served "$url/buildid/$id/debuginfo"
 done
 
+# analyze fetches only as an ordinary user (threats.md T19): the fetching runs are nobody's,
+# in out/ (theirs); the core and the test's files are readable by all.
+chmod a+r "$core"
+mkdir -m 755 out && chown 65534:65534 out || fail "cannot make out/ for nobody"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# --- 0. root: nothing fetched, and a note says why --------------------------------------------
+DEBUGINFOD_URLS=$url DEBUGINFOD_CACHE_PATH=$test_dir/cache0 \
+	"$CRASHPIPE" analyze --no-dac "$core" -o root.json 2>root.err || fail "analyze as root failed: $(cat root.err)"
+expect "root: lib_crash_inner" "$(frame_named root.json lib_crash_inner)" null
+jq -e '[.notes[] | select(startswith("debuginfod: nothing fetched") and contains("root"))] | length == 1' root.json >/dev/null ||
+	check_failed "root: no note saying nothing was fetched: $(jq -c .notes root.json)"
+[ ! -e cache0 ] || check_failed "root: a client cache was made"
+
 # --- 1. fetched: the same frames as gdb's ---------------------------------------------------
-DEBUGINFOD_URLS=$url DEBUGINFOD_CACHE_PATH=$test_dir/cache1 \
-	"$CRASHPIPE" analyze --no-dac "$core" -o fetched.json 2>fetched.err || fail "analyze failed: $(cat fetched.err)"
-python3 "$abs_srcdir/compare-lines.py" --name debuginfod fetched.json gdb.json >fetched.cmp ||
-	check_failed "fetched from debuginfod: frames differ from gdb's: $(cat fetched.cmp)"
-head -1 fetched.cmp
+DEBUGINFOD_URLS=$url DEBUGINFOD_CACHE_PATH=$test_dir/out/cache1 \
+	as_nobody "$CRASHPIPE" analyze --no-dac "$core" -o out/fetched.json 2>out/fetched.err || fail "analyze failed: $(cat out/fetched.err)"
+python3 "$abs_srcdir/compare-lines.py" --name debuginfod out/fetched.json gdb.json >out/fetched.cmp ||
+	check_failed "fetched from debuginfod: frames differ from gdb's: $(cat out/fetched.cmp)"
+head -1 out/fetched.cmp
 for m in /shlib_main /libcrash.so; do
-	expect "$m: source" "$(module fetched.json $m | jq -r .source)" debuginfod
-	expect "$m: debuginfo_source" "$(module fetched.json $m | jq -r .debuginfo_source)" debuginfod
-	expect "$m: build-id match" "$(module fetched.json $m | jq -r .file_build_id_match)" true
+	expect "$m: source" "$(module out/fetched.json $m | jq -r .source)" debuginfod
+	expect "$m: debuginfo_source" "$(module out/fetched.json $m | jq -r .debuginfo_source)" debuginfod
+	expect "$m: build-id match" "$(module out/fetched.json $m | jq -r .file_build_id_match)" true
 done
-expect "libc: source (the root's)" "$(module fetched.json /libc.so.6 | jq -r .source)" root
-[ -n "$(ls cache1/"$exe_id" 2>/dev/null)" ] || check_failed "nothing in the client's cache for $exe_id"
+expect "libc: source (the root's)" "$(module out/fetched.json /libc.so.6 | jq -r .source)" root
+[ -n "$(ls out/cache1/"$exe_id" 2>/dev/null)" ] || check_failed "nothing in the client's cache for $exe_id"
 
 # --- 2. not asked: nothing fetched ----------------------------------------------------------
-DEBUGINFOD_URLS=$url DEBUGINFOD_CACHE_PATH=$test_dir/cache2 \
-	"$CRASHPIPE" analyze --no-dac --no-debuginfod "$core" -o nofetch.json 2>nofetch.err ||
-	fail "analyze --no-debuginfod failed: $(cat nofetch.err)"
-expect "--no-debuginfod: lib_crash_inner" "$(frame_named nofetch.json lib_crash_inner)" null
-expect "--no-debuginfod: source" "$(module nofetch.json /libcrash.so | jq -r .source)" null
-DEBUGINFOD_CACHE_PATH=$test_dir/cache3 "$CRASHPIPE" analyze --no-dac "$core" -o nourls.json 2>nourls.err ||
-	fail "analyze without DEBUGINFOD_URLS failed: $(cat nourls.err)"
-expect "no DEBUGINFOD_URLS: lib_crash_inner" "$(frame_named nourls.json lib_crash_inner)" null
-[ ! -e cache2 ] && [ ! -e cache3 ] || check_failed "a client cache was made without a fetch"
+DEBUGINFOD_URLS=$url DEBUGINFOD_CACHE_PATH=$test_dir/out/cache2 \
+	as_nobody "$CRASHPIPE" analyze --no-dac --no-debuginfod "$core" -o out/nofetch.json 2>out/nofetch.err ||
+	fail "analyze --no-debuginfod failed: $(cat out/nofetch.err)"
+expect "--no-debuginfod: lib_crash_inner" "$(frame_named out/nofetch.json lib_crash_inner)" null
+expect "--no-debuginfod: source" "$(module out/nofetch.json /libcrash.so | jq -r .source)" null
+DEBUGINFOD_CACHE_PATH=$test_dir/out/cache3 as_nobody "$CRASHPIPE" analyze --no-dac "$core" -o out/nourls.json 2>out/nourls.err ||
+	fail "analyze without DEBUGINFOD_URLS failed: $(cat out/nourls.err)"
+expect "no DEBUGINFOD_URLS: lib_crash_inner" "$(frame_named out/nourls.json lib_crash_inner)" null
+[ ! -e out/cache2 ] && [ ! -e out/cache3 ] || check_failed "a client cache was made without a fetch"
 
 # --- 3. a server that answers with the wrong file -------------------------------------------
 mkdir -p "liar/buildid/$exe_id" "liar/buildid/$lib_id"
@@ -129,17 +146,17 @@ cp served/libcrash.so.debug "liar/buildid/$lib_id/debuginfo"
 lport=$(free_port)
 start_server liar python3 -m http.server --bind 127.0.0.1 --directory "$test_dir/liar" "$lport"
 wait_served "http://127.0.0.1:$lport/buildid/$exe_id/executable"
-DEBUGINFOD_URLS=http://127.0.0.1:$lport DEBUGINFOD_CACHE_PATH=$test_dir/cache4 \
-	"$CRASHPIPE" analyze --no-dac "$core" -o liar.json 2>liar.err || fail "analyze failed: $(cat liar.err)"
-expect "wrong file: build-id match" "$(module liar.json /shlib_main | jq -r .file_build_id_match)" false
-expect "wrong file: source" "$(module liar.json /shlib_main | jq -r .source)" null
-expect "wrong file: the module's build-id is the core's" "$(module liar.json /shlib_main | jq -r .build_id)" "$exe_id"
-expect "wrong file: call_library" "$(frame_named liar.json call_library)" null
+DEBUGINFOD_URLS=http://127.0.0.1:$lport DEBUGINFOD_CACHE_PATH=$test_dir/out/cache4 \
+	as_nobody "$CRASHPIPE" analyze --no-dac "$core" -o out/liar.json 2>out/liar.err || fail "analyze failed: $(cat out/liar.err)"
+expect "wrong file: build-id match" "$(module out/liar.json /shlib_main | jq -r .file_build_id_match)" false
+expect "wrong file: source" "$(module out/liar.json /shlib_main | jq -r .source)" null
+expect "wrong file: the module's build-id is the core's" "$(module out/liar.json /shlib_main | jq -r .build_id)" "$exe_id"
+expect "wrong file: call_library" "$(frame_named out/liar.json call_library)" null
 jq -e --arg id "$new_id" '[.notes[] | select(contains("debuginfod") and contains($id) and contains("not used"))] | length == 1' \
-	liar.json >/dev/null || check_failed "wrong file: no note refusing it: $(jq -c .notes liar.json)"
+	out/liar.json >/dev/null || check_failed "wrong file: no note refusing it: $(jq -c .notes out/liar.json)"
 # The library it serves right is used.
-expect "wrong file: the library's source" "$(module liar.json /libcrash.so | jq -r .source)" debuginfod
-expect "wrong file: lib_crash_inner's line" "$(jq -r '.threads[0].frames[0].line' liar.json)" \
+expect "wrong file: the library's source" "$(module out/liar.json /libcrash.so | jq -r .source)" debuginfod
+expect "wrong file: lib_crash_inner's line" "$(jq -r '.threads[0].frames[0].line' out/liar.json)" \
 	"$(marker_line libcrash.c CRASH-LINE)"
 
 checks_done

@@ -1,8 +1,10 @@
 #!/bin/bash
 # run-threat-helpers.sh - threat T19 (helpers with privileges) of ../shared/ref/threats.md.
 #
-# crashpipe fetches nothing: no debuginfod download, no DAC fetch, no helper program. With
-# DEBUGINFOD_URLS (and the proxies) pointing at a local port, `crashpipe analyze` of a core
+# crashpipe fetches nothing as root: no debuginfod download (analyze fetches only as an
+# ordinary user: tests/run-debuginfod.sh), no DAC fetch, no helper program. With
+# DEBUGINFOD_URLS (and the proxies) pointing at a local port, `crashpipe analyze` run by root
+# on a core
 # of a program with no debug info (gcore(1) of a held victim: no core_pattern needed) and
 # `crashpipe handle` fed the same core must open no network socket (strace: no socket() but
 # AF_UNIX, no connect() but to a UNIX socket) and run no other program.
