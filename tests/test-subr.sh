@@ -21,8 +21,13 @@ cd "$test_dir" || exit 99
 # at_exit "cmd ...". The core_pattern restore is registered by take_core_pattern.
 _at_exit_cmds=()
 at_exit() { _at_exit_cmds+=("$*"); }
+_test_shell=$BASHPID
 _run_at_exit() {
 	local rc=$? i
+	# Only the test's own shell cleans up: a subshell that ran this trap (seen under load, a
+	# subshell of run-dotnet-corpus.sh with status 0) would remove the directory and the
+	# spool of a test still running.
+	[ "$BASHPID" = "$_test_shell" ] || exit "$rc"
 	for ((i = ${#_at_exit_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${_at_exit_cmds[$i]}" || true
 	done
