@@ -41,7 +41,25 @@ struct cp_input {
 	unsigned char *scratch;		/* for skipping forward */
 	bool fifo;
 	int null_fd;			/* /dev/null for splice(), once opened; -1 */
+	struct {
+		cp_input_sink_fn fn;
+		void *userdata;
+		int error;
+	} sinks[CP_INPUT_MAX_SINKS];
+	size_t n_sinks;
 };
+
+/* Hand raw bytes just read to the sinks still working. */
+static void feed_sinks(struct cp_input *in, const void *buf, size_t len)
+{
+	for (size_t i = 0; i < in->n_sinks && len; i++) {
+		if (in->sinks[i].error)
+			continue;
+		int r = in->sinks[i].fn(in->sinks[i].userdata, buf, len);
+		if (r < 0)
+			in->sinks[i].error = r;
+	}
+}
 
 /* Read @len bytes, fewer only at the end of the file: at @off with pread(), or from the
  * current position with read() when @off is negative. */
@@ -75,12 +93,15 @@ static ssize_t raw_read(struct cp_input *in, void *buf, size_t len)
 			done = len;
 		memcpy(buf, in->peek + in->peek_off, done);
 		in->peek_off += done;
-		if (done == len)
+		if (done == len) {
+			feed_sinks(in, buf, done);
 			return done;
+		}
 	}
 	ssize_t n = read_full_at(in->fd, (char *)buf + done, len - done, -1);
 	if (n < 0)
 		return n;
+	feed_sinks(in, buf, done + n);
 	return done + n;
 }
 
@@ -151,6 +172,27 @@ void cp_input_destroy(struct cp_input *in)
 	free(in);
 }
 
+int cp_input_add_sink(struct cp_input *in, cp_input_sink_fn fn, void *userdata)
+{
+	if (in->seekable || !fn)
+		return -EINVAL;
+	if (in->n_sinks == CP_INPUT_MAX_SINKS)
+		return -ENOSPC;
+	in->sinks[in->n_sinks].fn = fn;
+	in->sinks[in->n_sinks].userdata = userdata;
+	in->sinks[in->n_sinks].error = 0;
+	in->n_sinks++;
+	return 0;
+}
+
+int cp_input_sink_error(const struct cp_input *in, void *userdata)
+{
+	for (size_t i = 0; i < in->n_sinks; i++)
+		if (in->sinks[i].userdata == userdata)
+			return in->sinks[i].error;
+	return 0;
+}
+
 int cp_input_fd(const struct cp_input *in)
 {
 	return in->fd;
@@ -217,7 +259,8 @@ static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
  */
 static ssize_t stream_skip(struct cp_input *in, size_t len)
 {
-	if (in->fifo && !in->dctx && in->peek_off == in->peek_len) {
+	/* A sink must see the bytes, so they are read then, not spliced away. */
+	if (in->fifo && !in->dctx && in->peek_off == in->peek_len && !in->n_sinks) {
 		if (in->null_fd < 0)
 			in->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		while (in->null_fd >= 0) {

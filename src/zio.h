@@ -39,6 +39,21 @@ uint64_t cp_input_size(const struct cp_input *in);
  * position; -EBADMSG: corrupt zstd data). */
 ssize_t cp_input_read_at(struct cp_input *in, uint64_t off, void *buf, size_t len);
 
+/*
+ * A sink sees every raw byte of a stream as the reader consumes it, in order, from the
+ * first: the bytes of the file as they came (compressed ones compressed), whether the
+ * reader used them or skipped them. It is how a stream is kept (keep-core) or handed on
+ * (a chained handler) while it is read once. @fn returns 0 or -errno; after an error the
+ * sink is not called again, and cp_input_sink_error() tells why. At most CP_INPUT_MAX_SINKS;
+ * add them before the first read. Not for seekable inputs (-EINVAL): they are not streamed.
+ */
+#define CP_INPUT_MAX_SINKS 4
+typedef int (*cp_input_sink_fn)(void *userdata, const void *buf, size_t len);
+int cp_input_add_sink(struct cp_input *in, cp_input_sink_fn fn, void *userdata);
+
+/* The error that stopped the sink added with @userdata, or 0. */
+int cp_input_sink_error(const struct cp_input *in, void *userdata);
+
 /* Read and discard the rest of a stream, so a kernel writer finishes. Returns 0 or -errno. */
 int cp_input_drain(struct cp_input *in);
 
