@@ -249,23 +249,12 @@ static void *inflate_buffer(size_t size)
 	return p;
 }
 
-static int pread_all(int fd, void *buf, size_t size, uint64_t off)
+/* All @size bytes at @off, read into @buf (or with @out, written from it). */
+static int pio_all(int fd, void *buf, size_t size, uint64_t off, bool out)
 {
 	for (size_t done = 0; done < size;) {
-		ssize_t k = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		done += (size_t)k;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t size, uint64_t off)
-{
-	for (size_t done = 0; done < size;) {
-		ssize_t k = pwrite(fd, (const char *)buf + done, size - done, (off_t)(off + done));
+		ssize_t k = out ? pwrite(fd, (char *)buf + done, size - done, (off_t)(off + done)) :
+				  pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -279,13 +268,13 @@ static int inflate_one(struct libdeflate_decompressor *d, const struct inflate_j
 {
 	void *in = inflate_buffer(s->compressed), *out = inflate_buffer(s->size ? s->size : 1);
 	size_t got = 0;
-	int r = in && out ? pread_all(j->src, in, s->compressed, s->from) : -ENOMEM;
+	int r = in && out ? pio_all(j->src, in, s->compressed, s->from, false) : -ENOMEM;
 
 	if (r == 0 && (libdeflate_zlib_decompress(d, in, s->compressed, out, s->size, &got) != LIBDEFLATE_SUCCESS ||
 		       got != s->size))
 		r = -EBADMSG;
 	if (r == 0)
-		r = pwrite_all(j->dst, out, s->size, s->offset);
+		r = pio_all(j->dst, out, s->size, s->offset, true);
 	if (in)
 		munmap(in, s->compressed);
 	if (out)
@@ -390,20 +379,20 @@ static int inflate_patch(int dst, uint64_t size, const struct inflate_section *s
 {
 	Elf64_Ehdr eh;
 	Elf64_Shdr sh;
-	int r = pread_all(dst, &eh, sizeof(eh), 0);
+	int r = pio_all(dst, &eh, sizeof(eh), 0, false);
 
 	if (r < 0)
 		return r;
 	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size || s->index >= (size - eh.e_shoff) / sizeof(sh))
 		return -EBADMSG;
 	uint64_t at = eh.e_shoff + s->index * sizeof(sh);
-	if ((r = pread_all(dst, &sh, sizeof(sh), at)) < 0)
+	if ((r = pio_all(dst, &sh, sizeof(sh), at, false)) < 0)
 		return r;
 	sh.sh_offset = s->offset;
 	sh.sh_size = s->size;
 	sh.sh_addralign = s->align;
 	sh.sh_flags &= ~(uint64_t)SHF_COMPRESSED;
-	return pwrite_all(dst, &sh, sizeof(sh), at);
+	return pio_all(dst, &sh, sizeof(sh), at, true);
 }
 
 static size_t inflate_threads(size_t n)
