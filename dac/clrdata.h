@@ -107,6 +107,7 @@ static inline void xclr_release(void *self)
 }
 
 /* IXCLRDataProcess */
+CP_COM_METHOD(xclr_process_flush, 3, (void *self), (self))
 CP_COM_METHOD(xclr_process_get_task_by_os_thread_id, 7,
 	      (void *self, ULONG32 tid, void **task), (self, tid, task))
 CP_COM_METHOD(xclr_process_start_enum_method_instances_by_address, 27,
@@ -131,6 +132,8 @@ CP_COM_METHOD(xclr_walk_next, 5, (void *self), (self))
 CP_COM_METHOD(xclr_walk_get_frame_type, 7,
 	      (void *self, uint32_t *simple, uint32_t *detailed), (self, simple, detailed))
 CP_COM_METHOD(xclr_walk_get_frame, 8, (void *self, void **frame), (self, frame))
+CP_COM_METHOD(xclr_walk_set_context2, 10,
+	      (void *self, ULONG32 flags, ULONG32 size, uint8_t *ctx), (self, flags, size, ctx))
 CP_COM_METHOD(xclr_walk_request, 9,
 	      (void *self, ULONG32 code, ULONG32 in_size, uint8_t *in, ULONG32 out_size, uint8_t *out),
 	      (self, code, in_size, in, out_size, out))
@@ -201,6 +204,7 @@ enum {
 #define CONTEXT_SEGMENTS (CONTEXT_AMD64 | 0x4)
 #define CONTEXT_FLOATING_POINT (CONTEXT_AMD64 | 0x8)
 #define CONTEXT_ALL (CONTEXT_AMD64 | 0x1f)
+#define CLRDATA_STACK_SET_CURRENT_CONTEXT 1	/* CLRDataStackSetContextFlag */
 #define AMD64_CONTEXT_SIZE 0x4d0
 enum {
 	CTX_FLAGS = 0x30, CTX_MXCSR = 0x34, CTX_SEGCS = 0x38, CTX_SEGDS = 0x3a, CTX_SEGES = 0x3c,

@@ -100,12 +100,7 @@ dotnet_part() {
 	local rt sc pid out report d n
 	for rt in "${RUNTIMES[@]}"; do
 		for sc in stackoverflow deepcycle; do
-			if [ "$rt-$sc" = dotnet9-deepcycle ]; then
-				# Known gap (issue 8): .NET 9's DAC walks this 261,000-frame stack too
-				# slowly for the DAC's time limit; the report ends after ~45,000 frames.
-				echo "SKIP-case dotnet9 deepcycle: the DAC's walk runs out of time (known gap)"
-				continue
-			fi
+
 			d=$test_dir/$rt-$sc
 			mkdir -p "$d"
 			out=$d/app.out
