@@ -2,9 +2,13 @@
  * keepcore.c - keeping the kernel's core beside its report (keepcore.h).
  *
  * The dying process is held until the handler has read the last byte of its core, so the
- * core is compressed as it passes, at the rate the kernel writes it: zstd's level 1 on
- * CP_KEEPCORE_WORKERS threads of its own, the reader only handing them its buffers. Measured
- * on 2 vCPUs (bench/keepcore, 4 GiB core of partly compressible memory), see bench/README.
+ * core is compressed as it passes, as near the rate the kernel writes it as zstd gets: its
+ * fast level -5 on CP_KEEPCORE_WORKERS threads of its own, the reader only handing them its
+ * buffers. Measured through the kernel pipe on 2 vCPUs (bench/keepcore, a 1 GiB core of
+ * fillmem's mixed memory, hold time / drain-only's): level 1 on 2 workers 2.41 (2.5:1),
+ * level -5 on 2 workers 1.83 (1.9:1), level -10 on 1 worker 1.98 (1.9:1); the zstd CLI at
+ * -1 -T2 2.57. On two CPUs the kernel's writer takes one, so no level reaches drain-only's
+ * rate; -5 costs the least hold for its ratio.
  * Memory stays bounded: the zstd window and jobs, one output buffer; never the core.
  *
  * The file is made unnamed (cp_newfile_create(): O_TMPFILE, else a random hidden name) and

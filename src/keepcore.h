@@ -38,9 +38,9 @@ static inline bool cp_keepcore_enabled(const struct cp_keepcore_rules *rules)
 	return rules->n > 0;
 }
 
-/* zstd's parameters for a kept core: the level and the workers beside the reader, as
- * bench/keepcore measured them (see keepcore.c). */
-#define CP_KEEPCORE_LEVEL 1
+/* zstd's parameters for a kept core: the level (negative: zstd's fast levels) and the
+ * workers beside the reader, as bench/keepcore measured them (see keepcore.c). */
+#define CP_KEEPCORE_LEVEL (-5)
 #define CP_KEEPCORE_WORKERS 2
 
 struct cp_keepcore;

@@ -9,7 +9,7 @@
  * and untouched buffers), a quarter random bytes (compressed or encrypted payloads, hashes),
  * a quarter text records ("GET /api/v1/items/4711 200 user=..."), a quarter structs of
  * pointers and small integers. zstd -1 makes it about 2.4:1.
- * With BENCH_TS_FD set, writes CLOCK_MONOTONIC (a double, 8 bytes) to that fd just before
+ * With BENCH_TS_FD set, writes CLOCK_MONOTONIC (a struct timespec) to that fd just before
  * the fault (bench/tools/holdtime.c). Prints "pid N" and "filled" first.
  *
  * Build: cc -O2 -g -fno-optimize-sibling-calls -o fillmem fillmem.c
@@ -73,8 +73,7 @@ static NOINLINE void crash_here(void)
 	if (ts) {
 		struct timespec t;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		double d = t.tv_sec + t.tv_nsec / 1e9;
-		if (write(atoi(ts), &d, sizeof(d)) != sizeof(d))
+		if (write(atoi(ts), &t, sizeof(t)) != (ssize_t)sizeof(t))
 			_exit(3);
 	}
 	*null_ptr = 1;
