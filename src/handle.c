@@ -484,7 +484,7 @@ static void keep_core_start(struct handle_context *c)
 	if (!cp_keepcore_enabled(&c->keep_rules))
 		return;
 	cp_retention_limits(c->spool_fd, &c->retention, &max_use, &keep_free);
-	int r = cp_keepcore_start(&c->keep_rules, c->proc.exe, c->in, c->spool_fd, keep_free, &c->keep);
+	int r = cp_keepcore_start(&c->keep_rules, c->proc.exe, c->in, c->spool_fd, keep_free, max_use, &c->keep);
 	if (r < 0)
 		cp_log_errno(LOG_WARNING, r, "pid %d: cannot keep the core: %m", (int)c->pid);
 }

@@ -41,7 +41,7 @@ struct cp_keepcore {
 	const struct cp_keepcore_rules *rules;
 	struct cp_zwriter *zw;
 	struct cp_input *in;
-	uint64_t keep_free;
+	uint64_t keep_free, max_size;
 	uint64_t raw, next_check;
 	uint64_t size;			/* compressed, once finished */
 	int error;
@@ -121,6 +121,8 @@ static int sink(void *userdata, const void *buf, size_t len)
 		return k->error ? k->error : -EBADF;
 	k->raw += len;
 	r = cp_zwriter_write(k->zw, buf, len);
+	if (r == 0 && k->max_size && cp_zwriter_written(k->zw) > k->max_size)
+		r = -EFBIG;
 	if (r == 0 && k->keep_free && k->raw >= k->next_check) {
 		struct statvfs sv;
 		k->next_check = k->raw + FREE_CHECK_EVERY;
@@ -133,7 +135,7 @@ static int sink(void *userdata, const void *buf, size_t len)
 }
 
 int cp_keepcore_start(const struct cp_keepcore_rules *rules, const char *exe, struct cp_input *in,
-		      int spool_fd, uint64_t keep_free, struct cp_keepcore **ret)
+		      int spool_fd, uint64_t keep_free, uint64_t max_size, struct cp_keepcore **ret)
 {
 	_cleanup_free_ struct cp_keepcore *k = NULL;
 	int r;
@@ -150,6 +152,7 @@ int cp_keepcore_start(const struct cp_keepcore_rules *rules, const char *exe, st
 	k->tentative = !sure;
 	k->in = in;
 	k->keep_free = keep_free;
+	k->max_size = max_size;
 	k->next_check = FREE_CHECK_EVERY;
 	r = cp_newfile_create(spool_fd, O_WRONLY, &k->file);
 	if (r < 0)

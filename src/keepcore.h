@@ -49,10 +49,12 @@ struct cp_keepcore;
  * Start keeping the core that @in streams (before its first read) in the spool @spool_fd
  * (borrowed) when a rule may match the executable @exe (NULL when unknown). *@ret is NULL
  * when no rule can match. While it streams, the core stops being kept when the file system
- * gets below @keep_free bytes free (0: only a failed write stops it). Returns 0 or -errno.
+ * gets below @keep_free bytes free, or when it is compressed to more than @max_size bytes
+ * (the spool's MaxUse: a core that could never fit would evict every other report); 0 for
+ * no limit. Returns 0 or -errno.
  */
 int cp_keepcore_start(const struct cp_keepcore_rules *rules, const char *exe, struct cp_input *in,
-		      int spool_fd, uint64_t keep_free, struct cp_keepcore **ret);
+		      int spool_fd, uint64_t keep_free, uint64_t max_size, struct cp_keepcore **ret);
 
 /* The stream is read to its end (or as far as it will be): end the zstd frame. On failure
  * the file is dropped at once (its space is free for the report). Returns 0 or -errno. */

@@ -11,6 +11,7 @@
 #   - without --keep-core no core is kept;
 #   - a rule by signature (sig:HEX of callback's report) keeps callback's core (decided after
 #     the analysis), and drops threads' (kept tentatively while it streamed);
+#   - a compressed core larger than --max-use is dropped as it streams, the report kept;
 #   - a full spool (a 3 MiB tmpfs; fillmem's 24 MiB of random memory do not fit) costs the
 #     kept core, never the report: the report is there, no core, no temporary file, and the
 #     kernel log says why the core was not kept.
@@ -127,6 +128,16 @@ if [ -n "$cb_sig" ]; then
 else
 	check_failed "callback's report has no signature: the signature rule was not tested"
 fi
+
+# --- a core that could never fit the spool's cap ---------------------------------------------
+rm -f "$spool"/*
+set_pattern --keep-core --max-use=2M --keep-free=0
+crash fillmem 24 random
+[ -z "$(find "$spool" -name '*.core.zst')" ] || check_failed "a core larger than --max-use was kept"
+[ -e "$report" ] || check_failed "over --max-use: the report is gone"
+dmesg | grep -q "crashpipe\[[0-9]*\]: pid $pid: core not kept: File too large" ||
+	check_failed "over --max-use: no 'core not kept: File too large' line in the kernel log"
+check "no temporary files (over --max-use)" no_tmp_files
 
 # --- a full spool ----------------------------------------------------------------------------
 small=$(mktemp -d /tmp/cpkf.XXXXXX) || exit 99
