@@ -21,6 +21,10 @@
  * sends the report back through a pipe; the parent writes it. When the child crashes or
  * hangs, the parent writes what it knows without it: the process, the signal, the
  * threads with their registers' frame 0, and a note saying why the rest is missing.
+ *
+ * With --keep-core, every byte of the core read is also compressed into a file that is
+ * named beside the report once the report is written (keepcore.c); last, the spool is
+ * trimmed to its caps, sparing the report just written (retention.c).
  */
 #include "config.h"
 

@@ -3,12 +3,13 @@
  *
  * The dying process is held until the handler has read the last byte of its core, so the
  * core is compressed as it passes, as near the rate the kernel writes it as zstd gets: its
- * fast level -5 on CP_KEEPCORE_WORKERS threads of its own, the reader only handing them its
- * buffers. Measured through the kernel pipe on 2 vCPUs (bench/keepcore, a 1 GiB core of
- * fillmem's mixed memory, hold time / drain-only's): level 1 on 2 workers 2.41 (2.5:1),
- * level -5 on 2 workers 1.83 (1.9:1), level -10 on 1 worker 1.98 (1.9:1); the zstd CLI at
- * -1 -T2 2.57. On two CPUs the kernel's writer takes one, so no level reaches drain-only's
- * rate; -5 costs the least hold for its ratio.
+ * fast level -10 on CP_KEEPCORE_WORKERS threads of its own, the reader only handing them its
+ * buffers, and a 16 MiB pipe so the kernel goes on writing while the workers catch up.
+ * Measured through the kernel pipe on 2 vCPUs (bench/keepcore, a 1 GiB core of fillmem's
+ * mixed memory, hold time / drain-only's, compression): level 1 on 2 workers 2.41 (2.5:1);
+ * level -5 on 2 workers 1.83, with the 16 MiB pipe 1.67 (1.9:1); level -10 on 1 worker 1.98,
+ * on 2 workers with the 16 MiB pipe 1.51 (1.9:1); the zstd CLI at -1 -T2 2.57. On two CPUs
+ * the kernel's writer takes one, and no level reaches drain-only's rate.
  * Memory stays bounded: the zstd window and jobs, one output buffer; never the core.
  *
  * The file is made unnamed (cp_newfile_create(): O_TMPFILE, else a random hidden name) and
@@ -33,6 +34,9 @@
 
 /* How often (raw bytes) a streaming core checks the free space against KeepFree. */
 #define FREE_CHECK_EVERY (32ull << 20)
+
+/* The pipe's size while a core is kept (handle.c sets 1 MiB otherwise). */
+#define KEEP_PIPE_SIZE (16 << 20)
 
 struct cp_keepcore {
 	struct cp_newfile file;
@@ -154,6 +158,9 @@ int cp_keepcore_start(const struct cp_keepcore_rules *rules, const char *exe, st
 	k->keep_free = keep_free;
 	k->max_size = max_size;
 	k->next_check = FREE_CHECK_EVERY;
+	/* While the compressor is busy the kernel goes on writing into the pipe, up to its
+	 * size: a larger pipe (kernel memory, not ours) keeps both working. Best effort. */
+	(void) fcntl(cp_input_fd(in), F_SETPIPE_SZ, KEEP_PIPE_SIZE);
 	r = cp_newfile_create(spool_fd, O_WRONLY, &k->file);
 	if (r < 0)
 		return r;

@@ -40,7 +40,7 @@ static inline bool cp_keepcore_enabled(const struct cp_keepcore_rules *rules)
 
 /* zstd's parameters for a kept core: the level (negative: zstd's fast levels) and the
  * workers beside the reader, as bench/keepcore measured them (see keepcore.c). */
-#define CP_KEEPCORE_LEVEL (-5)
+#define CP_KEEPCORE_LEVEL (-10)
 #define CP_KEEPCORE_WORKERS 2
 
 struct cp_keepcore;
