@@ -21,6 +21,10 @@
  * sends the report back through a pipe; the parent writes it. When the child crashes or
  * hangs, the parent writes what it knows without it: the process, the signal, the
  * threads with their registers' frame 0, and a note saying why the rest is missing.
+ *
+ * With --keep-core, every byte of the core read is also compressed into a file that is
+ * named beside the report once the report is written (keepcore.c); last, the spool is
+ * trimmed to its caps, sparing the report just written (retention.c).
  */
 #include "config.h"
 
@@ -47,10 +51,12 @@
 #include "fsopen.h"
 #include "handle.h"
 #include "hint.h"
+#include "keepcore.h"
 #include "stub/hint.h"
 #include "log.h"
 #include "procfs.h"
 #include "report.h"
+#include "retention.h"
 #include "show.h"
 #include "signature.h"
 #include "spool.h"
@@ -114,6 +120,8 @@ struct handle_context {
 	const char *symbol_path;	/* more directories of portable PDBs, or NULL */
 	size_t max_frames;
 	bool no_live;			/* analyse the core only, after it has been read */
+	struct cp_keepcore_rules keep_rules;	/* --keep-core */
+	struct cp_retention retention;	/* --max-use, --keep-free */
 
 	/* the kernel's argv; have[] says which slots were there and numbers */
 	pid_t pid, tid;
@@ -146,6 +154,8 @@ struct handle_context {
 
 	struct cp_report *report;	/* the one that is written */
 	bool written;
+	char signature[CP_SIGNATURE_LEN + 1];	/* of the report written, "" unknown */
+	struct cp_keepcore *keep;	/* the core being kept, or NULL */
 };
 
 #define HANDLE_CONTEXT_NULL {						\
@@ -156,11 +166,13 @@ struct handle_context {
 	.proc = { .rootfd = -1, .memfd = -1 },				\
 	.rootfd = -1, .spool_fd = -1,					\
 	.cfg = CP_CORE_CONFIG_DEFAULT,					\
+	.retention = CP_RETENTION_INIT,					\
 }
 
 static void handle_context_done(struct handle_context *c)
 {
 	cp_report_destroy(c->report);
+	cp_keepcore_free(c->keep);
 	cp_core_destroy(c->core);
 	cp_input_destroy(c->in);
 	cp_proc_deinit(&c->proc);
@@ -192,6 +204,14 @@ static void usage(FILE *f)
 		"      --no-live          analyse a .NET process from its core only, after the\n"
 		"                         core is read (the process is let go sooner, the\n"
 		"                         report comes later)\n"
+		"      --keep-core[=RULE[,RULE...]]\n"
+		"                         keep the core beside its report, zstd-compressed, as\n"
+		"                         TIME-PID-EXE.core.zst: every crash (all), the executable\n"
+		"                         /PATH or NAME, or the signature sig:HEX (default: none)\n"
+		"      --max-use=SIZE     the spool's reports and cores use at most SIZE bytes\n"
+		"                         (K, M, G, T; 0: no cap; default 10%% of the file system,\n"
+		"                         1 MiB to 4 GiB)\n"
+		"      --keep-free=SIZE   leave SIZE bytes free (default 15%%, at most 4 GiB)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
 		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT);
 }
@@ -217,6 +237,9 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 		{ "debug-cache", required_argument, NULL, 'c' },
 		{ "no-live", no_argument, NULL, 'L' },
 		{ "symbol-path", required_argument, NULL, 'S' },
+		{ "keep-core", optional_argument, NULL, 'k' },
+		{ "max-use", required_argument, NULL, 'U' },
+		{ "keep-free", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -241,6 +264,20 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 			break;
 		case 'S':
 			c->symbol_path = optarg;
+			break;
+		case 'k':
+			if (cp_keepcore_add_rules(&c->keep_rules, optarg) < 0) {
+				cp_log(LOG_ERR, "handle: --keep-core: bad rule '%s'", optarg);
+				r = -EINVAL;
+			}
+			break;
+		case 'U':
+		case 'F':
+			if (cp_parse_size(optarg, opt == 'U' ? &c->retention.max_use : &c->retention.keep_free) < 0) {
+				cp_log(LOG_ERR, "handle: --%s: '%s' is not a size", opt == 'U' ? "max-use" : "keep-free",
+				       optarg);
+				r = -EINVAL;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -443,9 +480,24 @@ static int prepare_spool(struct handle_context *c)
 	return 0;
 }
 
+/* --keep-core: the sink (keepcore.h) goes on before the first byte of the core is read. */
+static void keep_core_start(struct handle_context *c)
+{
+	uint64_t max_use, keep_free;
+
+	if (!cp_keepcore_enabled(&c->keep_rules))
+		return;
+	cp_retention_limits(c->spool_fd, &c->retention, &max_use, &keep_free);
+	int r = cp_keepcore_start(&c->keep_rules, c->proc.exe, c->in, c->spool_fd, keep_free, max_use, &c->keep);
+	if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: cannot keep the core: %m", (int)c->pid);
+}
+
 static void read_core_head(struct handle_context *c)
 {
 	int r = cp_input_open(STDIN_FILENO, &c->in);
+	if (r == 0)
+		keep_core_start(c);
 	if (r == 0)
 		r = cp_core_read_head(c->in, &c->cfg, &c->core, &c->core_why);
 	c->core_error = r;
@@ -747,6 +799,11 @@ static void log_written(int r, const char *path, pid_t pid)
 		cp_log(LOG_INFO, "pid %d: report written to %s", (int)pid, path);
 }
 
+static void remember_signature(struct handle_context *c, const struct cp_report *r)
+{
+	snprintf(c->signature, sizeof(c->signature), "%s", r->signature ? r->signature : "");
+}
+
 /* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
  * it, the process's memory is gone once the last byte of the core is written. */
 static bool kernel_waits(void)
@@ -777,6 +834,7 @@ static void analyse_live(struct handle_context *c)
 	if (r) {
 		add_parent_notes(c, r);
 		cp_report_sign(r);
+		remember_signature(c, r);
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
@@ -910,10 +968,66 @@ static int write_report(struct handle_context *c)
 		return -ENOMEM;
 	add_parent_notes(c, c->report);
 	cp_report_sign(c->report);
+	remember_signature(c, c->report);
 	int r = cp_report_write_at(c->report, c->spool_fd, c->name);
+	if ((r == -ENOSPC || r == -EDQUOT) && cp_keepcore_pending(c->keep)) {
+		/* The kept core goes, never the report. */
+		cp_log(LOG_WARNING, "pid %d: the spool is full; dropping the kept core for the report", (int)c->pid);
+		cp_keepcore_abort(c->keep);
+		r = cp_report_write_at(c->report, c->spool_fd, c->name);
+	}
 	log_written(r, c->path, c->pid);
 	c->written = r == 0;
 	return r;
+}
+
+/* The stream has ended: the kept core's last bytes, before the analysis forks. */
+static void keep_core_finish(struct handle_context *c)
+{
+	if (!c->keep)
+		return;
+	if (c->core_read_head_failed) {
+		cp_keepcore_free(TAKE_PTR(c->keep));	/* not a core: nothing to keep */
+		return;
+	}
+	(void) cp_keepcore_finish(c->keep);	/* a failure is logged by keep_core_commit() */
+}
+
+/* After the report: the core beside it, or why not. */
+static void keep_core_commit(struct handle_context *c)
+{
+	const char *name = NULL;
+	int r;
+
+	if (!c->keep)
+		return;
+	if (!c->written)
+		r = -ENOENT;
+	else
+		r = cp_keepcore_commit(c->keep, c->name, c->signature[0] ? c->signature : NULL, &name);
+	if (r > 0)
+		cp_log(LOG_INFO, "pid %d: core kept as %s/%s (%" PRIu64 " bytes, %" PRIu64 " compressed)", (int)c->pid,
+		       c->spool, name, cp_keepcore_raw_size(c->keep), cp_keepcore_size(c->keep));
+	else if (r == -ENOENT)
+		cp_log(LOG_WARNING, "pid %d: core not kept: there is no report to keep it beside", (int)c->pid);
+	else if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: core not kept: %m", (int)c->pid);
+	cp_keepcore_free(TAKE_PTR(c->keep));
+}
+
+/* The spool's caps (retention.h), sparing the report just written. */
+static void trim_spool(const struct handle_context *c)
+{
+	struct cp_vacuum_result res;
+
+	if (c->spool_fd < 0)
+		return;
+	int r = cp_retention_vacuum(c->spool_fd, &c->retention, c->written ? c->name : NULL, &res);
+	if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: spool %s: cannot trim it: %m", (int)c->pid, c->spool);
+	else if (res.removed)
+		cp_log(LOG_INFO, "pid %d: spool %s over its caps: removed %u files (%" PRIu64 " bytes)", (int)c->pid,
+		       c->spool, res.removed, res.freed);
 }
 
 /* Decompressed copies of the debuginfo the frames of the report used (read back through the
@@ -962,8 +1076,11 @@ int cp_cmd_handle(int argc, char **argv)
 	read_hint(&c);
 	analyse_live(&c);
 	drain(&c);
+	keep_core_finish(&c);
 	analyse_core(&c);
 	int r = write_report(&c);
+	keep_core_commit(&c);
+	trim_spool(&c);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include "handle.h"
 #include "install.h"
 #include "log.h"
+#include "retention.h"
 #include "show.h"
 
 static const struct {
@@ -24,6 +25,7 @@ static const struct {
 	{ "handle", cp_cmd_handle, "run by the kernel through core_pattern (core on stdin)" },
 	{ "install", cp_cmd_install, "point kernel.core_pattern at crashpipe" },
 	{ "uninstall", cp_cmd_uninstall, "restore the core_pattern crashpipe replaced" },
+	{ "vacuum", cp_cmd_vacuum, "trim the spool to its size caps" },
 };
 
 static void usage(FILE *f)

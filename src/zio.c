@@ -5,6 +5,9 @@
  * single forward pass: everything before the current position is gone. A plain file on
  * disk is the exception and is read with pread(), which lets analysis skip what it does
  * not need at no cost.
+ *
+ * The writer (cp_zwriter) is the other direction, for a core kept while the kernel streams
+ * it: one zstd frame, compressed as the bytes pass, never the whole input in memory.
  */
 #include "config.h"
 
@@ -403,4 +406,94 @@ int cp_write_all(int fd, const void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+struct cp_zwriter {
+	int fd;
+	ZSTD_CCtx *cctx;
+	unsigned char *out;
+	size_t out_size;
+	uint64_t written;
+};
+
+int cp_zwriter_new(int fd, int level, int workers, struct cp_zwriter **ret)
+{
+	_cleanup_free_ struct cp_zwriter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->fd = fd;
+	w->out_size = ZSTD_CStreamOutSize();
+	w->cctx = ZSTD_createCCtx();
+	w->out = malloc(w->out_size);
+	if (!w->cctx || !w->out) {
+		ZSTD_freeCCtx(w->cctx);
+		free(w->out);
+		return -ENOMEM;
+	}
+	size_t r = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	/* Levels up to 19 use windows of at most 8 MiB; the "ultra" ones above, up to 128 MiB,
+	 * more than our readers admit. */
+	if (!ZSTD_isError(r) && level > 19)
+		r = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, CP_ZWRITER_WINDOW_LOG);
+	/* A libzstd built without threads refuses workers: compress in the caller then. */
+	if (!ZSTD_isError(r) && workers > 0)
+		(void) ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, workers);
+	if (ZSTD_isError(r)) {
+		ZSTD_freeCCtx(w->cctx);
+		free(w->out);
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(w);
+	return 0;
+}
+
+/* Compress @in with @mode until zstd has taken it all (and, for ZSTD_e_end, flushed all),
+ * writing each full output buffer. */
+static int zwriter_run(struct cp_zwriter *w, ZSTD_inBuffer *in, ZSTD_EndDirective mode)
+{
+	for (;;) {
+		ZSTD_outBuffer out = { w->out, w->out_size, 0 };
+		size_t left = ZSTD_compressStream2(w->cctx, &out, in, mode);
+		if (ZSTD_isError(left))
+			return -EIO;
+		if (out.pos) {
+			int r = cp_write_all(w->fd, w->out, out.pos);
+			if (r < 0)
+				return r;
+			w->written += out.pos;
+		}
+		if (mode == ZSTD_e_end ? left == 0 : in->pos == in->size)
+			return 0;
+	}
+}
+
+int cp_zwriter_write(struct cp_zwriter *w, const void *buf, size_t len)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+
+	return len ? zwriter_run(w, &in, ZSTD_e_continue) : 0;
+}
+
+int cp_zwriter_finish(struct cp_zwriter *w)
+{
+	ZSTD_inBuffer in = { NULL, 0, 0 };
+
+	return zwriter_run(w, &in, ZSTD_e_end);
+}
+
+uint64_t cp_zwriter_written(const struct cp_zwriter *w)
+{
+	return w->written;
+}
+
+void cp_zwriter_free(struct cp_zwriter *w)
+{
+	if (!w)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	free(w->out);
+	free(w);
 }

@@ -75,4 +75,23 @@ int cp_write_all(int fd, const void *buf, size_t len);
 /* Compress @len bytes at @data into a new buffer (zstd, level 3). */
 int cp_zstd_compress(const void *data, size_t len, void **out_ret, size_t *out_len_ret);
 
+/*
+ * A streaming zstd writer: bytes handed to cp_zwriter_write() are compressed into one
+ * frame written to @fd (borrowed) as they come, in bounded memory (the window, the
+ * workers' jobs and one output buffer; no copy of the data). @level may be negative
+ * (zstd's fast levels); @workers > 0 compresses on that many threads beside the caller
+ * (ZSTD_c_nbWorkers), 0 in the caller. The window is at most 2^CP_ZWRITER_WINDOW_LOG,
+ * which every reader of ours admits (cp_input_set_max_window()).
+ */
+#define CP_ZWRITER_WINDOW_LOG 23
+struct cp_zwriter;
+int cp_zwriter_new(int fd, int level, int workers, struct cp_zwriter **ret);
+/* Returns 0 or -errno (of the write to fd; -EIO from zstd). */
+int cp_zwriter_write(struct cp_zwriter *w, const void *buf, size_t len);
+/* End the frame and write the rest. Returns 0 or -errno. */
+int cp_zwriter_finish(struct cp_zwriter *w);
+/* Compressed bytes written to fd so far. */
+uint64_t cp_zwriter_written(const struct cp_zwriter *w);
+void cp_zwriter_free(struct cp_zwriter *w);		/* NULL is a no-op */
+
 #endif
