@@ -47,6 +47,7 @@
 #include "fsopen.h"
 #include "handle.h"
 #include "hint.h"
+#include "journal.h"
 #include "stub/hint.h"
 #include "log.h"
 #include "procfs.h"
@@ -178,7 +179,7 @@ static void usage(FILE *f)
 		"Usage: crashpipe handle [--spool DIR] [--max-frames N] PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]\n"
 		"Run by the kernel through core_pattern, with the core on standard input:\n"
 		"  |crashpipe handle --spool DIR %%P %%i %%u %%g %%s %%t %%c %%h %%F\n"
-		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one syslog line per crash.\n\n"
+		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one journal entry per crash (syslog without a journal).\n\n"
 		"      --spool=DIR        where reports go\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
@@ -961,6 +962,8 @@ int cp_cmd_handle(int argc, char **argv)
 	drain(&c);
 	analyse_core(&c);
 	int r = write_report(&c);
+	if (c.report)	/* the journal entry, report or not (journal.h) */
+		(void)cp_journal_send(c.report, c.written ? c.path : NULL, NULL);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }
