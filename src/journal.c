@@ -23,18 +23,18 @@
 #include "signame.h"
 #include "termsafe.h"
 
-#define MAX_FIELDS 40
+#define MAX_FIELDS CP_JOURNAL_MAX_FIELDS
 
 struct fields {
-	struct iovec iov[MAX_FIELDS];
-	size_t n;
+	struct cp_journal_fields *out;
 	bool oom;
 };
 
-static void fields_done(struct fields *f)
+void cp_journal_fields_done(struct cp_journal_fields *f)
 {
 	for (size_t i = 0; i < f->n; i++)
 		free(f->iov[i].iov_base);
+	f->n = 0;
 }
 
 /* Cut @s (made safe already) to at most @max bytes at a UTF-8 character boundary, with the
@@ -57,16 +57,17 @@ static char *cap(const char *s, size_t max)
 /* NAME=value, @value (already safe and capped, or ours) taken over. */
 static void add_owned(struct fields *f, const char *name, char *value)
 {
+	struct cp_journal_fields *o = f->out;
 	char *s = NULL;
-	if (!value || f->n >= MAX_FIELDS || asprintf(&s, "%s=%s", name, value) < 0) {
-		f->oom = f->oom || (value && f->n < MAX_FIELDS);
+	if (!value || o->n >= MAX_FIELDS || asprintf(&s, "%s=%s", name, value) < 0) {
+		f->oom = f->oom || !value || o->n < MAX_FIELDS;
 		free(value);
 		return;
 	}
 	free(value);
-	f->iov[f->n].iov_base = s;
-	f->iov[f->n].iov_len = strlen(s);
-	f->n++;
+	o->iov[o->n].iov_base = s;
+	o->iov[o->n].iov_len = strlen(s);
+	o->n++;
 }
 
 /* NAME=value for a value from the crashed process: escaped (no control characters) and
@@ -232,9 +233,10 @@ static char *make_message(const struct cp_report *r, const char *report_path)
 	return m;
 }
 
-static void build_fields(const struct cp_report *r, const char *report_path, const char *signature,
-			 struct fields *f)
+int cp_journal_fields(const struct cp_report *r, const char *report_path, const char *signature,
+		      struct cp_journal_fields *out)
 {
+	struct fields fs = { .out = out }, *f = &fs;
 	const struct cp_process *p = &r->process;
 	const struct cp_thread *t = crashed_thread(r);
 	const char *sig = cp_signal_name(p->signal);
@@ -280,6 +282,7 @@ static void build_fields(const struct cp_report *r, const char *report_path, con
 		add_fmt(f, "CRASHPIPE_TID", "%d", (int)t->tid);
 	if (p->core_writer)
 		add_untrusted(f, "CRASHPIPE_CORE_WRITER", p->core_writer);
+	return f->oom ? -ENOMEM : 0;
 }
 
 static void send_syslog(const struct cp_report *r, const char *report_path, const char *signature)
@@ -298,10 +301,9 @@ static void send_syslog(const struct cp_report *r, const char *report_path, cons
 
 int cp_journal_send(const struct cp_report *r, const char *report_path, const char *signature)
 {
-	_cleanup_(fields_done) struct fields f = { .n = 0 };
+	_cleanup_(cp_journal_fields_done) struct cp_journal_fields f = { .n = 0 };
 
-	build_fields(r, report_path, signature, &f);
-	if (f.oom)
+	if (cp_journal_fields(r, report_path, signature, &f) < 0)
 		return -ENOMEM;
 	for (;;) {
 		int e = sd_journal_sendv(f.iov, f.n);

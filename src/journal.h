@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct cp_report;
 
@@ -36,6 +37,19 @@ struct cp_report;
 #define CP_JOURNAL_MESSAGE_MAX 65536u
 #define CP_JOURNAL_MESSAGE_FRAMES 64u
 #define CP_JOURNAL_TRUNCATED "...[truncated by crashpipe]"
+
+/* The fields of @r's entry, each "NAME=value" (value not NUL-terminated in iov_len's count,
+ * but a NUL follows it), in the order sent (MESSAGE first). */
+#define CP_JOURNAL_MAX_FIELDS 40
+struct cp_journal_fields {
+	struct iovec iov[CP_JOURNAL_MAX_FIELDS];
+	size_t n;
+};
+/* Fill @f (zeroed by the caller) for @r as cp_journal_send() sends it. 0 or -ENOMEM (then
+ * @f holds what was made: cp_journal_fields_done() it either way). */
+int cp_journal_fields(const struct cp_report *r, const char *report_path, const char *signature,
+		      struct cp_journal_fields *f);
+void cp_journal_fields_done(struct cp_journal_fields *f);
 
 /* Send @r's entry (@report_path: where the report was written, or NULL) to the journal, or
  * one line to syslog(3) when no journal socket takes it. @signature: the crash signature or

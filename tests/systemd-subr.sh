@@ -142,7 +142,7 @@ journal_entry() {
 	local out=$1 i
 	shift
 	for i in $(seq 1 150); do
-		journalctl --no-pager -q -o json "$@" 2>/dev/null | tail -1 >"$out"
+		journalctl --no-pager -q --all -o json "$@" 2>/dev/null | tail -1 >"$out"
 		[ -s "$out" ] && return 0
 		sleep 0.1
 	done
