@@ -963,7 +963,7 @@ int cp_cmd_handle(int argc, char **argv)
 	analyse_core(&c);
 	int r = write_report(&c);
 	if (c.report)	/* the journal entry, report or not (journal.h) */
-		(void)cp_journal_send(c.report, c.written ? c.path : NULL, NULL);
+		(void)cp_journal_send(c.report, c.written ? c.path : NULL, NULL, NULL);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }

@@ -234,7 +234,7 @@ static char *make_message(const struct cp_report *r, const char *report_path)
 }
 
 int cp_journal_fields(const struct cp_report *r, const char *report_path, const char *signature,
-		      struct cp_journal_fields *out)
+		      const char *core_filename, struct cp_journal_fields *out)
 {
 	struct fields fs = { .out = out }, *f = &fs;
 	const struct cp_process *p = &r->process;
@@ -266,6 +266,7 @@ int cp_journal_fields(const struct cp_report *r, const char *report_path, const 
 	add_untrusted(f, "COREDUMP_UNIT", unit);
 	if (p->boot_id)
 		add_untrusted(f, "CRASHPIPE_BOOT_ID", p->boot_id);
+	add_untrusted(f, "COREDUMP_FILENAME", core_filename);
 	add_untrusted(f, "CRASHPIPE_REPORT", report_path);
 	add_untrusted(f, "CRASHPIPE_SIGNATURE", signature);
 	add_owned(f, "CRASHPIPE_RUNTIME", strdup(!r->runtime.present ? "native" : r->runtime.kind ? r->runtime.kind : "dotnet"));
@@ -299,11 +300,12 @@ static void send_syslog(const struct cp_report *r, const char *report_path, cons
 	       sig ? sig : "a signal", pa ? pa : "?", signature ? signature : "none");
 }
 
-int cp_journal_send(const struct cp_report *r, const char *report_path, const char *signature)
+int cp_journal_send(const struct cp_report *r, const char *report_path, const char *signature,
+		    const char *core_filename)
 {
 	_cleanup_(cp_journal_fields_done) struct cp_journal_fields f = { .n = 0 };
 
-	if (cp_journal_fields(r, report_path, signature, &f) < 0)
+	if (cp_journal_fields(r, report_path, signature, core_filename, &f) < 0)
 		return -ENOMEM;
 	for (;;) {
 		int e = sd_journal_sendv(f.iov, f.n);

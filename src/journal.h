@@ -48,13 +48,16 @@ struct cp_journal_fields {
 /* Fill @f (zeroed by the caller) for @r as cp_journal_send() sends it. 0 or -ENOMEM (then
  * @f holds what was made: cp_journal_fields_done() it either way). */
 int cp_journal_fields(const struct cp_report *r, const char *report_path, const char *signature,
-		      struct cp_journal_fields *f);
+		      const char *core_filename, struct cp_journal_fields *f);
 void cp_journal_fields_done(struct cp_journal_fields *f);
 
 /* Send @r's entry (@report_path: where the report was written, or NULL) to the journal, or
  * one line to syslog(3) when no journal socket takes it. @signature: the crash signature or
- * NULL. Returns 0 (journal), 1 (syslog) or -errno. */
-int cp_journal_send(const struct cp_report *r, const char *report_path, const char *signature);
+ * NULL. @core_filename: the core systemd-coredump stored for this crash (follow, chain), or
+ * NULL; as COREDUMP_FILENAME it keeps `coredumpctl dump PID` working when our entry is the
+ * newest of that pid. Returns 0 (journal), 1 (syslog) or -errno. */
+int cp_journal_send(const struct cp_report *r, const char *report_path, const char *signature,
+		    const char *core_filename);
 
 /* One of systemd-coredump's entries; strings owned (NULL when the field is missing), the
  * rest -1 when missing. */

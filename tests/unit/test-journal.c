@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--send") == 0) {
 		struct cp_report *r = hostile_report(atoi(argv[2]));
-		int e = cp_journal_send(r, "/var/lib/crashpipe/x\nCOREDUMP_PID=1.json.zst", "0123456789abcdef");
+		int e = cp_journal_send(r, "/var/lib/crashpipe/x\nCOREDUMP_PID=1.json.zst", "0123456789abcdef", NULL);
 		printf("%d\n", e);
 		cp_report_destroy(r);
 		return e < 0;
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 
 	struct cp_report *r = hostile_report(4242);
 	struct cp_journal_fields f = { .n = 0 };
-	CHECK(cp_journal_fields(r, "/var/lib/crashpipe/r.json.zst", NULL, &f) == 0);
+	CHECK(cp_journal_fields(r, "/var/lib/crashpipe/r.json.zst", NULL, NULL, &f) == 0);
 	CHECK(f.n > 10);
 	const char *names[CP_JOURNAL_MAX_FIELDS];
 	size_t lens[CP_JOURNAL_MAX_FIELDS];
