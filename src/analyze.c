@@ -27,6 +27,7 @@
 #include "modules.h"
 #include "nativeaot.h"
 #include "report.h"
+#include "signature.h"
 #include "srclines.h"
 #include "target.h"
 #include "unwind.h"
@@ -519,7 +520,9 @@ int cp_cmd_analyze(int argc, char **argv)
 	size_t len = 0;
 	int r = cp_analyze_saved_core(fd, strcmp(path, "-") == 0 ? NULL : path, rootfd, &aopts, timeout, report,
 				      &json, &len);
-	if (r >= 0 && (r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
+	if (r >= 0 && !json && (r = cp_report_sign(report)) < 0)
+		cp_log_errno(LOG_ERR, r, "%s: %m", path);
+	else if (r >= 0 && (r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
 		cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);
 	cp_report_destroy(report);
 	return r < 0 ? 1 : 0;

@@ -36,6 +36,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "show.h"
+#include "signature.h"
 #include "spool.h"
 
 #define CURSOR_FILE "follow.cursor"
@@ -238,13 +239,16 @@ static int process_entry(struct follow *fw, const struct cp_coredump_entry *e)
 		path = NULL;
 		w = -ENOMEM;
 	}
+	/* After the journal's fields are in: the executable's name is part of it. */
+	if (w >= 0)
+		w = cp_report_sign(r);
 	if (w >= 0)
 		w = cp_report_write_at(r, fw->spool_fd, name);
 	if (w < 0)
 		cp_log_errno(LOG_ERR, w, "pid %d: cannot write its report: %m", (int)r->process.pid);
 	else
 		cp_log(LOG_INFO, "pid %d: report written to %s", (int)r->process.pid, path);
-	(void)cp_journal_send(r, w < 0 ? NULL : path, NULL, core_ok ? e->filename : NULL);
+	(void)cp_journal_send(r, w < 0 ? NULL : path, r->signature, core_ok ? e->filename : NULL);
 	cp_report_destroy(r);
 	fw->done += w >= 0;
 	return w;

@@ -53,6 +53,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "show.h"
+#include "signature.h"
 #include "spool.h"
 #include "zio.h"
 
@@ -776,6 +777,7 @@ static void analyse_live(struct handle_context *c)
 	/* A complete, valid report is all that counts: written first, the child reaped after. */
 	if (r) {
 		add_parent_notes(c, r);
+		cp_report_sign(r);
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
@@ -908,6 +910,7 @@ static int write_report(struct handle_context *c)
 	if (!c->report)
 		return -ENOMEM;
 	add_parent_notes(c, c->report);
+	cp_report_sign(c->report);
 	int r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	log_written(r, c->path, c->pid);
 	c->written = r == 0;
@@ -963,7 +966,7 @@ int cp_cmd_handle(int argc, char **argv)
 	analyse_core(&c);
 	int r = write_report(&c);
 	if (c.report)	/* the journal entry, report or not (journal.h) */
-		(void)cp_journal_send(c.report, c.written ? c.path : NULL, NULL, NULL);
+		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, NULL);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }

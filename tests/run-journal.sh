@@ -4,7 +4,8 @@
 # (systemd-subr.sh), a native crash through the real kernel pipe gives
 #  - a journal entry with the backtrace MESSAGE_ID, systemd-coredump's COREDUMP_* fields
 #    (pid, uid, gid, signal and its name, exe, comm, cmdline, timestamp, hostname) and
-#    crashpipe's own (CRASHPIPE_REPORT naming the report in the spool, CRASHPIPE_RUNTIME),
+#    crashpipe's own (CRASHPIPE_REPORT naming the report in the spool, CRASHPIPE_SIGNATURE
+#    the report file's user.crashpipe.signature, CRASHPIPE_RUNTIME),
 #    and a MESSAGE that says what died and shows the crashed thread's stack;
 #  - `coredumpctl list PID` (systemd 252) lists it, `coredumpctl info PID` shows that
 #    stack (crash_inner, crash_outer, main: the oracle is the crasher's own source).
@@ -28,7 +29,9 @@ wait_for_file report "$spool/*-$pid-threads.json.zst" 30 || fail "no report for 
 journal_entry entry.json MESSAGE_ID=1f4e0a44a88649939aaea34fc6da8c95 COREDUMP_PID="$pid" ||
 	fail "no journal entry for pid $pid: $(journalctl --no-pager -n 5 2>&1)"
 
-check "the entry's fields" python3 "$abs_srcdir/check-journal.py" entry.json \
+sig=$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.crashpipe.signature").decode())' "$report") ||
+	fail "$report has no user.crashpipe.signature"
+check "the entry's fields" python3 "$abs_srcdir/check-journal.py" entry.json CRASHPIPE_SIGNATURE="$sig" \
 	COREDUMP_PID="$pid" COREDUMP_UID="$(id -u)" COREDUMP_GID="$(id -g)" COREDUMP_SIGNAL=11 \
 	COREDUMP_SIGNAL_NAME=SIGSEGV COREDUMP_EXE="$test_dir/threads" COREDUMP_COMM=threads \
 	COREDUMP_CMDLINE=./threads COREDUMP_HOSTNAME="$(hostname)" COREDUMP_TIMESTAMP \
