@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -254,6 +256,23 @@ static int process_entry(struct follow *fw, const struct cp_coredump_entry *e)
 	return w;
 }
 
+/* How long after a core is stored follow looks for its entry every 20 ms. */
+#define BURST_USEC (3 * 1000000ull)
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void drain_fd(int fd)
+{
+	char buf[4096];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -330,6 +349,15 @@ int cp_cmd_follow(int argc, char **argv)
 	fw.spool_fd = spool_fd;
 	fw.rootfd = rootfd;
 
+	/* Cores renamed into systemd-coredump's directory: a crash's entry is due. Without it
+	 * (no directory yet) follow just waits for journald's notification. */
+	_cleanup_close_ int in_fd = once ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (in_fd >= 0 && inotify_add_watch(in_fd, CP_FOLLOW_COREDUMP_DIR, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
+		close(in_fd);
+		in_fd = -1;
+	}
+	uint64_t burst_until = 0;
+
 	_cleanup_free_ char *cursor = read_cursor(spool_fd);
 	struct cp_journal_reader *j;
 	int r = cp_journal_reader_open(cursor, &j);
@@ -347,9 +375,16 @@ int cp_cmd_follow(int argc, char **argv)
 		if (r == 0) {
 			if (once)
 				break;
-			if ((r = cp_journal_reader_wait(j, UINT64_MAX)) < 0) {
+			/* A core just stored: its entry follows within milliseconds, but journald
+			 * tells its readers late (journal.h), so look every 20 ms for a while. */
+			bool soon = burst_until > now_usec();
+			if ((r = cp_journal_reader_wait(j, in_fd, soon ? 20000 : UINT64_MAX)) < 0) {
 				cp_log_errno(LOG_ERR, r, "waiting for the journal: %m");
 				break;
+			}
+			if (r == 1) {
+				drain_fd(in_fd);
+				burst_until = now_usec() + BURST_USEC;
 			}
 			continue;
 		}

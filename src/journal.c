@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <poll.h>
+#include <time.h>
 #include <sys/uio.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -434,8 +436,30 @@ int cp_journal_reader_next(struct cp_journal_reader *j, struct cp_coredump_entry
 	return 1;
 }
 
-int cp_journal_reader_wait(struct cp_journal_reader *j, uint64_t usec)
+int cp_journal_reader_wait(struct cp_journal_reader *j, int extra_fd, uint64_t usec)
 {
-	int r = sd_journal_wait(j->j, usec);
-	return r < 0 ? r : 0;
+	int fd = sd_journal_get_fd(j->j);
+	if (fd < 0)
+		return fd;
+	int events = sd_journal_get_events(j->j);
+	if (events < 0)
+		return events;
+	uint64_t until = UINT64_MAX;
+	(void)sd_journal_get_timeout(j->j, &until);	/* CLOCK_MONOTONIC, or UINT64_MAX */
+	if (until != UINT64_MAX) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+		uint64_t left = until > now ? until - now : 0;
+		usec = left < usec ? left : usec;
+	}
+	struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = extra_fd, .events = POLLIN } };
+	int ms = usec == UINT64_MAX ? -1 : (int)((usec + 999) / 1000 > INT32_MAX ? INT32_MAX : (usec + 999) / 1000);
+	int n = poll(p, extra_fd >= 0 ? 2 : 1, ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	int r = sd_journal_process(j->j);
+	if (r < 0)
+		return r;
+	return n > 0 && extra_fd >= 0 && (p[1].revents & POLLIN) ? 1 : 0;
 }

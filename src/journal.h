@@ -78,7 +78,12 @@ int cp_journal_reader_open(const char *cursor, struct cp_journal_reader **ret);
 void cp_journal_reader_close(struct cp_journal_reader *j);
 /* The next entry: 1 and *@e filled, 0 at the end, or -errno. */
 int cp_journal_reader_next(struct cp_journal_reader *j, struct cp_coredump_entry *e);
-/* Wait up to @usec (UINT64_MAX: forever) for the journal to change. 0 or -errno. */
-int cp_journal_reader_wait(struct cp_journal_reader *j, uint64_t usec);
+/* Wait up to @usec (UINT64_MAX: forever) for the journal to change or @extra_fd (-1: none)
+ * to be readable. 1: @extra_fd is readable, 0: otherwise (changed, or the time is up),
+ * -errno. journald tells readers of new entries only after its own coalescing delay (up
+ * to ~250 ms after the write, journal-file.c's post-change timer); new entries are
+ * visible to cp_journal_reader_next() before that, so a caller that expects one soon may
+ * wait with a short @usec and look. */
+int cp_journal_reader_wait(struct cp_journal_reader *j, int extra_fd, uint64_t usec);
 
 #endif

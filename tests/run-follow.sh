@@ -11,7 +11,8 @@
 #    through "..", and a symlink planted in systemd-coredump's directory: never opened,
 #    reports from the fields with a note saying so;
 #  - a second --once writes nothing; a crash after that is the only report of a third one;
-#  - the cursor file is the spool's, mode 0600.
+#  - the cursor file is the spool's, mode 0600;
+#  - `crashpipe follow` running (waiting on the journal) reports a crash within 10 s.
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/systemd-subr.sh"
 
@@ -111,4 +112,13 @@ follow_once 3
 reports >after3
 check "a third --once writes only pid $p3's report: $(comm -13 after2 after3)" \
 	test "$(comm -13 after2 after3 | grep -c .)" = 1 -a "$(comm -13 after2 after3 | grep -c -- "-$p3-")" = 1
+
+# Running (not --once): a crash is reported while it waits, well within the time limit.
+"$CRASHPIPE" follow --no-dac --spool "$spool" >follow-run.out 2>&1 &
+fpid=$!
+at_exit "kill $fpid 2>/dev/null; wait $fpid 2>/dev/null"
+sleep 0.3
+crash_stored p4
+wait_for_file r4 "$spool/*-$p4-threads.json.zst" 10 || check_failed "crashpipe follow (running) wrote no report of pid $p4 in 10 s: $(tail -3 follow-run.out)"
+kill "$fpid" 2>/dev/null
 checks_done

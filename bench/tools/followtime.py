@@ -3,7 +3,10 @@
 its fault (the CLOCK_MONOTONIC time the crasher writes to BENCH_TS_FD just before it, see
 bench/crashers/crasher.c) to (1) systemd-coredump's stored core.*.PID.*.zst appearing in
 STORE_DIR, (2) crashpipe follow's report *-PID-*.json.zst appearing in SPOOL. Polls both
-directories every millisecond. Prints "PID STORED_MS REPORT_MS"; exits 1 on a timeout (60 s)."""
+directories every millisecond; (3) the time systemd-coredump's journal entry of the crash
+carries (its __REALTIME_TIMESTAMP, moved to CLOCK_MONOTONIC), when journald received it: what
+follow waits for. Prints "PID STORED_MS REPORT_MS LOGGED_MS"; exits 1 on a timeout (60 s)."""
+import json
 import os
 import struct
 import subprocess
@@ -36,4 +39,8 @@ p.wait()
 if stored is None or report is None:
     print(f"{pid} timeout stored={stored} report={report}", file=sys.stderr)
     sys.exit(1)
-print(f"{pid} {(stored - t0) * 1000:.1f} {(report - t0) * 1000:.1f}")
+offset = time.time() - time.monotonic()
+out = subprocess.run(["journalctl", "-q", "-o", "json", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1",
+                      f"COREDUMP_PID={pid}"], capture_output=True, text=True).stdout.splitlines()
+logged = int(json.loads(out[-1])["__REALTIME_TIMESTAMP"]) / 1e6 - offset if out else float("nan")
+print(f"{pid} {(stored - t0) * 1000:.1f} {(report - t0) * 1000:.1f} {(logged - t0) * 1000:.1f}")
