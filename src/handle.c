@@ -781,7 +781,10 @@ static void analyse_live(struct handle_context *c)
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
-		cp_report_destroy(r);
+		if (c->written && !c->report)
+			c->report = r;	/* for the journal entry */
+		else
+			cp_report_destroy(r);
 	}
 	status = reap_child(child);
 	if (!c->written)

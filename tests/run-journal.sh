@@ -8,7 +8,10 @@
 #    the report file's user.crashpipe.signature, CRASHPIPE_RUNTIME),
 #    and a MESSAGE that says what died and shows the crashed thread's stack;
 #  - `coredumpctl list PID` (systemd 252) lists it, `coredumpctl info PID` shows that
-#    stack (crash_inner, crash_outer, main: the oracle is the crasher's own source).
+#    stack (crash_inner, crash_outer, main: the oracle is the crasher's own source);
+#  - a .NET crash (when tests/dotnet's app is built): CRASHPIPE_RUNTIME coreclr, the
+#    exception's type and message as the app's source has them, MESSAGE leading with them
+#    and the throw site (MainLevel3).
 . "${srcdir:-.}/test-subr.sh"
 . "$abs_srcdir/systemd-subr.sh"
 
@@ -49,4 +52,38 @@ check "coredumpctl info shows the signal: $(head -20 info.out)" grep -q 'Reason:
 check "coredumpctl info shows crashpipe's stack" grep -q '#0  *0x[0-9a-f]* crash_inner (threads + 0x' info.out
 check "coredumpctl info shows crash_outer" grep -q 'crash_outer (threads + 0x' info.out
 check "coredumpctl info shows the report" grep -qF "Report: $report" info.out
+
+# .NET: tests/dotnet's Crasher on .NET 10, scenario main (an InvalidOperationException three
+# calls deep), with the preload hook, when the app is built (tests/dotnet/build.sh, cached)
+# and crashpipe has the DAC support: the entry leads with the exception, then its throw site.
+app=
+if command -v dotnet >/dev/null 2>&1 && grep -q libmscordaccore "$CRASHPIPE" &&
+	[ -f "$abs_top_builddir/libcrashpipe-preload.so" ] && [ -x "$abs_top_builddir/crashpipe-createdump" ]; then
+	app=$(bash "$abs_srcdir/dotnet/build.sh" 2>/dev/null | awk '$1 == "dotnet10" && $2 ~ /^\// { print $2 }')
+fi
+if [ -z "$app" ]; then
+	echo "NOTE: no .NET 10 test app or no DAC support built: the .NET entry is not checked"
+else
+	(
+		ulimit -c unlimited
+		exec env LD_PRELOAD="$abs_top_builddir/libcrashpipe-preload.so" \
+			CRASHPIPE_STUB="$abs_top_builddir/crashpipe-createdump" "$app" main
+	) >dotnet.out 2>&1 &
+	dpid=$!
+	wait $dpid
+	wait_for_file dreport "$spool/*-$dpid-*.json.zst" 90 || fail "no report for the .NET crash (pid $dpid)"
+	journal_entry dentry.json MESSAGE_ID=1f4e0a44a88649939aaea34fc6da8c95 COREDUMP_PID="$dpid" ||
+		fail "no journal entry for the .NET crash (pid $dpid): $(journalctl --no-pager -q -o short _COMM=crashpipe -n 5 2>&1; journalctl --no-pager -q -o short COREDUMP_PID=$dpid 2>&1 | head -3; zstd -dc "$dreport" | head -c 600)"
+	# The message as the app's source has it, backslash escaped as show(1) prints it.
+	. "$abs_srcdir/dotnet/dotnet-subr.sh"
+	msg=$(source_message Main)
+	msg=${msg//\\/\\\\}
+	check ".NET entry: fields" python3 "$abs_srcdir/check-journal.py" dentry.json \
+		CRASHPIPE_RUNTIME=coreclr CRASHPIPE_EXCEPTION_TYPE=System.InvalidOperationException \
+		CRASHPIPE_EXCEPTION_MESSAGE="$msg" COREDUMP_SIGNAL=6 CRASHPIPE_REPORT="$dreport" \
+		"MESSAGE~died on SIGABRT" "MESSAGE~: unhandled exception System.InvalidOperationException: $msg" \
+		"MESSAGE~   at Crasher.Program.MainLevel3" "MESSAGE~Stack trace of thread "
+	coredumpctl info --no-pager "$dpid" >dinfo.out 2>&1
+	check "coredumpctl info shows the .NET exception" grep -qF "unhandled exception System.InvalidOperationException" dinfo.out
+fi
 checks_done
