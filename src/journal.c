@@ -338,6 +338,7 @@ int cp_journal_send(const struct cp_report *r, const char *report_path, const ch
 
 struct cp_journal_reader {
 	sd_journal *j;
+	bool at_next;		/* positioned on the next entry already (not read yet) */
 };
 
 void cp_coredump_entry_deinit(struct cp_coredump_entry *e)
@@ -364,10 +365,12 @@ int cp_journal_reader_open(const char *cursor, struct cp_journal_reader **ret)
 	if (r >= 0)
 		r = sd_journal_add_match(j->j, "MESSAGE_ID=" CP_JOURNAL_COREDUMP_ID, 0);
 	if (r >= 0 && cursor) {
-		/* The cursor's own entry was processed: start after it. */
+		/* The cursor's own entry was processed: start after it. When it is gone
+		 * (rotated, vacuumed), seeking lands on the first entry after where it was,
+		 * which is the next one to read. */
 		r = sd_journal_seek_cursor(j->j, cursor);
-		if (r >= 0 && sd_journal_next(j->j) > 0 && sd_journal_test_cursor(j->j, cursor) <= 0)
-			r = sd_journal_previous(j->j);
+		if (r >= 0 && (r = sd_journal_next(j->j)) > 0)
+			j->at_next = sd_journal_test_cursor(j->j, cursor) <= 0;
 	} else if (r >= 0) {
 		r = sd_journal_seek_head(j->j);
 	}
@@ -411,7 +414,8 @@ static int64_t get_num(sd_journal *j, const char *name)
 
 int cp_journal_reader_next(struct cp_journal_reader *j, struct cp_coredump_entry *e)
 {
-	int r = sd_journal_next(j->j);
+	int r = j->at_next ? 1 : sd_journal_next(j->j);
+	j->at_next = false;
 	if (r <= 0)
 		return r;
 	memset(e, 0, sizeof(*e));
