@@ -347,6 +347,43 @@ int cp_parse_max_frames(const char *arg, size_t *ret)
 	return 0;
 }
 
+int cp_analyze_saved_core(int fd, const char *path, int rootfd, const struct cp_analyze_options *aopts,
+			  unsigned timeout, struct cp_report *report, char **json_ret, size_t *len_ret)
+{
+	const char *name = path ? path : "-";
+	struct cp_input *in;
+	int r = cp_input_open(fd, &in);
+	if (r < 0) {
+		if (r == -ENODATA)
+			cp_log(LOG_ERR, "%s: empty file, not a core", name);
+		else
+			cp_log_errno(LOG_ERR, r, "%s: %m", name);
+		return r;
+	}
+	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
+	cfg.spool = true;	/* not the kernel's stream: gcore's notes come last */
+	struct cp_core *core;
+	const char *why = NULL;
+	r = cp_core_read(in, &cfg, &core, &why);
+	if (r < 0) {
+		if (why)
+			cp_log(LOG_ERR, "%s: %s", name, why);
+		else
+			cp_log_errno(LOG_ERR, r, "%s: %m", name);
+		cp_input_destroy(in);
+		return r;
+	}
+	if (path && stored_by_systemd(fd, path) && !report->process.core_writer)
+		report->process.core_writer = strdup("systemd-coredump");
+	/* libdw, libunwind and the DAC meet the core's bytes in a child only. */
+	r = cp_analyze_core_isolated(core, rootfd, aopts, timeout, report, json_ret, len_ret);
+	if (r < 0)
+		cp_log_errno(LOG_ERR, r, "%s: %m", name);
+	cp_core_destroy(core);
+	cp_input_destroy(in);
+	return r;
+}
+
 int cp_cmd_analyze(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -460,63 +497,33 @@ int cp_cmd_analyze(int argc, char **argv)
 		cp_log_errno(LOG_ERR, -errno, "%s: %m", path);
 		return 1;
 	}
-	struct cp_input *in;
-	int r = cp_input_open(fd, &in);
-	if (r < 0) {
-		if (r == -ENODATA)
-			cp_log(LOG_ERR, "%s: empty file, not a core", path);
-		else
-			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		return 1;
-	}
-	struct cp_core_config cfg = CP_CORE_CONFIG_DEFAULT;
-	cfg.spool = true;	/* not the kernel's stream: gcore's notes come last */
-	struct cp_core *core;
-	const char *why = NULL;
-	r = cp_core_read(in, &cfg, &core, &why);
-	if (r < 0) {
-		if (why)
-			cp_log(LOG_ERR, "%s: %s", path, why);
-		else
-			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		cp_input_destroy(in);
-		return 1;
-	}
-
 	struct cp_report *report = cp_report_create();
 	if (!report) {
 		cp_log(LOG_ERR, "%s: out of memory", path);
-		r = -ENOMEM;
-	} else {
-		struct cp_analyze_options aopts;
-		/* The DAC runs as whoever runs analyze, nobody for root: never as the ids the
-		 * core claims (a core can claim gid 0). */
-		cp_analyze_options_init(&aopts, getuid(), getgid());
-		aopts.max_frames = max_frames;
-		aopts.no_dac = no_dac;
-		aopts.dac.dac_path = dac;
-		aopts.dac.runtime_dir = runtime_dir;
-		/* A DAC from a directory the user named, or else from a root-owned runtime. */
-		aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
-				  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
-		aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
-		aopts.symbol_path = symbol_path;
-		aopts.locate = locate;	/* borrowed: closed here, after the analysis */
-		if (strcmp(path, "-") != 0 && stored_by_systemd(fd, path))
-			report->process.core_writer = strdup("systemd-coredump");
-		/* libdw, libunwind and the DAC meet the core's bytes in a child only. */
-		_cleanup_free_ char *json = NULL;
-		size_t len = 0;
-		r = cp_analyze_core_isolated(core, rootfd, &aopts, timeout, report, &json, &len);
-		if (r < 0)
-			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		else if (!json && (r = cp_report_sign(report)) < 0)
-			cp_log_errno(LOG_ERR, r, "%s: %m", path);
-		else if ((r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
-			cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);
+		return 1;
 	}
+	struct cp_analyze_options aopts;
+	/* The DAC runs as whoever runs analyze, nobody for root: never as the ids the
+	 * core claims (a core can claim gid 0). */
+	cp_analyze_options_init(&aopts, getuid(), getgid());
+	aopts.max_frames = max_frames;
+	aopts.no_dac = no_dac;
+	aopts.dac.dac_path = dac;
+	aopts.dac.runtime_dir = runtime_dir;
+	/* A DAC from a directory the user named, or else from a root-owned runtime. */
+	aopts.dac.trust = dac || runtime_dir || (sysroot_named && !cp_root_is_host(rootfd)) ?
+			  CP_DAC_TRUST_NAMED : CP_DAC_TRUST_SYSTEM;
+	aopts.debug_cache = cp_root_is_host(rootfd) ? debug_cache : NULL;
+	aopts.symbol_path = symbol_path;
+	aopts.locate = locate;	/* borrowed: closed here, after the analysis */
+	_cleanup_free_ char *json = NULL;
+	size_t len = 0;
+	int r = cp_analyze_saved_core(fd, strcmp(path, "-") == 0 ? NULL : path, rootfd, &aopts, timeout, report,
+				      &json, &len);
+	if (r >= 0 && !json && (r = cp_report_sign(report)) < 0)
+		cp_log_errno(LOG_ERR, r, "%s: %m", path);
+	else if (r >= 0 && (r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
+		cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);
 	cp_report_destroy(report);
-	cp_core_destroy(core);
-	cp_input_destroy(in);
 	return r < 0 ? 1 : 0;
 }

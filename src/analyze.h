@@ -47,6 +47,14 @@ int cp_analyze_core_registers_only(struct cp_core *core, struct cp_report *repor
  * none), and with @each_once no tid twice (the kernel's core of a live crash, in handle). */
 bool cp_analyze_same_threads(const struct cp_report *report, const struct cp_core *core, bool each_once);
 
+/* `crashpipe analyze`'s path for a saved core open at @fd (plain or compressed): read here,
+ * analysed in the confined child (analyze-child.h: cp_analyze_core_isolated(), whose
+ * *@json_ret, *@len_ret and @report it passes on). @path names the file in messages and
+ * tells whether systemd-coredump stored it (NULL: standard input). Logs one line naming it
+ * and returns -errno when the core cannot be read or no report made. */
+int cp_analyze_saved_core(int fd, const char *path, int rootfd, const struct cp_analyze_options *opts,
+			  unsigned timeout, struct cp_report *report, char **json_ret, size_t *len_ret);
+
 /* Parse a --max-frames argument (1 to 1000000). Returns 0 or -EINVAL. */
 int cp_parse_max_frames(const char *arg, size_t *ret);
 

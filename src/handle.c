@@ -52,6 +52,7 @@
 #include "handle.h"
 #include "hint.h"
 #include "keepcore.h"
+#include "journal.h"
 #include "stub/hint.h"
 #include "log.h"
 #include "procfs.h"
@@ -191,7 +192,7 @@ static void usage(FILE *f)
 		"Usage: crashpipe handle [--spool DIR] [--max-frames N] PID TID UID GID SIGNAL TIME RLIMIT HOSTNAME [PIDFD]\n"
 		"Run by the kernel through core_pattern, with the core on standard input:\n"
 		"  |crashpipe handle --spool DIR %%P %%i %%u %%g %%s %%t %%c %%h %%F\n"
-		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one syslog line per crash.\n\n"
+		"Writes DIR/TIME-PID-EXE.json.zst (default DIR %s) and one journal entry per crash (syslog without a journal).\n\n"
 		"      --spool=DIR        where reports go\n"
 		"      --max-frames=N     at most N frames per thread (default %d)\n"
 		"      --hint-dir=DIR     where crashpipe-createdump leaves .NET crash hints\n"
@@ -838,7 +839,10 @@ static void analyse_live(struct handle_context *c)
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
-		cp_report_destroy(r);
+		if (c->written && !c->report)
+			c->report = r;	/* for the journal entry */
+		else
+			cp_report_destroy(r);
 	}
 	status = reap_child(child);
 	if (!c->written)
@@ -1081,6 +1085,8 @@ int cp_cmd_handle(int argc, char **argv)
 	int r = write_report(&c);
 	keep_core_commit(&c);
 	trim_spool(&c);
+	if (c.report)	/* the journal entry, report or not (journal.h) */
+		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, NULL);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }

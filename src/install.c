@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "debugcache.h"
 #include "install.h"
+#include "unit.h"
 #include "log.h"
 #include "procfs.h"
 #include "show.h"
@@ -75,10 +76,11 @@ static int make_pattern(const char *spool, char **ret)
 	return 0;
 }
 
-static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool install)
+static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool *follow, bool install)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -95,16 +97,22 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 				return 2;
 			*dry_run = true;
 			break;
+		case 'f':
+			*follow = true;
+			break;
 		case 'h':
 			if (install)
-				printf("Usage: crashpipe install [--spool DIR] [--dry-run]\n"
+				printf("Usage: crashpipe install [--spool DIR] [--dry-run] | --follow [--dry-run]\n"
 				       "Set kernel.core_pattern so the kernel pipes every core to `crashpipe handle`,\n"
 				       "and core_pipe_limit to at least 1, saving the previous values in DIR/%s\n"
-				       "(default DIR %s). --dry-run prints the core_pattern line and changes nothing.\n",
-				       SAVED, CP_DEFAULT_SPOOL);
+				       "(default DIR %s). --dry-run prints the core_pattern line and changes nothing.\n"
+				       "--follow leaves core_pattern to systemd-coredump and enables %s\n"
+				       "(`crashpipe follow`) with systemctl instead.\n",
+				       SAVED, CP_DEFAULT_SPOOL, CP_FOLLOW_UNIT);
 			else
-				printf("Usage: crashpipe uninstall [--spool DIR]\n"
-				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`.\n");
+				printf("Usage: crashpipe uninstall [--spool DIR] | --follow\n"
+				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`;\n"
+				       "--follow stops and disables %s.\n", CP_FOLLOW_UNIT);
 			exit(0);
 		default:
 			return 2;
@@ -151,12 +159,14 @@ static void warm_debug_cache(void)
 int cp_cmd_install(int argc, char **argv)
 {
 	const char *spool = CP_DEFAULT_SPOOL;
-	bool dry_run = false;
+	bool dry_run = false, follow = false;
 	_cleanup_free_ char *pattern = NULL, *saved_path = NULL, *tmp = NULL;
-	int r = parse(argc, argv, &spool, &dry_run, true);
+	int r = parse(argc, argv, &spool, &dry_run, &follow, true);
 
 	if (r)
 		return r;
+	if (follow)
+		return cp_unit_follow(true, dry_run);
 	r = make_pattern(spool, &pattern);
 	if (r == -ENAMETOOLONG) {
 		cp_log(LOG_ERR, "the core_pattern line would be longer than the kernel's %d bytes; use a shorter path",
@@ -223,12 +233,14 @@ int cp_cmd_install(int argc, char **argv)
 int cp_cmd_uninstall(int argc, char **argv)
 {
 	const char *spool = CP_DEFAULT_SPOOL;
-	bool dry_run = false;
+	bool dry_run = false, follow = false;
 	_cleanup_free_ char *saved_path = NULL;
-	int r = parse(argc, argv, &spool, &dry_run, false);
+	int r = parse(argc, argv, &spool, &dry_run, &follow, false);
 
 	if (r)
 		return r;
+	if (follow)
+		return cp_unit_follow(false, false);
 	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0)
 		return 1;
 	/* What is written back into core_pattern must be what root saved there. */

@@ -8,6 +8,7 @@
 
 #include "analyze.h"
 #include "cleanup.h"
+#include "follow.h"
 #include "handle.h"
 #include "install.h"
 #include "log.h"
@@ -23,6 +24,7 @@ static const struct {
 	{ "show", cp_cmd_show, "print a report as text" },
 	{ "list", cp_cmd_list, "list the reports in the spool" },
 	{ "handle", cp_cmd_handle, "run by the kernel through core_pattern (core on stdin)" },
+	{ "follow", cp_cmd_follow, "report the cores systemd-coredump stores (its journal entries)" },
 	{ "install", cp_cmd_install, "point kernel.core_pattern at crashpipe" },
 	{ "uninstall", cp_cmd_uninstall, "restore the core_pattern crashpipe replaced" },
 	{ "vacuum", cp_cmd_vacuum, "trim the spool to its size caps" },

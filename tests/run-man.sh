@@ -30,6 +30,7 @@ for p in "${pages[@]}"; do
 	    -e 's|@libexecdir@|/usr/local/libexec|g' \
 	    -e 's|@sysctldir@|/usr/local/lib/sysctl.d|g' \
 	    -e 's|@tmpfilesdir@|/usr/local/lib/tmpfiles.d|g' \
+	    -e 's|@systemdunitdir@|/usr/local/lib/systemd/system|g' \
 	    -e 's|@[A-Za-z_]*@|/usr/local/x|g' \
 	    "$p" >"$out" || exit 99
 

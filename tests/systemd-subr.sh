@@ -116,3 +116,35 @@ systemd_coredump_stop() {
 	_sdc_rm_dirs=()
 	_sdc_started=
 }
+
+# systemd_journald_start: a systemd-journald of this test's own when no journal socket
+# exists (its sockets and volatile journal under /run removed when the test exits), for
+# tests that read crashpipe's journal entries. Takes the core_pattern lock first: the tests
+# that start systemd's parts by hand run one at a time.
+systemd_journald_start() {
+	local i
+	take_core_pattern
+	at_exit systemd_coredump_stop
+	_sdc_started=1
+	[ ! -S /run/systemd/journal/socket ] || return 0
+	mkdir -p /run/systemd || exit 99
+	[ -e /run/systemd/journal ] || _sdc_rm_dirs+=(/run/systemd/journal)
+	[ -e /run/log/journal ] || _sdc_rm_dirs+=(/run/log/journal)
+	"$SYSTEMD_JOURNALD" >"$test_dir/journald.log" 2>&1 &
+	_sdc_pids+=($!)
+	for i in $(seq 1 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+	[ -S /run/systemd/journal/socket ] || fail "systemd-journald did not start: $(tail -3 "$test_dir/journald.log")"
+}
+
+# journal_entry OUT MATCH...: wait (up to 15 s) for a journal entry matching every MATCH
+# (journalctl's FIELD=VALUE), the last one written to OUT as JSON (journalctl -o json).
+journal_entry() {
+	local out=$1 i
+	shift
+	for i in $(seq 1 150); do
+		journalctl --no-pager -q --all -o json "$@" 2>/dev/null | tail -1 >"$out"
+		[ -s "$out" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
