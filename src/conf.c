@@ -96,6 +96,11 @@ static const char *set_value(struct cp_conf *conf, const struct conf_key *k, con
 	switch (k->type) {
 	case CONF_PATH:
 	case CONF_PATH_LIST: {
+		if (k->type == CONF_PATH_LIST && !*value) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return NULL;
+		}
 		if (k->type == CONF_PATH && !valid_path(value, strlen(value)))
 			return "not an absolute path";
 		for (const char *p = value; k->type == CONF_PATH_LIST;) {

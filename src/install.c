@@ -23,6 +23,7 @@
 #include "buildid.h"
 #include "chain.h"
 #include "cleanup.h"
+#include "conf.h"
 #include "debugcache.h"
 #include "install.h"
 #include "log.h"
@@ -60,12 +61,17 @@ static bool kernel_has_pidfd_specifier(void)
 }
 
 /* *@ret is set only on success: the caller's _cleanup_free_ owns nothing on failure. */
+/* crashpipe.conf, for the spool's default; a --config file is also handle's. */
+static struct cp_conf conf;
+static const char *config_path;
+
 static int make_pattern(const char *spool, const char *suffix, char **ret)
 {
 	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL), *pattern = NULL;
 	if (!exe)
 		return -errno;
-	if (asprintf(&pattern, "|%s handle --spool %s %%P %%i %%u %%g %%s %%t %%c %%h%s%s", exe, spool,
+	if (asprintf(&pattern, "|%s handle --spool %s%s%s %%P %%i %%u %%g %%s %%t %%c %%h%s%s", exe, spool,
+		     config_path ? " --config " : "", config_path ? config_path : "",
 		     kernel_has_pidfd_specifier() ? " %F" : "", suffix ? suffix : "") < 0) {
 		pattern = NULL;
 		return -ENOMEM;
@@ -81,16 +87,25 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "chain", no_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int c;
 
+	*spool = NULL;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			*spool = optarg;
+			break;
+		case 'c':
+			if (optarg[0] != '/') {
+				cp_log(LOG_ERR, "--config: %s: must be an absolute path", optarg);
+				return 2;
+			}
+			config_path = optarg;
 			break;
 		case 'n':
 			if (!install)
@@ -104,15 +119,16 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 			break;
 		case 'h':
 			if (install)
-				printf("Usage: crashpipe install [--spool DIR] [--chain] [--dry-run]\n"
+				printf("Usage: crashpipe install [--spool DIR] [--config FILE] [--chain] [--dry-run]\n"
 				       "Set kernel.core_pattern so the kernel pipes every core to `crashpipe handle`,\n"
 				       "and core_pipe_limit to at least 1, saving the previous values in DIR/%s\n"
 				       "(default DIR %s). --chain hands every core on to the pipe handler that was\n"
 				       "there (systemd-coredump) as the kernel would have. --dry-run prints the\n"
-				       "core_pattern line and changes nothing.\n",
+				       "core_pattern line and changes nothing. --config FILE: handle reads it\n"
+				       "(crashpipe.conf(5)); its Spool= is the default DIR.\n",
 				       SAVED, CP_DEFAULT_SPOOL);
 			else
-				printf("Usage: crashpipe uninstall [--spool DIR]\n"
+				printf("Usage: crashpipe uninstall [--spool DIR] [--config FILE]\n"
 				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`.\n");
 			exit(0);
 		default:
@@ -121,6 +137,10 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 	}
 	if (optind != argc)
 		return 2;
+	cp_conf_init(&conf);
+	(void) cp_conf_load(&conf, config_path, config_path != NULL);
+	if (!*spool)
+		*spool = conf.spool ? conf.spool : CP_DEFAULT_SPOOL;
 	if (spool[0][0] != '/') {
 		cp_log(LOG_ERR, "--spool: %s: must be an absolute path", *spool);
 		return 2;
