@@ -310,8 +310,10 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 	/* Best effort from here: a report with an unknown field beats no report. */
 	char **pos = argv + optind;
 	int n = argc - optind;
-	/* Chain mode: what follows --chain is for the other handler (chain.h). */
-	for (int i = 0; i < n; i++)
+	/* Chain mode: what follows --chain is for the other handler (chain.h). The marker
+	 * is looked for only where it can be, after HOSTNAME (with or without PIDFD): a
+	 * hostname, which a container's root sets, is never taken for it. */
+	for (int i = META_ARGV_PIDFD; i <= META_ARGV_PIDFD + 1 && i < n; i++)
 		if (strcmp(pos[i], CP_CHAIN_MARKER) == 0) {
 			c->chain_argv = pos + i + 1;
 			c->n_chain = n - i - 1;
