@@ -44,6 +44,7 @@
 #include "locate.h"
 #include "log.h"
 #include "report.h"
+#include "signature.h"
 #include "signame.h"
 #include "zio.h"
 
@@ -199,6 +200,8 @@ static void __attribute__((noreturn)) child_main(int out, int fetch_sock, struct
 	int ret = cp_analyze_core(core, rootfd, &o, r);
 	if (ret < 0)
 		_exit(ret == -ENOMEM ? CHILD_EXIT_ENOMEM : CHILD_EXIT_ANALYZE);
+	if (cp_report_sign(r) < 0)
+		_exit(CHILD_EXIT_ENOMEM);
 	char *json = cp_report_to_json(r);
 	if (!json)
 		_exit(CHILD_EXIT_ENOMEM);

@@ -27,6 +27,7 @@
 #include "modules.h"
 #include "nativeaot.h"
 #include "report.h"
+#include "signature.h"
 #include "srclines.h"
 #include "target.h"
 #include "unwind.h"
@@ -508,6 +509,8 @@ int cp_cmd_analyze(int argc, char **argv)
 		size_t len = 0;
 		r = cp_analyze_core_isolated(core, rootfd, &aopts, timeout, report, &json, &len);
 		if (r < 0)
+			cp_log_errno(LOG_ERR, r, "%s: %m", path);
+		else if (!json && (r = cp_report_sign(report)) < 0)
 			cp_log_errno(LOG_ERR, r, "%s: %m", path);
 		else if ((r = json ? cp_report_write_parsed_json(json, len, output) : cp_report_write(report, output)) < 0)
 			cp_log_errno(LOG_ERR, r, "%s: cannot write the report: %m", output);

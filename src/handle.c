@@ -54,6 +54,7 @@
 #include "procfs.h"
 #include "report.h"
 #include "show.h"
+#include "signature.h"
 #include "spool.h"
 #include "zio.h"
 
@@ -861,6 +862,7 @@ static void analyse_live(struct handle_context *c)
 	/* A complete, valid report is all that counts: written first, the child reaped after. */
 	if (r) {
 		add_parent_notes(c, r);
+		cp_report_sign(r);
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
@@ -994,6 +996,7 @@ static int write_report(struct handle_context *c)
 	if (!c->report)
 		return -ENOMEM;
 	add_parent_notes(c, c->report);
+	cp_report_sign(c->report);
 	int r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	log_written(r, c->path, c->pid);
 	c->written = r == 0;

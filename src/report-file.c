@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fsopen.h"
 #include "json-reader.h"
 #include "report.h"
+#include "signature.h"
 #include "spool.h"
 #include "zio.h"
 
@@ -28,7 +30,7 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 static int write_json(const char *json, size_t len, const char *path);
-static int write_json_at(int dir_fd, const char *name, const char *json, size_t len);
+static int write_json_at(int dir_fd, const char *name, const char *json, size_t len, const char *signature);
 
 int cp_report_write(const struct cp_report *r, const char *path)
 {
@@ -45,7 +47,7 @@ int cp_report_write_at(const struct cp_report *r, int dir_fd, const char *name)
 
 	if (!json)
 		return -ENOMEM;
-	return write_json_at(dir_fd, name, json, strlen(json));
+	return write_json_at(dir_fd, name, json, strlen(json), r->signature);
 }
 
 static bool json_is_report(const char *json, size_t len)
@@ -69,7 +71,7 @@ int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size
 {
 	if (!json_is_report(json, len))
 		return -EINVAL;
-	return write_json_at(dir_fd, name, json, len);
+	return write_json_at(dir_fd, name, json, len, NULL);
 }
 
 /* The bytes that go to the file: the JSON and its newline, compressed for a ".zst" name. */
@@ -95,7 +97,7 @@ static int file_bytes(const char *name, const char *json, size_t len, void **ret
  * same directory fd: a reader sees the old file or the whole new one, and whatever was at
  * the name (a symlink, a hard link to /etc/shadow) is replaced, never followed or written.
  */
-static int write_json_at(int dir_fd, const char *name, const char *json, size_t len)
+static int write_json_at(int dir_fd, const char *name, const char *json, size_t len, const char *signature)
 {
 	_cleanup_free_ void *data = NULL;
 	struct cp_newfile f;
@@ -110,6 +112,9 @@ static int write_json_at(int dir_fd, const char *name, const char *json, size_t 
 	if (ret < 0)
 		return ret;
 	ret = cp_write_all(f.fd, data, len);
+	/* Where the file system has no user xattrs, readers load the report instead. */
+	if (ret == 0 && cp_signature_valid(signature))
+		(void)fsetxattr(f.fd, CP_SIGNATURE_XATTR, signature, CP_SIGNATURE_LEN, 0);
 	if (ret == 0 && fsync(f.fd) < 0 && errno != EINVAL)
 		ret = -errno;
 	if (ret < 0) {
@@ -147,7 +152,7 @@ static int write_json(const char *json, size_t len, const char *path)
 	_cleanup_close_ int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
 		return -errno;
-	return write_json_at(dir_fd, slash ? slash + 1 : path, json, len);
+	return write_json_at(dir_fd, slash ? slash + 1 : path, json, len, NULL);
 }
 
 struct entry {

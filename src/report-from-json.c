@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "json-reader.h"
 #include "report.h"
+#include "signature.h"
 
 #define PID_MAX 4194304.0		/* the kernel's PID_MAX_LIMIT */
 #define TIME_MAX 253402300799.0		/* 9999-12-31 23:59:59 UTC */
@@ -406,6 +407,9 @@ static int report_from_json(const cJSON *root, struct cp_report *r, const char *
 			return cp_jr_bad(&rd, "memory_source", "not \"live\" or \"core\"");
 		r->live = strcmp(ms->valuestring, "live") == 0;
 	}
+	CHECK(cp_jr_str(&rd, root, "signature", &r->signature));
+	if (r->signature && !cp_signature_valid(r->signature))
+		return cp_jr_bad(&rd, "signature", "not 16 lowercase hex digits");
 	cp_jr_push(&rd, "process", -1);
 	CHECK(process_from_json(&rd, cp_jr_member(root, "process"), &r->process));
 	cp_jr_pop(&rd);

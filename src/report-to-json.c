@@ -214,6 +214,8 @@ char *cp_report_to_json(const struct cp_report *r)
 	cp_jw_str(&w, "generator", PACKAGE_NAME " " PACKAGE_VERSION);
 	cp_jw_bool(&w, "partial", r->partial);
 	cp_jw_str(&w, "memory_source", r->live ? "live" : "core");
+	if (r->signature)
+		cp_jw_str(&w, "signature", r->signature);
 	process_to_json(&w, &r->process);
 	runtime_to_json(&w, &r->runtime);
 	const struct cp_thread *crashed = NULL;

@@ -88,6 +88,7 @@ void cp_report_destroy(struct cp_report *r)
 	for (size_t i = 0; i < r->n_notes; i++)
 		free(r->notes[i]);
 	free(r->notes);
+	free(r->signature);
 	free(r->runtime.kind);
 	free(r->runtime.version);
 	free(r->runtime.directory);

@@ -147,6 +147,7 @@ struct cp_report {
 	size_t n_notes;
 	bool partial;
 	bool live;			/* memory read from the process while it was dumped */
+	char *signature;		/* the crash signature (signature.h), or NULL */
 };
 
 /* ---- report.c ---- */
@@ -197,7 +198,9 @@ int cp_report_write_parsed_json(const char *json, size_t len, const char *path);
 /* The same as a file @name (no '/') in the directory @dir_fd (the spool, cp_spool_open()):
  * a new file of mode 0600 (root:root when we are root), made without a name (O_TMPFILE) or
  * under a fresh random one (O_EXCL), then renamed within @dir_fd. Nothing at @name is
- * followed or written into; only file descriptors are chmod'ed and chown'ed. */
+ * followed or written into; only file descriptors are chmod'ed and chown'ed. A report with a
+ * signature gives the file the extended attribute CP_SIGNATURE_XATTR (where the file system
+ * has user xattrs). */
 int cp_report_write_at(const struct cp_report *report, int dir_fd, const char *name);
 int cp_report_write_json_at(int dir_fd, const char *name, const char *json, size_t len);
 
