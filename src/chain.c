@@ -178,10 +178,14 @@ static void __attribute__((noreturn)) exec_handler(int rfd, int pidfd, char **ar
 		signal(sig, SIG_DFL);
 	if (dup2(rfd, STDIN_FILENO) < 0)
 		_exit(127);
-	close(STDOUT_FILENO);
-	close(STDERR_FILENO);
-	if (pidfd > STDERR_FILENO) {
+	/* Only stdin, as from the kernel; and the pidfd, wherever it is. */
+	if (pidfd != STDOUT_FILENO)
+		close(STDOUT_FILENO);
+	if (pidfd != STDERR_FILENO)
+		close(STDERR_FILENO);
+	if (pidfd >= 0)
 		(void) fcntl(pidfd, F_SETFD, 0);
+	if (pidfd > STDERR_FILENO) {
 		if (pidfd > 3)
 			(void) syscall(SYS_close_range, 3u, (unsigned)pidfd - 1, 0u);
 		(void) syscall(SYS_close_range, (unsigned)pidfd + 1, ~0u, 0u);
@@ -211,8 +215,10 @@ int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra,
 	if (n <= 0 || tok[0][0] != '/')
 		return cp_log_errno(LOG_ERR, -EINVAL, "pid %s: chain: %s is not a pipe pattern; the other handler gets no core",
 				    crash_pid, CP_CHAIN_FILE);
-	bool short_of = false;
+	bool short_of = false, wants_pidfd = false;
 	for (int i = 1; i < n; i++) {
+		/* The kernel gives a helper a pidfd only when its pattern asks for one. */
+		wants_pidfd |= strcmp(tok[i], "%F") == 0;
 		if (!cp_chain_token_expands(tok[i]))
 			tok[i] = (char *)own_value(args, tok[i]);
 		else if (used < n_extra)
@@ -238,7 +244,7 @@ int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra,
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pfd[1]);
-		exec_handler(pfd[0], pidfd, tok);
+		exec_handler(pfd[0], wants_pidfd ? pidfd : -1, tok);
 	}
 	int e = -errno;
 	close(pfd[0]);
@@ -305,9 +311,42 @@ static int sink(void *userdata, const void *buf, size_t len)
 	return 0;
 }
 
+/* The same for the bytes handle skips (most of a core): duplicated from the kernel's pipe
+ * into the other handler's (tee(2)), no copy through our memory. */
+static ssize_t tee_sink(void *userdata, int in_fd, size_t len)
+{
+	struct cp_chain *ch = userdata;
+
+	for (;;) {
+		struct pollfd in = { .fd = in_fd, .events = POLLIN };
+		/* The kernel's writer: tee would report its slowness as EAGAIN too. */
+		if (poll(&in, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		ssize_t n = tee(in_fd, ch->wfd, len, SPLICE_F_NONBLOCK);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			int e = -errno;
+			cut(ch, e);
+			return e;
+		}
+		if (ch->budget_ms <= 0) {
+			cut(ch, -ETIMEDOUT);
+			return -ETIMEDOUT;
+		}
+		struct pollfd out = { .fd = ch->wfd, .events = POLLOUT };
+		int64_t t0 = now_ms();
+		(void) poll(&out, 1, (int)(ch->budget_ms > 60000 ? 60000 : ch->budget_ms));
+		ch->budget_ms -= now_ms() - t0;
+	}
+}
+
 int cp_chain_attach(struct cp_chain *ch, struct cp_input *in)
 {
-	return cp_input_add_sink(in, sink, ch);
+	int r = cp_input_add_sink(in, sink, ch);
+	return r < 0 ? r : cp_input_sink_set_tee(in, ch, tee_sink);
 }
 
 void cp_chain_finish(struct cp_chain *ch)

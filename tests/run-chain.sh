@@ -9,7 +9,7 @@
 #    core stored AND `coredumpctl dump` returns a core whose analysis equals crashpipe's report
 #    (same threads, same frames) and that is complete (as long as its program headers say);
 #  - the chained handler failing at once: the report lands, the handler had the kernel's
-#    argv (%d expanded), an empty environment;
+#    argv (%d expanded), a pidfd for %F (Linux 6.16+), an empty environment;
 #  - the chained handler hanging (never reads, never exits): the report lands, the process
 #    is let go within the chain timeout (+ slack), the handler is killed;
 #  - uninstall restores systemd-coredump's line and removes .chain.
@@ -78,13 +78,17 @@ else
 fi
 
 # 2. the chained handler fails at once
-printf '|%s %s %%d\n' "$abs_srcdir/chain/fail-handler.sh" "$test_dir/fail.out" >"$spool/.chain"
+# with the pidfd (%F) where the kernel has it: crashpipe's own pattern carries it then
+case $pattern in *" %F "*) pidfd=" %F" ;; *) pidfd= ;; esac
+printf '|%s %s %%d%s\n' "$abs_srcdir/chain/fail-handler.sh" "$test_dir/fail.out" "$pidfd" >"$spool/.chain"
 chmod 600 "$spool/.chain"
 run_crasher pid ./bigcore 16
 check "report with a failing chained handler" report_of "$pid"
 if wait_for_file _ "$test_dir/fail.out" 10; then
 	sleep 0.2
-	grep -qx "argv: $test_dir/fail.out 1" fail.out || check_failed "the failing handler's argv: $(head -1 fail.out)"
+	grep -Eqx "argv: $test_dir/fail.out 1${pidfd:+ [0-9]+}" fail.out || check_failed "the failing handler's argv: $(head -1 fail.out)"
+	[ -z "$pidfd" ] || grep -q '^fd [0-9]*: anon_inode:\[pidfd\]$' fail.out ||
+		check_failed "the failing handler's %F is not a pidfd: $(grep '^fd ' fail.out)"
 	grep -Eq '^(HOME|USER|CRASHPIPE|SUDO_[A-Z]*)=' fail.out && check_failed "the chained handler's environment is not empty: $(cat fail.out)"
 else
 	check_failed "the failing handler did not run"
