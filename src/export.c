@@ -20,6 +20,7 @@
 #include "json-writer.h"
 #include "log.h"
 #include "report.h"
+#include "signature.h"
 #include "signame.h"
 #include "termsafe.h"
 #include "zio.h"
@@ -326,6 +327,7 @@ static void otlp_record(struct cp_jw *w, const struct cp_report *r, const char *
 	attr_int(w, "crashpipe.signal", p->signal);
 	if (crashed)
 		attr_int(w, "thread.id", crashed->tid);
+	attr_str(w, "crashpipe.signature", r->signature);
 	attr_str(w, "crashpipe.report", path);
 	cp_jw_close(w);
 	cp_jw_close(w);	/* the record */
@@ -445,6 +447,9 @@ int cp_cmd_export(int argc, char **argv)
 			ret = 1;
 			break;
 		}
+		/* A report written before signatures existed gets one now. */
+		if (!reports[i]->signature)
+			(void) cp_report_sign(reports[i]);
 	}
 	if (ret == 0 && format == CP_EXPORT_OTLP) {
 		_cleanup_free_ char *text = cp_export_otlp(reports, (const char *const *)argv + optind, n);

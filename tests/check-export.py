@@ -10,7 +10,7 @@ values as createdump writes them: strings, hex as "0x..."), one thread per repor
 the same tids, exactly one crashed (the report's), its frames' native_address the report's ips.
 otlp: valid OTLP/JSON logs (resourceLogs[].scopeLogs[].logRecords[]), one record per report,
 with exception.type / exception.message / exception.stacktrace attributes (the .NET exception
-type, else the signal name), process.pid and service.name resource attributes, severity FATAL,
+type, else the signal name), crashpipe.signature (the report's, 16 hex digits), process.pid and service.name resource attributes, severity FATAL,
 and a stack trace that names the crashed thread's first function.
 Prints every failed check; exit 1 if any failed.
 """
@@ -86,6 +86,9 @@ def otlp(doc, reports):
         st = attrs.get("exception.stacktrace") or ""
         top = [f for f in t["frames"] if f.get("function")]
         check(bool(st) and (not top or top[0]["function"] in st), "exception.stacktrace names the first function")
+        sig = attrs.get("crashpipe.signature")
+        check(sig is not None and len(sig) == 16 and (report.get("signature") in (None, sig)),
+              f"crashpipe.signature {sig!r}, the report's {report.get('signature')!r}")
         if exc and exc.get("message"):
             check(attrs.get("exception.message") == exc["message"], "exception.message is the exception's")
 
