@@ -43,7 +43,9 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "chain.h"
 #include "child.h"
+#include "conf.h"
 #include "cleanup.h"
 #include "core.h"
 #include "debugcache.h"
@@ -123,6 +125,16 @@ struct handle_context {
 	bool no_live;			/* analyse the core only, after it has been read */
 	struct cp_keepcore_rules keep_rules;	/* --keep-core */
 	struct cp_retention retention;	/* --max-use, --keep-free */
+	unsigned chain_timeout;		/* seconds the chained handler may cost us (chain.h) */
+	bool no_dac;			/* native frames only */
+	unsigned dac_timeout;		/* seconds for the DAC's process */
+	struct cp_conf conf;		/* crashpipe.conf, under the options */
+
+	/* chain mode: the arguments after --chain, and the handler they go to */
+	char **chain_argv;
+	int n_chain;
+	struct cp_chain_args chain_args;
+	struct cp_chain *chain;
 
 	/* the kernel's argv; have[] says which slots were there and numbers */
 	pid_t pid, tid;
@@ -163,6 +175,8 @@ struct handle_context {
 	.spool = CP_DEFAULT_SPOOL, .hint_dir = CP_HINT_DIR_DEFAULT,	\
 	.debug_cache = CP_DEBUG_CACHE_DEFAULT,				\
 	.max_frames = CP_DEFAULT_MAX_FRAMES,				\
+	.chain_timeout = CP_DEFAULT_CHAIN_TIMEOUT, .n_chain = -1,	\
+	.dac_timeout = CP_DEFAULT_DAC_TIMEOUT,				\
 	.time = -1, .rlimit = -1, .pidfd = -1,				\
 	.proc = { .rootfd = -1, .memfd = -1 },				\
 	.rootfd = -1, .spool_fd = -1,					\
@@ -172,6 +186,8 @@ struct handle_context {
 
 static void handle_context_done(struct handle_context *c)
 {
+	cp_chain_destroy(c->chain);
+	cp_conf_deinit(&c->conf);
 	cp_report_destroy(c->report);
 	cp_keepcore_free(c->keep);
 	cp_core_destroy(c->core);
@@ -213,8 +229,28 @@ static void usage(FILE *f)
 		"                         (K, M, G, T; 0: no cap; default 10%% of the file system,\n"
 		"                         1 MiB to 4 GiB)\n"
 		"      --keep-free=SIZE   leave SIZE bytes free (default 15%%, at most 4 GiB)\n"
+		"      --config=FILE      settings (crashpipe.conf(5); default %s); the\n"
+		"                         options here win over the file\n"
+		"      --chain-timeout=SEC  chain mode (after PIDFD: --chain ARGS...): the most\n"
+		"                         the chained handler may delay the crash (default %d)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
-		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT);
+		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT, CP_CONF_DEFAULT_PATH, CP_DEFAULT_CHAIN_TIMEOUT);
+}
+
+/* crashpipe.conf's settings (conf.h), before the command line's. */
+static void apply_conf(struct handle_context *c)
+{
+	const struct cp_conf *f = &c->conf;
+
+	c->spool = f->spool ? f->spool : c->spool;
+	c->hint_dir = f->hint_dir ? f->hint_dir : c->hint_dir;
+	c->debug_cache = f->debug_cache ? f->debug_cache : c->debug_cache;
+	c->symbol_path = f->symbol_path;
+	c->max_frames = (size_t)f->max_frames;
+	c->no_live = !f->live;
+	c->no_dac = !f->dac;
+	c->dac_timeout = (unsigned)f->dac_timeout;
+	c->chain_timeout = (unsigned)f->chain_timeout;
 }
 
 /* A whole decimal number, nothing around it. */
@@ -241,10 +277,23 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 		{ "keep-core", optional_argument, NULL, 'k' },
 		{ "max-use", required_argument, NULL, 'U' },
 		{ "keep-free", required_argument, NULL, 'F' },
+		{ "chain-timeout", required_argument, NULL, 'T' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int opt, r = 0;
+
+	/* The file first, the command line over it: a first pass finds --config. */
+	const char *conf_path = NULL;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
+		if (opt == 'C')
+			conf_path = optarg;
+	opterr = 1;
+	optind = 0;
+	(void) cp_conf_load(&c->conf, conf_path, conf_path != NULL);
+	apply_conf(c);
 
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -280,6 +329,16 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 				r = -EINVAL;
 			}
 			break;
+		case 'T': {
+			uint64_t u;
+			if (parse_u64(optarg, &u) && u <= 3600)
+				c->chain_timeout = (unsigned)u;
+			else
+				r = -EINVAL;
+			break;
+		}
+		case 'C':
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -290,6 +349,21 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 	/* Best effort from here: a report with an unknown field beats no report. */
 	char **pos = argv + optind;
 	int n = argc - optind;
+	/* Chain mode: what follows --chain is for the other handler (chain.h). The marker
+	 * is looked for only where it can be, after HOSTNAME (with or without PIDFD): a
+	 * hostname, which a container's root sets, is never taken for it. */
+	for (int i = META_ARGV_PIDFD; i <= META_ARGV_PIDFD + 1 && i < n; i++)
+		if (strcmp(pos[i], CP_CHAIN_MARKER) == 0) {
+			c->chain_argv = pos + i + 1;
+			c->n_chain = n - i - 1;
+			n = i;
+			break;
+		}
+	const char **raw[] = { &c->chain_args.pid, &c->chain_args.tid, &c->chain_args.uid, &c->chain_args.gid,
+			       &c->chain_args.signal, &c->chain_args.time, &c->chain_args.rlimit,
+			       &c->chain_args.hostname, &c->chain_args.pidfd };
+	for (int i = 0; i < n && i < (int)ARRAY_SIZE(raw); i++)
+		*raw[i] = pos[i];
 	for (int i = 0; i < _META_ARGV_MAX; i++) {
 		uint64_t u;
 		if (i >= n || (i != META_ARGV_HOSTNAME && !parse_u64(pos[i], &u))) {
@@ -494,9 +568,19 @@ static void keep_core_start(struct handle_context *c)
 		cp_log_errno(LOG_WARNING, r, "pid %d: cannot keep the core: %m", (int)c->pid);
 }
 
+/* Chain mode: the other handler starts now, reading /proc while we do (chain.h). */
+static void start_chain(struct handle_context *c)
+{
+	if (c->n_chain >= 0)
+		(void) cp_chain_start(c->spool_fd, &c->chain_args, c->chain_argv, c->n_chain, c->chain_timeout,
+				      c->pidfd, &c->chain);
+}
+
 static void read_core_head(struct handle_context *c)
 {
 	int r = cp_input_open(STDIN_FILENO, &c->in);
+	if (r == 0 && c->chain && cp_chain_attach(c->chain, c->in) < 0)
+		cp_log(LOG_WARNING, "pid %d: chain: cannot feed the core to the other handler", (int)c->pid);
 	if (r == 0)
 		keep_core_start(c);
 	if (r == 0)
@@ -533,7 +617,9 @@ static void __attribute__((noreturn)) analysis_child(int out, struct handle_cont
 	struct cp_analyze_options opts;
 	cp_analyze_options_init(&opts, c->uid, c->gid);
 	opts.max_frames = c->max_frames;
-	if (live)
+	opts.no_dac = c->no_dac;
+	opts.dac.timeout = c->dac_timeout;
+	if (live && opts.dac.timeout > LIVE_DAC_TIMEOUT)
 		opts.dac.timeout = LIVE_DAC_TIMEOUT;
 	opts.debug_cache = c->debug_cache;
 	opts.symbol_path = c->symbol_path;
@@ -913,6 +999,7 @@ static void drain(struct handle_context *c)
 		c->core = NULL;
 	}
 	drain_input(c);
+	cp_chain_finish(c->chain);
 	close(STDIN_FILENO);
 }
 
@@ -1068,6 +1155,7 @@ int cp_cmd_handle(int argc, char **argv)
 	_cleanup_(handle_context_done) struct handle_context c = HANDLE_CONTEXT_NULL;
 
 	handle_start();
+	cp_conf_init(&c.conf);
 	if (parse_args(argc, argv, &c) < 0) {
 		cp_log(LOG_ERR, "handle: bad options; collecting with the defaults");
 		c.bad_args++;
@@ -1076,6 +1164,7 @@ int cp_cmd_handle(int argc, char **argv)
 	read_proc(&c);
 	if (prepare_spool(&c) < 0)
 		return 1;
+	start_chain(&c);
 	read_core_head(&c);
 	read_hint(&c);
 	analyse_live(&c);

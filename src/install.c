@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "buildid.h"
+#include "chain.h"
 #include "cleanup.h"
+#include "conf.h"
 #include "debugcache.h"
 #include "install.h"
 #include "unit.h"
@@ -60,13 +62,18 @@ static bool kernel_has_pidfd_specifier(void)
 }
 
 /* *@ret is set only on success: the caller's _cleanup_free_ owns nothing on failure. */
-static int make_pattern(const char *spool, char **ret)
+/* crashpipe.conf, for the spool's default; a --config file is also handle's. */
+static struct cp_conf conf;
+static const char *config_path;
+
+static int make_pattern(const char *spool, const char *suffix, char **ret)
 {
 	_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL), *pattern = NULL;
 	if (!exe)
 		return -errno;
-	if (asprintf(&pattern, "|%s handle --spool %s %%P %%i %%u %%g %%s %%t %%c %%h%s", exe, spool,
-		     kernel_has_pidfd_specifier() ? " %F" : "") < 0) {
+	if (asprintf(&pattern, "|%s handle --spool %s%s%s %%P %%i %%u %%g %%s %%t %%c %%h%s%s", exe, spool,
+		     config_path ? " --config " : "", config_path ? config_path : "",
+		     kernel_has_pidfd_specifier() ? " %F" : "", suffix ? suffix : "") < 0) {
 		pattern = NULL;
 		return -ENOMEM;
 	}
@@ -76,21 +83,31 @@ static int make_pattern(const char *spool, char **ret)
 	return 0;
 }
 
-static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool *follow, bool install)
+static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool *follow, bool *chain, bool install)
 {
 	static const struct option opts[] = {
 		{ "spool", required_argument, NULL, 's' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "chain", no_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	int c;
 
+	*spool = NULL;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			*spool = optarg;
+			break;
+		case 'c':
+			if (optarg[0] != '/') {
+				cp_log(LOG_ERR, "--config: %s: must be an absolute path", optarg);
+				return 2;
+			}
+			config_path = optarg;
 			break;
 		case 'n':
 			if (!install)
@@ -100,17 +117,26 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 		case 'f':
 			*follow = true;
 			break;
+		case 'C':
+			if (!install)
+				return 2;
+			*chain = true;
+			break;
 		case 'h':
 			if (install)
-				printf("Usage: crashpipe install [--spool DIR] [--dry-run] | --follow [--dry-run]\n"
+				printf("Usage: crashpipe install [--spool DIR] [--config FILE] [--chain] [--dry-run]\n"
+				       "       crashpipe install --follow [--dry-run]\n"
 				       "Set kernel.core_pattern so the kernel pipes every core to `crashpipe handle`,\n"
 				       "and core_pipe_limit to at least 1, saving the previous values in DIR/%s\n"
-				       "(default DIR %s). --dry-run prints the core_pattern line and changes nothing.\n"
+				       "(default DIR %s). --chain hands every core on to the pipe handler that was\n"
+				       "there (systemd-coredump) as the kernel would have. --dry-run prints the\n"
+				       "core_pattern line and changes nothing. --config FILE: handle reads it\n"
+				       "(crashpipe.conf(5)); its Spool= is the default DIR.\n"
 				       "--follow leaves core_pattern to systemd-coredump and enables %s\n"
 				       "(`crashpipe follow`) with systemctl instead.\n",
 				       SAVED, CP_DEFAULT_SPOOL, CP_FOLLOW_UNIT);
 			else
-				printf("Usage: crashpipe uninstall [--spool DIR] | --follow\n"
+				printf("Usage: crashpipe uninstall [--spool DIR] [--config FILE] | --follow\n"
 				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`;\n"
 				       "--follow stops and disables %s.\n", CP_FOLLOW_UNIT);
 			exit(0);
@@ -120,6 +146,10 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 	}
 	if (optind != argc)
 		return 2;
+	cp_conf_init(&conf);
+	(void) cp_conf_load(&conf, config_path, config_path != NULL);
+	if (!*spool)
+		*spool = conf.spool ? conf.spool : CP_DEFAULT_SPOOL;
 	if (spool[0][0] != '/') {
 		cp_log(LOG_ERR, "--spool: %s: must be an absolute path", *spool);
 		return 2;
@@ -156,18 +186,53 @@ static void warm_debug_cache(void)
 		printf("debuginfo cache: %d librar%s ready in %s\n", made, made == 1 ? "y" : "ies", CP_DEBUG_CACHE_DEFAULT);
 }
 
+/* The core_pattern crashpipe replaces: the one saved by an earlier install (the machine's
+ * own, not crashpipe's), else the current one. */
+static char *pattern_to_chain(int spool_fd, const char *current)
+{
+	_cleanup_close_ int fd = spool_fd >= 0 ? openat(spool_fd, SAVED, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+	_cleanup_free_ char *saved = fd >= 0 ? cp_read_small_fd(fd) : NULL;
+	char *p = saved ? strstr(saved, "core_pattern=") : NULL;
+
+	if (!p)
+		return strdup(current);
+	p += strlen("core_pattern=");
+	p[strcspn(p, "\n")] = '\0';
+	return strdup(p);
+}
+
 int cp_cmd_install(int argc, char **argv)
 {
 	const char *spool = CP_DEFAULT_SPOOL;
-	bool dry_run = false, follow = false;
-	_cleanup_free_ char *pattern = NULL, *saved_path = NULL, *tmp = NULL;
-	int r = parse(argc, argv, &spool, &dry_run, &follow, true);
+	bool dry_run = false, follow = false, chain = false;
+	_cleanup_free_ char *pattern = NULL, *saved_path = NULL, *tmp = NULL, *suffix = NULL, *chained = NULL;
+	int r = parse(argc, argv, &spool, &dry_run, &follow, &chain, true);
 
 	if (r)
 		return r;
 	if (follow)
 		return cp_unit_follow(true, dry_run);
-	r = make_pattern(spool, &pattern);
+	_cleanup_free_ char *old_pattern = cp_read_small_file(AT_FDCWD, CORE_PATTERN);
+	_cleanup_free_ char *old_limit = cp_read_small_file(AT_FDCWD, CORE_PIPE_LIMIT);
+	if (!old_pattern || !old_limit) {
+		cp_log_errno(LOG_ERR, -errno, "%s: %m", CORE_PATTERN);
+		return 1;
+	}
+	old_pattern[strcspn(old_pattern, "\n")] = '\0';
+	/* The spool is where `uninstall` reads the values back as root: one only root can
+	 * write to (spool.h), the file made in its fd, nothing at the name followed. */
+	_cleanup_close_ int spool_fd = dry_run ? -1 : cp_spool_open(spool);
+	if (!dry_run && spool_fd < 0)
+		return 1;
+	if (chain) {
+		chained = pattern_to_chain(spool_fd, old_pattern);
+		r = chained ? cp_chain_suffix(chained, &suffix) : -ENOMEM;
+		if (r < 0) {
+			cp_log(LOG_ERR, "--chain: the core_pattern '%s' is not a pipe to a handler crashpipe can run", chained);
+			return 1;
+		}
+	}
+	r = make_pattern(spool, suffix, &pattern);
 	if (r == -ENAMETOOLONG) {
 		cp_log(LOG_ERR, "the core_pattern line would be longer than the kernel's %d bytes; use a shorter path",
 		       CORENAME_MAX - 1);
@@ -181,18 +246,12 @@ int cp_cmd_install(int argc, char **argv)
 		printf("%s\n", pattern);
 		return 0;
 	}
-
-	_cleanup_free_ char *old_pattern = cp_read_small_file(AT_FDCWD, CORE_PATTERN);
-	_cleanup_free_ char *old_limit = cp_read_small_file(AT_FDCWD, CORE_PIPE_LIMIT);
-	if (!old_pattern || !old_limit) {
-		cp_log_errno(LOG_ERR, -errno, "%s: %m", CORE_PATTERN);
+	if (chain && (r = cp_chain_save(spool_fd, chained)) < 0) {
+		cp_log_errno(LOG_ERR, r, "%s/%s: cannot save the handler to chain to: %m", spool, CP_CHAIN_FILE);
 		return 1;
 	}
-	/* The spool is where `uninstall` reads the values back as root: one only root can
-	 * write to (spool.h), the file made in its fd, nothing at the name followed. */
-	_cleanup_close_ int spool_fd = cp_spool_open(spool);
-	if (spool_fd < 0)
-		return 1;
+	if (!chain)
+		cp_chain_uninstall(spool_fd);
 	if (asprintf(&saved_path, "%s/%s", spool, SAVED) < 0 ||
 	    asprintf(&tmp, "core_pattern=%s\ncore_pipe_limit=%s\n", old_pattern, old_limit) < 0)
 		return 1;
@@ -233,9 +292,9 @@ int cp_cmd_install(int argc, char **argv)
 int cp_cmd_uninstall(int argc, char **argv)
 {
 	const char *spool = CP_DEFAULT_SPOOL;
-	bool dry_run = false, follow = false;
+	bool dry_run = false, follow = false, chain = false;
 	_cleanup_free_ char *saved_path = NULL;
-	int r = parse(argc, argv, &spool, &dry_run, &follow, false);
+	int r = parse(argc, argv, &spool, &dry_run, &follow, &chain, false);
 
 	if (r)
 		return r;
@@ -276,6 +335,7 @@ int cp_cmd_uninstall(int argc, char **argv)
 		return 1;
 	}
 	(void) unlinkat(spool_fd, SAVED, 0);
+	cp_chain_uninstall(spool_fd);
 	printf("core_pattern: %s\n", pattern);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "analyze.h"
 #include "cleanup.h"
 #include "follow.h"
+#include "export.h"
 #include "handle.h"
 #include "install.h"
 #include "log.h"
@@ -23,6 +24,7 @@ static const struct {
 	{ "analyze", cp_cmd_analyze, "write a report of a saved core (plain or .zst)" },
 	{ "show", cp_cmd_show, "print a report as text" },
 	{ "list", cp_cmd_list, "list the reports in the spool" },
+	{ "export", cp_cmd_export, "write reports as createdump crash reports or OTLP log records" },
 	{ "handle", cp_cmd_handle, "run by the kernel through core_pattern (core on stdin)" },
 	{ "follow", cp_cmd_follow, "report the cores systemd-coredump stores (its journal entries)" },
 	{ "install", cp_cmd_install, "point kernel.core_pattern at crashpipe" },

@@ -44,8 +44,9 @@ struct cp_input {
 	unsigned char *scratch;		/* for skipping forward */
 	bool fifo;
 	int null_fd;			/* /dev/null for splice(), once opened; -1 */
-	struct {
+	struct cp_input_sink_slot {
 		cp_input_sink_fn fn;
+		cp_input_tee_fn tee;	/* or NULL */
 		void *userdata;
 		int error;
 	} sinks[CP_INPUT_MAX_SINKS];
@@ -183,9 +184,43 @@ int cp_input_add_sink(struct cp_input *in, cp_input_sink_fn fn, void *userdata)
 		return -ENOSPC;
 	in->sinks[in->n_sinks].fn = fn;
 	in->sinks[in->n_sinks].userdata = userdata;
+	in->sinks[in->n_sinks].tee = NULL;
 	in->sinks[in->n_sinks].error = 0;
 	in->n_sinks++;
 	return 0;
+}
+
+int cp_input_sink_set_tee(struct cp_input *in, void *userdata, cp_input_tee_fn tee)
+{
+	for (size_t i = 0; i < in->n_sinks; i++)
+		if (in->sinks[i].userdata == userdata) {
+			in->sinks[i].tee = tee;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* The one sink still working when it can take skipped bytes by tee(2); NULL otherwise. */
+static struct cp_input_sink_slot *tee_sink(struct cp_input *in)
+{
+	int found = -1;
+
+	for (size_t i = 0; i < in->n_sinks; i++) {
+		if (in->sinks[i].error)
+			continue;
+		if (!in->sinks[i].tee || found >= 0)
+			return NULL;
+		found = (int)i;
+	}
+	return found < 0 ? NULL : &in->sinks[found];
+}
+
+static bool live_sinks(const struct cp_input *in)
+{
+	for (size_t i = 0; i < in->n_sinks; i++)
+		if (!in->sinks[i].error)
+			return true;
+	return false;
 }
 
 int cp_input_sink_error(const struct cp_input *in, void *userdata)
@@ -262,17 +297,40 @@ static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
  */
 static ssize_t stream_skip(struct cp_input *in, size_t len)
 {
-	/* A sink must see the bytes, so they are read then, not spliced away. */
-	if (in->fifo && !in->dctx && in->peek_off == in->peek_len && !in->n_sinks) {
+	/* A sink must see the bytes, so they are read then, not spliced away; unless the
+	 * only one still working takes them from the pipe itself (tee(2): no copy), after
+	 * which exactly those bytes are spliced away. */
+	struct cp_input_sink_slot *t = in->fifo && !in->dctx && in->peek_off == in->peek_len ? tee_sink(in) : NULL;
+	if (in->fifo && !in->dctx && in->peek_off == in->peek_len && (t || !live_sinks(in))) {
 		if (in->null_fd < 0)
 			in->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		size_t teed = 0, done = 0;
+		if (t && in->null_fd >= 0) {
+			ssize_t n = t->tee(t->userdata, in->fd, len);
+			if (n == 0)
+				return 0;	/* the end of the stream */
+			if (n < 0)
+				t->error = (int)n;
+			else
+				len = teed = (size_t)n;
+		}
 		while (in->null_fd >= 0) {
-			ssize_t n = splice(in->fd, NULL, in->null_fd, NULL, len, 0);
-			if (n >= 0) {
+			ssize_t n = splice(in->fd, NULL, in->null_fd, NULL, len - done, 0);
+			if (n > 0) {
 				in->pos += n;
-				return n;
+				done += (size_t)n;
 			}
+			/* The bytes duplicated are in the pipe already: take all of them. */
+			if (n > 0 && done < teed)
+				continue;
+			if (n >= 0)
+				return (ssize_t)done;
+			if (errno != EINTR && done)
+				return (ssize_t)done;
 			if (errno != EINTR) {
+				/* Bytes it has but were not skipped must not reach it twice. */
+				if (teed)
+					t->error = -EIO;
 				close(in->null_fd);
 				in->null_fd = -1;
 				in->fifo = false;	/* read() from now on */

@@ -9,7 +9,7 @@
 . "$srcdir/test-subr.sh"
 
 mandir="${MAN_DIR:-$abs_srcdir/../man}"
-pages=("$mandir"/crashpipe.8.in "$mandir"/crashpipe-report.5.in)
+pages=("$mandir"/crashpipe.8.in "$mandir"/crashpipe-report.5.in "$mandir"/crashpipe.conf.5.in)
 for p in "${pages[@]}"; do
 	[ -f "$p" ] || fail "missing man page $p"
 done
