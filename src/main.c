@@ -12,6 +12,7 @@
 #include "install.h"
 #include "log.h"
 #include "show.h"
+#include "spoolcli.h"
 
 static const struct {
 	const char *name;
@@ -20,7 +21,8 @@ static const struct {
 } commands[] = {
 	{ "analyze", cp_cmd_analyze, "write a report of a saved core (plain or .zst)" },
 	{ "show", cp_cmd_show, "print a report as text" },
-	{ "list", cp_cmd_list, "list the reports in the spool" },
+	{ "list", cp_cmd_list, "list the crashes in the spool, grouped by signature" },
+	{ "info", cp_cmd_info, "show a report found by pid, path or signature" },
 	{ "handle", cp_cmd_handle, "run by the kernel through core_pattern (core on stdin)" },
 	{ "install", cp_cmd_install, "point kernel.core_pattern at crashpipe" },
 	{ "uninstall", cp_cmd_uninstall, "restore the core_pattern crashpipe replaced" },

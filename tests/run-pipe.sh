@@ -172,8 +172,8 @@ for prog in threads sighandler; do
 	fi
 done
 
-# crashpipe list: one line per report in the spool, naming its pid
-if "$CRASHPIPE" list --spool "$spool" >list.out 2>list.err; then
+# crashpipe list --reports: one line per report in the spool, naming its pid
+if "$CRASHPIPE" list --reports --spool "$spool" >list.out 2>list.err; then
 	n=$(grep -c . list.out)
 	[ "$n" = "$nreports" ] ||
 		check_failed "crashpipe list printed $n lines for $nreports reports: $(cat list.out)"
