@@ -96,7 +96,8 @@ else
 fi
 nreports=3
 
-leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$')
+# (the saved sysctl values and the crash-loop state file, ratelimit.h, are handle's own)
+leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$' -e '^\.crashpipe-ratelimit$')
 [ -z "$leftover" ] || check_failed "files left in the spool beside the reports: $leftover"
 
 # --- a core of a second run of each, for gdb ----------------------------------------------
