@@ -1,5 +1,5 @@
 /*
- * show.c - `crashpipe show` and `crashpipe list`: reports as text a person can scan at
+ * show.c - `crashpipe show` and `crashpipe list --reports`: reports as text a person can scan at
  * 3 a.m. A .NET exception comes first, as the runtime printed it (its own stack, its
  * inner exceptions), then what died and why, then the crashed thread with file:line,
  * then the other threads, with identical stacks folded into one, as a count; folded
