@@ -18,6 +18,7 @@ need timeout
 [ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 
 take_core_pattern
+SECONDS=0	# the time the test takes, without the wait for the lock
 spool=$test_dir/spool
 pattern=$(handle_pattern --spool "$spool")
 if [ ${#pattern} -gt 127 ]; then
@@ -194,4 +195,5 @@ crash_report o3 ./other
 [ -p "$state" ] || check_failed "handle replaced the FIFO state file (expected: refused, report written anyway)"
 rm -f "$state"
 
+echo "run-list: $SECONDS s after taking the core_pattern lock"
 checks_done

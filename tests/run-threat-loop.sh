@@ -20,6 +20,7 @@ need python3
 LOOPS=1000 LIMIT=5 OTHERS=10
 
 take_core_pattern
+SECONDS=0	# the time the test takes, without the wait for the lock
 spool=$test_dir/spool
 pattern=$(handle_pattern --spool "$spool" --rate-limit "$LIMIT/1h")
 if [ ${#pattern} -gt 127 ]; then
@@ -106,4 +107,5 @@ read -r owner mode size <<<"$st"
 [ "$owner" = root ] && [ "$mode" = 600 ] || check_failed "T09: the state file is $owner $mode, expected root 600"
 [ "$size" -lt 65536 ] || check_failed "T09: the state file is $size bytes"
 
+echo "T09: $SECONDS s after taking the core_pattern lock"
 checks_done
