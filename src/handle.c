@@ -40,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -58,6 +59,7 @@
 #include "stub/hint.h"
 #include "log.h"
 #include "procfs.h"
+#include "ratelimit.h"
 #include "report.h"
 #include "retention.h"
 #include "show.h"
@@ -135,6 +137,7 @@ struct handle_context {
 	int n_chain;
 	struct cp_chain_args chain_args;
 	struct cp_chain *chain;
+	struct cp_ratelimit rate_limit;
 
 	/* the kernel's argv; have[] says which slots were there and numbers */
 	pid_t pid, tid;
@@ -169,6 +172,11 @@ struct handle_context {
 	bool written;
 	char signature[CP_SIGNATURE_LEN + 1];	/* of the report written, "" unknown */
 	struct cp_keepcore *keep;	/* the core being kept, or NULL */
+
+	/* the crash-loop limit (ratelimit.h) */
+	uint64_t rate_key;
+	bool rate_checked;		/* a report slot was taken for rate_key */
+	bool counted;			/* over the limit: counted, no report */
 };
 
 #define HANDLE_CONTEXT_NULL {						\
@@ -182,6 +190,7 @@ struct handle_context {
 	.rootfd = -1, .spool_fd = -1,					\
 	.cfg = CP_CORE_CONFIG_DEFAULT,					\
 	.retention = CP_RETENTION_INIT,					\
+	.rate_limit = CP_RATELIMIT_DEFAULT,				\
 }
 
 static void handle_context_done(struct handle_context *c)
@@ -233,8 +242,13 @@ static void usage(FILE *f)
 		"                         options here win over the file\n"
 		"      --chain-timeout=SEC  chain mode (after PIDFD: --chain ARGS...): the most\n"
 		"                         the chained handler may delay the crash (default %d)\n"
+		"      --rate-limit=N/WINDOW\n"
+		"                         at most N reports per crash signature in WINDOW (seconds,\n"
+		"                         or with s, m, h, d: default %d/%dh); past it a crash is\n"
+		"                         counted and logged without analysis; 0 or off: no limit\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
-		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT, CP_CONF_DEFAULT_PATH, CP_DEFAULT_CHAIN_TIMEOUT);
+		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT, CP_CONF_DEFAULT_PATH, CP_DEFAULT_CHAIN_TIMEOUT,
+		CP_RATELIMIT_DEFAULT_MAX, CP_RATELIMIT_DEFAULT_WINDOW / 3600);
 }
 
 /* crashpipe.conf's settings (conf.h), before the command line's. */
@@ -279,6 +293,7 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 		{ "keep-free", required_argument, NULL, 'F' },
 		{ "chain-timeout", required_argument, NULL, 'T' },
 		{ "config", required_argument, NULL, 'C' },
+		{ "rate-limit", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -338,6 +353,12 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 			break;
 		}
 		case 'C':
+			break;
+		case 'R':
+			if (cp_ratelimit_parse(optarg, &c->rate_limit) < 0) {
+				cp_log(LOG_ERR, "handle: --rate-limit %s: not N/WINDOW (5/1h) or off; using the default", optarg);
+				c->rate_limit = (struct cp_ratelimit)CP_RATELIMIT_DEFAULT;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -587,6 +608,49 @@ static void read_core_head(struct handle_context *c)
 		r = cp_core_read_head(c->in, &c->cfg, &c->core, &c->core_why);
 	c->core_error = r;
 	c->core_read_head_failed = r < 0;
+}
+
+/* Crash loops (ratelimit.h), decided from the notes before any analysis: true when this
+ * crash is over its signature's limit, counted and logged, and gets no report. */
+static bool rate_limited(struct handle_context *c)
+{
+	if (c->rate_limit.max == 0 || c->spool_fd < 0)
+		return false;
+	/* The executable's build-id, from the file the pidfd-checked /proc read found. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
+	_cleanup_close_ int exe_fd = c->proc.valid ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) : -1;
+	struct stat st;
+	if (exe_fd >= 0 && (fstat(exe_fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(exe_fd);
+		exe_fd = -1;
+	}
+	c->rate_key = cp_ratelimit_key(c->core_error == 0 ? c->core : NULL, c->proc.exe, exe_fd, c->signal);
+	struct cp_ratelimit_verdict v;
+	int r = cp_ratelimit_check(c->spool_fd, &c->rate_limit, c->rate_key, (int64_t)time(NULL), &v);
+	if (r < 0) {
+		cp_log_errno(LOG_WARNING, r, "pid %d: crash-loop state %s/%s unusable (%m); reporting", (int)c->pid,
+			     c->spool, CP_RATELIMIT_STATE);
+		return false;
+	}
+	c->rate_checked = true;
+	if (!v.counted)
+		return false;
+	c->counted = true;
+	cp_log(LOG_INFO, "pid %d (%s) died on signal %d: crash loop of signature %s (%u reports in the last %" PRId64 " s); counted without a report, %" PRIu64 " so far",
+	       (int)c->pid, report_basename(c) ? report_basename(c) : "?", c->signal,
+	       v.signature[0] ? v.signature : "(pending)", v.reports, c->rate_limit.window, v.count);
+	return true;
+}
+
+/* After a report: the signature its analysis found, for the next crash with its key. */
+static void rate_record(const struct handle_context *c)
+{
+	if (!c->rate_checked || !c->written || !c->signature[0])
+		return;
+	int r = cp_ratelimit_record(c->spool_fd, c->rate_key, c->signature);
+	if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: crash-loop state %s/%s: %m", (int)c->pid, c->spool, CP_RATELIMIT_STATE);
 }
 
 static void read_hint(struct handle_context *c)
@@ -923,6 +987,8 @@ static void analyse_live(struct handle_context *c)
 		cp_report_sign(r);
 		remember_signature(c, r);
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
+		if (w == 0 && r->signature)
+			snprintf(c->signature, sizeof(c->signature), "%s", r->signature);
 		log_written(w, c->path, c->pid);
 		c->written = w == 0;
 		if (c->written && !c->report)
@@ -988,7 +1054,7 @@ static void drain_input(struct handle_context *c)
  * analysis of the core needs on the way, unless the report is written already. */
 static void drain(struct handle_context *c)
 {
-	if (c->core_error == 0 && !c->written) {
+	if (c->core_error == 0 && !c->written && !c->counted) {
 		/* What a .NET process's stream may keep is granted by what the machine can
 		 * afford, not by the name of a file the process mapped (core.h). */
 		c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
@@ -1067,6 +1133,8 @@ static int write_report(struct handle_context *c)
 		cp_keepcore_abort(c->keep);
 		r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	}
+	if (r == 0 && c->report->signature)
+		snprintf(c->signature, sizeof(c->signature), "%s", c->report->signature);
 	log_written(r, c->path, c->pid);
 	c->written = r == 0;
 	return r;
@@ -1166,6 +1234,10 @@ int cp_cmd_handle(int argc, char **argv)
 		return 1;
 	start_chain(&c);
 	read_core_head(&c);
+	if (rate_limited(&c)) {
+		drain(&c);
+		return 0;
+	}
 	read_hint(&c);
 	analyse_live(&c);
 	drain(&c);
@@ -1176,6 +1248,7 @@ int cp_cmd_handle(int argc, char **argv)
 	trim_spool(&c);
 	if (c.report)	/* the journal entry, report or not (journal.h) */
 		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, NULL);
+	rate_record(&c);
 	fill_debug_cache(&c);
 	return r < 0 ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "retention.h"
 #include "show.h"
+#include "spoolcli.h"
 
 static const struct {
 	const char *name;
@@ -23,7 +24,8 @@ static const struct {
 } commands[] = {
 	{ "analyze", cp_cmd_analyze, "write a report of a saved core (plain or .zst)" },
 	{ "show", cp_cmd_show, "print a report as text" },
-	{ "list", cp_cmd_list, "list the reports in the spool" },
+	{ "list", cp_cmd_list, "list the crashes in the spool, grouped by signature" },
+	{ "info", cp_cmd_info, "show a report found by pid, path or signature" },
 	{ "export", cp_cmd_export, "write reports as createdump crash reports or OTLP log records" },
 	{ "handle", cp_cmd_handle, "run by the kernel through core_pattern (core on stdin)" },
 	{ "follow", cp_cmd_follow, "report the cores systemd-coredump stores (its journal entries)" },

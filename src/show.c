@@ -1,5 +1,5 @@
 /*
- * show.c - `crashpipe show` and `crashpipe list`: reports as text a person can scan at
+ * show.c - `crashpipe show` and `crashpipe list --reports`: reports as text a person can scan at
  * 3 a.m. A .NET exception comes first, as the runtime printed it (its own stack, its
  * inner exceptions), then what died and why, then the crashed thread with file:line,
  * then the other threads, with identical stacks folded into one, as a count; folded
@@ -20,6 +20,8 @@
 #include "log.h"
 #include "report.h"
 #include "show.h"
+#include "signature.h"
+#include "spoolcli.h"
 #include "termsafe.h"
 
 static const char *base_name(const char *path)
@@ -449,33 +451,35 @@ void cp_show_report(FILE *out, const struct cp_report *r)
 
 int cp_cmd_show(int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, {} };
+	static const struct option opts[] = {
+		{ "spool", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, {}
+	};
+	const char *spool = CP_DEFAULT_SPOOL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: crashpipe show REPORT\n"
+		if (c == 's') {
+			spool = optarg;
+		} else if (c == 'h') {
+			printf("Usage: crashpipe show [--spool DIR] REPORT|PID|SIGNATURE\n"
 			       "Print a report (.json or .json.zst) as text: what died and why, the crashed\n"
-			       "thread's frames, then the other threads with identical stacks folded.\n");
+			       "thread's frames, then the other threads with identical stacks folded.\n"
+			       "A PID or a crash SIGNATURE names the newest such report in the spool\n"
+			       "(default %s).\n", CP_DEFAULT_SPOOL);
 			return 0;
+		} else {
+			return 2;
 		}
-		return 2;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "Usage: crashpipe show REPORT\n");
+		fprintf(stderr, "Usage: crashpipe show [--spool DIR] REPORT|PID|SIGNATURE\n");
 		return 2;
 	}
-	const char *path = argv[optind], *why;
 	struct cp_report *r;
-	int ret = cp_report_load(path, &r, &why);
-	if (ret < 0) {
-		_cleanup_free_ char *safe = cp_termsafe(path);
-		if (why)
-			cp_log(LOG_ERR, "%s: %s", safe ? safe : "?", why);
-		else
-			cp_log_errno(LOG_ERR, ret, "%s: %m", safe ? safe : "?");
+	_cleanup_free_ char *path = NULL;
+	char sig[CP_SIGNATURE_LEN + 1];
+	if (cp_spool_load_arg(spool, argv[optind], &r, &path, sig) < 0)
 		return 1;
-	}
 	cp_show_report(stdout, r);
 	cp_report_destroy(r);
 	return 0;
@@ -493,25 +497,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cp_cmd_list(int argc, char **argv)
+int cp_show_list_reports(const char *spool)
 {
-	static const struct option opts[] = {
-		{ "spool", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, {}
-	};
-	const char *spool = CP_DEFAULT_SPOOL;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 's') {
-			spool = optarg;
-		} else if (c == 'h') {
-			printf("Usage: crashpipe list [--spool DIR]\n"
-			       "One line per report in the spool (default %s), oldest first.\n", CP_DEFAULT_SPOOL);
-			return 0;
-		} else {
-			return 2;
-		}
-	}
 	_cleanup_free_ char *safe_spool = cp_termsafe(spool);
 	if (!safe_spool)
 		return cp_log_errno(LOG_ERR, -ENOMEM, "%m"), 1;

@@ -11,6 +11,8 @@ struct cp_report;
 void cp_show_report(FILE *out, const struct cp_report *report);
 
 int cp_cmd_show(int argc, char **argv);
-int cp_cmd_list(int argc, char **argv);
+
+/* `list --reports`: one line per report in @spool, oldest first. An exit status. */
+int cp_show_list_reports(const char *spool);
 
 #endif

@@ -86,7 +86,8 @@ else
 fi
 nreports=3
 
-leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$')
+# (the saved sysctl values and the crash-loop state file, ratelimit.h, are handle's own)
+leftover=$(cd "$spool" && ls -A | grep -v -e '\.json\.zst$' -e '^\.saved-sysctl$' -e '^\.crashpipe-ratelimit$')
 [ -z "$leftover" ] || check_failed "files left in the spool beside the reports: $leftover"
 
 # --- a core of a second run of each, for gdb ----------------------------------------------
@@ -162,8 +163,8 @@ for prog in threads sighandler; do
 	fi
 done
 
-# crashpipe list: one line per report in the spool, naming its pid
-if "$CRASHPIPE" list --spool "$spool" >list.out 2>list.err; then
+# crashpipe list --reports: one line per report in the spool, naming its pid
+if "$CRASHPIPE" list --reports --spool "$spool" >list.out 2>list.err; then
 	n=$(grep -c . list.out)
 	[ "$n" = "$nreports" ] ||
 		check_failed "crashpipe list printed $n lines for $nreports reports: $(cat list.out)"

@@ -59,8 +59,8 @@ no_hostile_bytes() {
 	fi
 }
 
-# ---- list: every bad file one line, the good ones listed, exit 0 ----
-timeout 20 "$CRASHPIPE" list --spool "$spool" >list.out 2>list.err
+# ---- list --reports: every bad file one line, the good ones listed, exit 0 ----
+timeout 20 "$CRASHPIPE" list --reports --spool "$spool" >list.out 2>list.err
 rc=$?
 [ "$rc" = 0 ] || check_failed "list: exit status $rc (124: it hung), expected 0: $(head -3 list.err)"
 no_hostile_bytes list.out "list stdout"
@@ -81,6 +81,50 @@ grep -qF 'comm\x1b[2J\u009b31m\u009d0;pwned\x07\u0085\u202e' list.out ||
 	check_failed "list: the hostile comm is not shown escaped: $(grep c1-utf8 list.out)"
 [ "$(wc -l <list.out)" = $(($(wc -l <refused.txt) + 5)) ] ||
 	check_failed "list: $(wc -l <list.out) lines for $(($(wc -l <refused.txt) + 5)) files: $(cat list.out)"
+
+# ---- list grouped by signature, and --json: every bad file one line on stderr, the good
+# ones in their groups, exit 0; a bad signature xattr (not hex, too long, control bytes)
+# is not believed: the report is read instead ----
+cp "$spool/good.json" "$spool/badxattr.json"
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.crashpipe.signature", b"\x1b[2J\x9bZZZZZZZZZZZZZZZZZZZZ")' \
+	"$spool/badxattr.json" 2>/dev/null || echo "no user xattrs here: the bad-xattr case is a plain copy"
+for how in text json; do
+	opt=; [ $how = json ] && opt=--json
+	timeout 20 "$CRASHPIPE" list $opt --spool "$spool" >glist.out 2>glist.err
+	rc=$?
+	[ "$rc" = 0 ] || check_failed "list $opt: exit status $rc (124: it hung), expected 0: $(head -3 glist.err)"
+	# JSON is indented with tabs; a control character in a string would be \u-escaped.
+	[ $how = text ] && no_hostile_bytes glist.out "list $opt stdout"
+	[ $how = json ] && tr -d '\t\n' <glist.out >glist.flat && no_hostile_bytes glist.flat "list $opt stdout"
+	no_hostile_bytes glist.err "list $opt stderr"
+	while IFS=$'\t' read -r name why; do
+		n=$(grep -cF -- "$spool/$name: skipped: " glist.err)
+		[ "$n" = 1 ] || check_failed "list $opt: $n lines for $name on stderr, expected 1 'skipped'"
+		grep -F -- "$spool/$name: skipped: " glist.err | grep -qF -- "$why" ||
+			check_failed "list $opt: the line for $name does not say '$why': $(grep -F -- "$name" glist.err)"
+	done <refused.txt
+	[ "$(wc -l <glist.err)" = "$(wc -l <refused.txt)" ] ||
+		check_failed "list $opt: $(wc -l <glist.err) lines on stderr for $(wc -l <refused.txt) bad files: $(cat glist.err)"
+done
+# The six good reports (five and the bad-xattr copy), each in exactly one group.
+python3 - "$spool" glist.out <<'PY' || check_failed "list --json: $(cat glist.out | head -c 600)"
+import json, os, sys
+spool, out = sys.argv[1], sys.argv[2]
+groups = json.load(open(out))
+paths = [p for g in groups for p in g["reports"]]
+names = sorted(os.path.basename(p) for p in paths)
+want = sorted(["good.json", "c1-utf8.json", "c1-raw.json", "many-threads.json", "badxattr.json",
+               # the hostile name as show escapes it: JSON stays valid UTF-8
+               r"evil\x1b]0;pwned\x07\x1b[2J\x9b31m.json"])
+assert len(names) == len(set(names)), "a report in two groups: %s" % names
+assert names == sorted(os.path.basename(n) for n in want), "reports %s, expected %s" % (names, want)
+for g in groups:
+    assert len(g["signature"]) == 16 and all(c in "0123456789abcdef" for c in g["signature"]), g
+    assert g["count"] == g["reported"] + g["counted"] == len(g["reports"]), g
+bad = [g for g in groups if any(p.endswith("/badxattr.json") for p in g["reports"])][0]
+good = [g for g in groups if any(p.endswith("/good.json") for p in g["reports"])][0]
+assert bad is good, "the bad-xattr copy of good.json is not in its group"
+PY
 
 # ---- show: each bad one exit 1 and one line naming it; never a signal or a wait ----
 while IFS=$'\t' read -r name why; do

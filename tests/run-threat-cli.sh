@@ -4,7 +4,7 @@
 #
 # T16/T21: the binaries import no function that runs a shell or searches PATH (system,
 # popen, wordexp, execvp, execlp, execvpe, posix_spawnp).
-# T21: `crashpipe show` and `list`, run as root on a terminal (script(1)) with every pager
+# T21: `crashpipe show`, `list` and `info`, run as root on a terminal (script(1)) with every pager
 # and shell variable pointing at a command that leaves a marker, as sudo would leave them:
 # nothing is run (strace: no execve but crashpipe's own).
 # T15: a report whose every string is a "../" path, an absolute path outside any root or a
@@ -37,7 +37,8 @@ marker=$test_dir/PAGER_RAN
 export PAGER="touch $marker" SYSTEMD_PAGER="touch $marker" MANPAGER="touch $marker" \
 	LESSOPEN="|touch $marker %s" LESSCLOSE="touch $marker" \
 	EDITOR="touch $marker" VISUAL="touch $marker" BROWSER="touch $marker" SUDO_USER=nobody SUDO_UID=65534
-for cmd in "show spool/1700000000-4242-odd.json" "show spool/1700000001-4243-odd.json.zst" "list --spool spool"; do
+for cmd in "show spool/1700000000-4242-odd.json" "show spool/1700000001-4243-odd.json.zst" "list --spool spool" \
+	"info --spool spool 4242"; do
 	name=${cmd%% *}
 	# a terminal, where a CLI would start a pager
 	# (script(1) itself runs the command with $SHELL: it is set for crashpipe only)
