@@ -790,7 +790,8 @@ static const struct cp_thread *crashed_thread(const struct cp_report *r)
 /*
  * The one line that says what crashed when its report could not be written (a full disk, a
  * read-only or refused spool, a quota): the executable, the signal, the crashed function
- * (the first named frame of the crashed thread: frame 0's address when none is named), the
+ * (the first named frame of the crashed thread past the abort machinery: frame 0's address
+ * when none is named), the
  * .NET exception type, the signature, and why there is no report (issue 10, part 6).
  */
 static void log_lost(const struct handle_context *c, const struct cp_report *r, int err, const char *why)
@@ -802,8 +803,12 @@ static void log_lost(const struct handle_context *c, const struct cp_report *r, 
 	const char *function = NULL;
 	char where[64] = "an unknown function";
 
-	for (size_t i = 0; t && i < t->n_frames && !function; i++)
-		function = t->frames[i].display ? t->frames[i].display : t->frames[i].function;
+	/* Past the abort machinery, as the signature goes (an abort() names its caller). */
+	for (size_t i = 0; t && i < t->n_frames && !function; i++) {
+		const char *f = t->frames[i].display ? t->frames[i].display : t->frames[i].function;
+		if (f && !cp_signature_abort_frame(t->frames[i].function))
+			function = f;
+	}
 	if (!function && t && t->n_frames)
 		snprintf(where, sizeof(where), "?? (ip 0x%" PRIx64 ")", t->frames[0].ip);
 	const char *exc = t && t->exception && t->exception->type ? t->exception->type : NULL;
