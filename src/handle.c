@@ -155,6 +155,7 @@ struct handle_context {
 	struct cp_gate gate;
 	bool queued;			/* no slot was free when the core began */
 	bool heap_dropped;		/* queued .NET crash: its heap was not kept */
+	bool budget_done;		/* cfg.max_keep_dotnet is the granted budget */
 	bool preliminary;		/* a preliminary report is in the spool */
 
 	struct cp_report *report;	/* the one that is written */
@@ -836,14 +837,6 @@ static void log_written(const struct handle_context *c, const struct cp_report *
 	log_lost(c, r, err, why);
 }
 
-/* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
- * it, the process's memory is gone once the last byte of the core is written. */
-static bool kernel_waits(void)
-{
-	_cleanup_free_ char *s = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/core_pipe_limit");
-	return s && strtoul(s, NULL, 10) > 0;
-}
-
 /* The machine's analysis slots (gate.h). Without them (not root, a /run that is not ours)
  * the crash is analysed at once, as before there were any. */
 static void open_gate(struct handle_context *c)
@@ -871,6 +864,31 @@ static uint64_t kept_bytes(const struct cp_core *core)
 	return n;
 }
 
+/* What a .NET process's stream may keep is granted by what the machine can afford, not by
+ * the name of a file the process mapped (core.h); once, before the rest of the core is read. */
+static void grant_budget(struct handle_context *c)
+{
+	if (c->budget_done || c->core_error < 0)
+		return;
+	c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
+	c->budget_done = true;
+}
+
+/* Does the kernel keep the process until we close the pipe (core_pipe_limit > 0)? Without
+ * it, the process's memory is gone once the last byte of the core is written. */
+static bool kernel_waits(void)
+{
+	_cleanup_free_ char *s = cp_read_small_file(AT_FDCWD, "/proc/sys/kernel/core_pipe_limit");
+	return s && strtoul(s, NULL, 10) > 0;
+}
+
+/* Can this crash be analysed from the live process (analyse_live())? */
+static bool can_go_live(const struct handle_context *c)
+{
+	return c->core_error == 0 && c->proc.memfd >= 0 && !c->no_live && c->spool_fd >= 0 &&
+	       cp_core_is_dotnet(c->core) && kernel_waits();
+}
+
 /*
  * Before the rest of the core is read: take an analysis slot if one is free now, or queue.
  * A queued crash keeps only what is cheap (notes, registers, stacks and small segments: what
@@ -879,18 +897,19 @@ static uint64_t kept_bytes(const struct cp_core *core)
  */
 static void take_slot_or_queue(struct handle_context *c)
 {
-	if (c->core_error < 0)
+	if (c->core_error < 0 || c->gate.dir_fd < 0)
 		return;
-	/* What a .NET process's stream may keep is granted by what the machine can afford, not
-	 * by the name of a file the process mapped (core.h). */
-	c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
-	if (c->gate.dir_fd < 0)
-		return;
-	bool big = cp_core_is_dotnet(c->core) && c->cfg.max_keep_dotnet > c->cfg.keep_all_below;
+	/* A live analysis keeps nothing of the stream: the budget is granted (grant_budget())
+	 * only if it fails and the core is read. */
+	bool live = can_go_live(c);
+	if (!live)
+		grant_budget(c);
+	bool big = !live && cp_core_is_dotnet(c->core) && c->cfg.max_keep_dotnet > c->cfg.keep_all_below;
 	int r = cp_gate_try(&c->gate, analysis_bytes(c, big ? c->cfg.max_keep_dotnet : 0));
 	if (r == -EAGAIN) {
 		c->queued = true;
-		if (big) {
+		grant_budget(c);
+		if (cp_core_is_dotnet(c->core) && c->cfg.max_keep_dotnet > c->cfg.keep_all_below) {
 			c->cfg.max_keep_dotnet = 0;
 			c->heap_dropped = true;
 		}
@@ -949,8 +968,7 @@ static void wait_for_slot(struct handle_context *c)
  * core's path, since this one holds the dying process. */
 static void analyse_live(struct handle_context *c)
 {
-	if (c->core_error < 0 || c->proc.memfd < 0 || c->no_live || c->queued || c->spool_fd < 0 ||
-	    !cp_core_is_dotnet(c->core) || !kernel_waits())
+	if (c->queued || !can_go_live(c))
 		return;
 	int fd = -1, status = 0;
 	pid_t child = spawn_child(c, true, &fd);
@@ -1036,8 +1054,10 @@ static void drain_input(struct handle_context *c)
  * analysis of the core needs on the way, unless the report is written already. */
 static void drain(struct handle_context *c)
 {
-	if (c->core_error == 0 && !c->written)
+	if (c->core_error == 0 && !c->written) {
+		grant_budget(c);
 		c->core_error = cp_core_read_rest(c->core, &c->cfg);
+	}
 	if (c->core_error < 0 && c->core) {
 		cp_core_destroy(c->core);
 		c->core = NULL;

@@ -1,13 +1,14 @@
 /* sumrss.c - the total memory of a set of processes over time, for bench/burst: every
  * INTERVAL ms, the sum of the resident set sizes (/proc/PID/statm, resident pages) of every
- * process whose comm is one of COMM..., and how many there are. Starts at once; stops once
+ * process (but this one) whose command line (arguments joined by spaces) contains one of
+ * TEXT..., and how many there are. Starts at once; stops once
  * it has seen one and then none for IDLE ms (or after LIMIT s), then prints
  *
  *   peak_rss_kb N peak_procs N first_ms N last_ms N samples N
  *
  * (first_ms / last_ms: when a process was first and last seen, from the start).
  *
- *   sumrss INTERVAL_MS IDLE_MS LIMIT_S COMM...
+ *   sumrss INTERVAL_MS IDLE_MS LIMIT_S TEXT...
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -41,28 +42,32 @@ static int read_file(const char *path, char *buf, size_t size)
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
-		fprintf(stderr, "usage: sumrss INTERVAL_MS IDLE_MS LIMIT_S COMM...\n");
+		fprintf(stderr, "usage: sumrss INTERVAL_MS IDLE_MS LIMIT_S TEXT...\n");
 		return 64;
 	}
 	long interval = atol(argv[1]), idle = atol(argv[2]), limit = atol(argv[3]) * 1000L;
 	long page_kb = sysconf(_SC_PAGESIZE) / 1024, start = now_ms(), first = -1, last = -1;
 	long peak_kb = 0, peak_procs = 0, samples = 0;
+	long self = (long)getpid();
 
 	for (;;) {
 		long t = now_ms() - start, kb = 0, procs = 0;
 		DIR *d = opendir("/proc");
 		struct dirent *e;
 		while (d && (e = readdir(d))) {
-			char path[64], buf[256];
-			if (!isdigit((unsigned char)e->d_name[0]))
+			char path[300], buf[4096];
+			if (!isdigit((unsigned char)e->d_name[0]) || atol(e->d_name) == self)
 				continue;
-			snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-			if (read_file(path, buf, sizeof(buf)) <= 0)
+			snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+			int n = read_file(path, buf, sizeof(buf));
+			if (n <= 0)
 				continue;
-			buf[strcspn(buf, "\n")] = '\0';
+			for (int i = 0; i < n; i++)
+				if (!buf[i])
+					buf[i] = ' ';
 			int match = 0;
 			for (int i = 4; i < argc && !match; i++)
-				match = strcmp(buf, argv[i]) == 0;
+				match = strstr(buf, argv[i]) != NULL;
 			if (!match)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/statm", e->d_name);
