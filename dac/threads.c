@@ -55,6 +55,7 @@ struct cp_dac_threads {
 	CLRDATA_ADDRESS string_mt;		/* the runtime's globals */
 	size_t exposed_off;			/* of m_ExposedObject, once found */
 	bool have_off;
+	bool layout_chosen;			/* choose_layout() ran */
 };
 
 struct cp_dac_threads *cp_dac_threads_create(void *sos, struct cp_target *t)
@@ -148,8 +149,66 @@ static CLRDATA_ADDRESS exposed_at(struct cp_dac_threads *ts, const struct native
 	return obj;
 }
 
+/* The first slot of @nt's native Thread that leads to a managed object pointing back, and
+ * that object's method table; false when none does. */
+static bool first_link(struct cp_dac_threads *ts, const struct native_thread *nt, size_t *off_ret, CLRDATA_ADDRESS *mt_ret)
+{
+	for (size_t off = 0; off < NATIVE_SCAN; off += 8) {
+		CLRDATA_ADDRESS obj = exposed_at(ts, nt, off);
+		if (obj) {
+			*off_ret = off;
+			*mt_ret = ts->thread_mt;
+			ts->thread_mt = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The layout, chosen by a vote of up to LAYOUT_VOTERS threads: the (offset, method table)
+ * that most of them lead to. One thread alone can mislead: a slot before m_ExposedObject
+ * that leads to another object pointing back at its Thread and holding a word equal to a
+ * small managed thread id (the main thread's is 1) would make every other thread's real
+ * object look like the wrong type, and cost every name (seen in .NET 9 dumps of a live
+ * process, where the main thread comes first and has no name to show it was wrong).
+ */
+#define LAYOUT_VOTERS 8
+
+static void choose_layout(struct cp_dac_threads *ts)
+{
+	struct { size_t off; CLRDATA_ADDRESS mt; unsigned votes; } c[LAYOUT_VOTERS];
+	size_t nc = 0, voters = 0;
+
+	for (size_t i = 0; i < ts->n && voters < LAYOUT_VOTERS; i++) {
+		size_t off;
+		CLRDATA_ADDRESS mt;
+		if (!ts->v[i].managed_id || !first_link(ts, &ts->v[i], &off, &mt))
+			continue;
+		voters++;
+		size_t k = 0;
+		while (k < nc && (c[k].off != off || c[k].mt != mt))
+			k++;
+		if (k == nc)
+			c[nc++] = (typeof(c[0])){ off, mt, 0 };
+		c[k].votes++;
+	}
+	size_t best = 0;
+	for (size_t k = 1; k < nc; k++)
+		if (c[k].votes > c[best].votes)
+			best = k;
+	if (nc > 0) {
+		ts->exposed_off = c[best].off;
+		ts->have_off = true;
+		ts->thread_mt = c[best].mt;
+	}
+	ts->layout_chosen = true;
+}
+
 static CLRDATA_ADDRESS exposed_object(struct cp_dac_threads *ts, const struct native_thread *nt)
 {
+	if (!ts->layout_chosen)
+		choose_layout(ts);
 	if (ts->have_off) {
 		CLRDATA_ADDRESS obj = exposed_at(ts, nt, ts->exposed_off);
 		if (obj)

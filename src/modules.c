@@ -139,6 +139,13 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	int fd = cp_locate_debuginfo(mods->loc, h, file_name, m ? m->source : CP_SOURCE_ROOT, debuglink, ret_name, &src);
 	if (fd < 0)
 		return -1;
+	/* Compressed DWARF (Debian's -dbg packages) without a cached copy: inflated here, in
+	 * parallel, rather than by libdw one section after another. */
+	int inflated = cp_debuginfo_inflated(fd);
+	if (inflated >= 0) {
+		close(fd);
+		fd = inflated;
+	}
 	if (m)
 		m->debug_source = src;
 	return fd;

@@ -293,6 +293,10 @@ def make(args):
     crashed = c.by_type[NT_PRSTATUS][0]
     rsp, rip = c.reg(crashed, "rsp"), c.reg(crashed, "rip")
     stack = c.load_at(rsp)
+    if stack is None:
+        # A stack overflow's rsp is in the guard page below the stack, which no PT_LOAD
+        # covers: the stack is the first PT_LOAD above it.
+        stack = min((p for p in c.loads() if p[3] > rsp and p[4] > 0), key=lambda p: p[3], default=None) or c.loads()[0]
     code = [p for p in c.loads() if p[3] <= rip < p[3] + p[5]]
     key = {c.phdrs[0][0], stack[0], c.loads()[0][0], c.loads()[-1][0]} | {p[0] for p in code}
     for i, (off, p_type, p_offset, p_vaddr, p_filesz, p_memsz) in enumerate(c.phdrs):

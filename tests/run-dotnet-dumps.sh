@@ -320,12 +320,6 @@ for rt in "${RUNTIMES[@]}"; do
 			names+=(--name "$t=$n")
 		done < <(sed -n 's/^thread tid \([0-9]*\) managed-name \(hang-worker-[0-9]\)$/\1 \2/p' "$d/app.out")
 		[ ${#names[@]} = 4 ] || check_failed "$rt hang: the app printed $((${#names[@]} / 2)) hang-worker names, expected 2"
-		if [ "$rt" = dotnet9 ]; then
-			# Known gap (issue 8): in .NET 9's dumps of a live process dac/threads.c finds
-			# no Thread.Name of these workers (threads100's crash dump has all 100).
-			echo "SKIP-check dotnet9 hang: the hang-worker managed names are not checked (known gap)"
-			names=()
-		fi
 		for type in Mini Heap Triage Full; do
 			mkdir -p "$d/$type"
 			if ! env -u LD_PRELOAD "$dd" collect -p "$pid" --type "$type" -o "$d/$type/dump" >"$d/$type/collect.out" 2>&1; then

@@ -127,15 +127,7 @@ done
 
 # --- through the kernel pipe into crashpipe handle ---------------------------------------
 take_core_pattern
-spool=$test_dir/spool
-pattern=$(handle_pattern --spool "$spool")
-if [ ${#pattern} -gt 127 ]; then
-	spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
-	at_exit "rm -rf '$spool'"
-	pattern=$(handle_pattern --spool "$spool")
-fi
-[ ${#pattern} -le 127 ] || skip "the path of crashpipe is too long for a core_pattern: $pattern"
-mkdir -p "$spool"
+spool_pattern
 mkdir -p "$test_dir/cores"
 for p in $PROGS; do
 	set_core_pattern "$pattern" 1

@@ -25,17 +25,7 @@ setarch x86_64 -R true 2>/dev/null || skip "setarch -R (ADDR_NO_RANDOMIZE) does 
 
 take_core_pattern
 
-# The kernel keeps at most 127 bytes of core_pattern: if this test's directory is too deep
-# (make distcheck), the spool goes to /tmp (and handle_pattern shortens crashpipe's path).
-spool=$test_dir/spool
-pattern=$(handle_pattern --spool "$spool")
-if [ ${#pattern} -gt 127 ]; then
-	spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
-	at_exit "rm -rf '$spool'"
-	pattern=$(handle_pattern --spool "$spool")
-fi
-[ ${#pattern} -le 127 ] || skip "the path of crashpipe is too long for a core_pattern (${#pattern} bytes): $pattern"
-mkdir -p "$spool"
+spool_pattern
 
 # Everything the crashers touch must be reachable by nobody (sighandler runs as nobody).
 bindir=$(mktemp -d /tmp/crashpipe-run-pipe.XXXXXX) || exit 99

@@ -15,14 +15,7 @@ need zstd
 [ -x "$CRASHPIPE" ] || skip "crashpipe is not built ($CRASHPIPE)"
 
 take_core_pattern
-spool=$test_dir/spool
-pattern=$(handle_pattern --spool "$spool")
-if [ ${#pattern} -gt 127 ]; then
-	spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
-	at_exit "rm -rf '$spool'"
-	pattern=$(handle_pattern --spool "$spool")
-fi
-mkdir -p "$spool"
+spool_pattern
 
 build_crasher threads $CORPUS_CFLAGS $CORPUS_PIE -fomit-frame-pointer
 build_crasher_cxx cxxthrow $CORPUS_CFLAGS $CORPUS_PIE

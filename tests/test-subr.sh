@@ -64,6 +64,23 @@ handle_pattern() {
 	echo "$pattern"
 }
 
+# spool_pattern [HANDLE-ARGS...]: sets $spool (this test's spool directory, made) and
+# $pattern (the core_pattern piping into `crashpipe handle --spool $spool HANDLE-ARGS`).
+# The kernel keeps at most 127 bytes of core_pattern: when this test's directory is too deep
+# (make distcheck), the spool goes to /tmp (and handle_pattern shortens crashpipe's path);
+# the test is skipped when even that is too long.
+spool_pattern() {
+	spool=$test_dir/spool
+	pattern=$(handle_pattern --spool "$spool" "$@")
+	if [ ${#pattern} -gt 127 ]; then
+		spool=$(mktemp -d /tmp/crashpipe-spool.XXXXXX) || exit 99
+		at_exit "rm -rf '$spool'"
+		pattern=$(handle_pattern --spool "$spool" "$@")
+	fi
+	[ ${#pattern} -le 127 ] || skip "the path of crashpipe is too long for a core_pattern (${#pattern} bytes): $pattern"
+	mkdir -p "$spool"
+}
+
 # short_exe: a short path to $CRASHPIPE (a symlink in a root-owned directory under /run,
 # removed when the test exits), for a core_pattern.
 short_exe() {
