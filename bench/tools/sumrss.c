@@ -1,7 +1,8 @@
 /* sumrss.c - the total memory of a set of processes over time, for bench/burst: every
  * INTERVAL ms, the sum of the resident set sizes (/proc/PID/statm, resident pages) of every
- * process (but this one) whose command line (arguments joined by spaces) contains one of
- * TEXT..., and how many there are. Starts at once; stops once
+ * process whose command line (arguments joined by spaces) starts with one of TEXT... (the
+ * handler's path as the kernel or a socket activator runs it, not a process that merely
+ * names it), and how many there are. Starts at once; stops once
  * it has seen one and then none for IDLE ms (or after LIMIT s), then prints
  *
  *   peak_rss_kb N peak_procs N first_ms N last_ms N samples N
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 					buf[i] = ' ';
 			int match = 0;
 			for (int i = 4; i < argc && !match; i++)
-				match = strstr(buf, argv[i]) != NULL;
+				match = strncmp(buf, argv[i], strlen(argv[i])) == 0;
 			if (!match)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/statm", e->d_name);
