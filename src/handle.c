@@ -52,6 +52,7 @@
 #include "debugcache.h"
 #include "symcache.h"
 #include "fsopen.h"
+#include "gate.h"
 #include "handle.h"
 #include "hint.h"
 #include "keepcore.h"
@@ -79,6 +80,10 @@
 
 /* Seconds the rest of a core may take to arrive once it is no longer needed (drain_input()). */
 #define DRAIN_SECONDS 20
+
+/* Seconds a queued crash waits for an analysis slot (gate.h) before its preliminary report
+ * is left as its report: ten minutes of a burst on a small machine. */
+#define GATE_WAIT_SECONDS 600
 
 /* The kernel's arguments, in the order of the core_pattern line
  * (%P %i %u %g %s %t %c %h %F), named as systemd-coredump names them. */
@@ -138,6 +143,8 @@ struct handle_context {
 	struct cp_chain_args chain_args;
 	struct cp_chain *chain;
 	struct cp_ratelimit rate_limit;
+	unsigned max_analyses;		/* at once, on the machine (gate.h) */
+	uint64_t max_memory;		/* for all of them together */
 
 	/* the kernel's argv; have[] says which slots were there and numbers */
 	pid_t pid, tid;
@@ -168,6 +175,13 @@ struct handle_context {
 	bool have_hint;
 	const char *hint_why;		/* why a hint that was there was refused */
 
+	/* the machine's analysis slots (gate.h): a crash that finds none free is queued */
+	struct cp_gate gate;
+	bool queued;			/* no slot was free when the core began */
+	bool heap_dropped;		/* queued .NET crash: its heap was not kept */
+	bool budget_done;		/* cfg.max_keep_dotnet is the granted budget */
+	bool preliminary;		/* a preliminary report is in the spool */
+
 	struct cp_report *report;	/* the one that is written */
 	bool written;
 	char signature[CP_SIGNATURE_LEN + 1];	/* of the report written, "" unknown */
@@ -191,6 +205,7 @@ struct handle_context {
 	.cfg = CP_CORE_CONFIG_DEFAULT,					\
 	.retention = CP_RETENTION_INIT,					\
 	.rate_limit = CP_RATELIMIT_DEFAULT,				\
+	.gate = CP_GATE_NULL,						\
 }
 
 static void handle_context_done(struct handle_context *c)
@@ -199,6 +214,7 @@ static void handle_context_done(struct handle_context *c)
 	cp_conf_deinit(&c->conf);
 	cp_report_destroy(c->report);
 	cp_keepcore_free(c->keep);
+	cp_gate_close(&c->gate);
 	cp_core_destroy(c->core);
 	cp_input_destroy(c->in);
 	cp_proc_deinit(&c->proc);
@@ -246,6 +262,10 @@ static void usage(FILE *f)
 		"                         at most N reports per crash signature in WINDOW (seconds,\n"
 		"                         or with s, m, h, d: default %d/%dh); past it a crash is\n"
 		"                         counted and logged without analysis; 0 or off: no limit\n"
+		"      --max-analyses=N   at most N analyses at once on the machine, all\n"
+		"                         handlers together (default: the number of CPUs)\n"
+		"      --max-memory=SIZE  memory those analyses may use together, in bytes or\n"
+		"                         with K, M, G (default: a quarter of the RAM)\n"
 		"  -h, --help             show this help\n", CP_DEFAULT_SPOOL, CP_DEFAULT_MAX_FRAMES,
 		CP_HINT_DIR_DEFAULT, CP_DEBUG_CACHE_DEFAULT, CP_CONF_DEFAULT_PATH, CP_DEFAULT_CHAIN_TIMEOUT,
 		CP_RATELIMIT_DEFAULT_MAX, CP_RATELIMIT_DEFAULT_WINDOW / 3600);
@@ -294,6 +314,8 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 		{ "chain-timeout", required_argument, NULL, 'T' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "rate-limit", required_argument, NULL, 'R' },
+		{ "max-analyses", required_argument, NULL, 'A' },
+		{ "max-memory", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -360,6 +382,22 @@ static int parse_args(int argc, char **argv, struct handle_context *c)
 				c->rate_limit = (struct cp_ratelimit)CP_RATELIMIT_DEFAULT;
 			}
 			break;
+		case 'A':
+		case 'M': {
+			/* A bad limit is logged and the default kept: the crash is collected. */
+			uint64_t u;
+			if (cp_gate_parse_size(optarg, opt == 'M', &u) < 0 || u == 0) {
+				cp_log(LOG_WARNING, "handle: --%s=%s: not a positive %s; using the default",
+				       opt == 'A' ? "max-analyses" : "max-memory", optarg,
+				       opt == 'A' ? "number" : "size");
+				break;
+			}
+			if (opt == 'A')
+				c->max_analyses = u > CP_GATE_MAX_SLOTS ? CP_GATE_MAX_SLOTS : (unsigned)u;
+			else
+				c->max_memory = u;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -940,14 +978,103 @@ static void add_parent_notes(const struct handle_context *c, struct cp_report *r
 {
 	if (c->hint_why)
 		cp_report_note(r, false, "the .NET crash hint was not used: %s", c->hint_why);
+	if (c->heap_dropped)
+		cp_report_note(r, true, "every analysis slot was busy when the core came: the .NET heap was not kept while this crash waited its turn; managed frames may be missing");
 }
 
-static void log_written(int r, const char *path, pid_t pid)
+/* The crashed thread of @r (the first one when none is marked). */
+static const struct cp_thread *crashed_thread(const struct cp_report *r)
 {
-	if (r < 0)
-		cp_log_errno(LOG_ERR, r, "pid %d: cannot write %s: %m", (int)pid, path);
+	for (size_t i = 0; r && i < r->n_threads; i++)
+		if (r->threads[i].crashed)
+			return &r->threads[i];
+	return r && r->n_threads ? &r->threads[0] : NULL;
+}
+
+/*
+ * The one line that says what crashed when its report could not be written (a full disk, a
+ * read-only or refused spool, a quota): the executable, the signal, the crashed function
+ * (the first named frame of the crashed thread past the abort machinery: frame 0's address
+ * when none is named), the
+ * .NET exception type, the signature, and why there is no report (issue 10, part 6).
+ */
+static void log_lost(const struct handle_context *c, const struct cp_report *r, int err, const char *why)
+{
+	const struct cp_thread *t = crashed_thread(r);
+	const char *exe = r && r->process.exe ? r->process.exe : c->proc.exe ? c->proc.exe : c->proc.comm;
+	int sig = r ? r->process.signal : c->signal;
+	const char *signame = cp_signal_name(sig);
+	const char *function = NULL;
+	char where[64] = "an unknown function";
+
+	/* Past the abort machinery, as the signature goes (an abort() names its caller). */
+	for (size_t i = 0; t && i < t->n_frames && !function; i++) {
+		const char *f = t->frames[i].display ? t->frames[i].display : t->frames[i].function;
+		if (f && !cp_signature_abort_frame(t->frames[i].function))
+			function = f;
+	}
+	if (!function && t && t->n_frames)
+		snprintf(where, sizeof(where), "?? (ip 0x%" PRIx64 ")", t->frames[0].ip);
+	const char *exc = t && t->exception && t->exception->type ? t->exception->type : NULL;
+	errno = err < 0 ? -err : err;
+	cp_log(LOG_CRIT, "pid %d (%s) died on signal %d (%s) in %s%s%s, signature %s: NO REPORT: %s",
+	       (int)c->pid, exe ? exe : "unknown executable", sig, signame ? signame : "unknown",
+	       function ? function : where, exc ? ", .NET exception " : "", exc ? exc : "",
+	       r && r->signature ? r->signature : "-", why);
+}
+
+/* The log line of a crash's report: where it went, with its signature; or log_lost(). */
+static void log_written(const struct handle_context *c, const struct cp_report *r, int err)
+{
+	char why[512];
+
+	if (err == 0) {
+		cp_log(LOG_INFO, "pid %d: report written to %s, signature %s", (int)c->pid, c->path,
+		       r && r->signature ? r->signature : "-");
+		return;
+	}
+	if (c->spool_fd < 0)
+		snprintf(why, sizeof(why), "the spool %s was refused (%s)", c->spool, strerror(-c->spool_error));
 	else
-		cp_log(LOG_INFO, "pid %d: report written to %s", (int)pid, path);
+		snprintf(why, sizeof(why), "cannot write %s: %s", c->path, strerror(-err));
+	log_lost(c, r, err, why);
+}
+
+/* The machine's analysis slots (gate.h). Without them (not root, a /run that is not ours)
+ * the crash is analysed at once, as before there were any. */
+static void open_gate(struct handle_context *c)
+{
+	unsigned n = c->max_analyses ? c->max_analyses : cp_gate_default_analyses();
+	uint64_t mem = c->max_memory ? c->max_memory : cp_gate_default_memory(n);
+	int r = cp_gate_open(&c->gate, CP_GATE_DIR, n, mem);
+	if (r < 0)
+		cp_log_errno(LOG_WARNING, r, "pid %d: analysis slots %s: %m; analysing without waiting for one",
+			     (int)c->pid, CP_GATE_DIR);
+}
+
+/* What an analysis of this crash costs the machine: its base, and what this handler keeps of
+ * the core (the analysis child shares those pages, and the parent holds them meanwhile). */
+static uint64_t analysis_bytes(const struct handle_context *c, uint64_t kept)
+{
+	return CP_GATE_ANALYSIS_BASE + kept;
+}
+
+static uint64_t kept_bytes(const struct cp_core *core)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; core && i < core->n_segs; i++)
+		n += core->segs[i].data_len;
+	return n;
+}
+
+/* What a .NET process's stream may keep is granted by what the machine can afford, not by
+ * the name of a file the process mapped (core.h); once, before the rest of the core is read. */
+static void grant_budget(struct handle_context *c)
+{
+	if (c->budget_done || c->core_error < 0)
+		return;
+	c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
+	c->budget_done = true;
 }
 
 static void remember_signature(struct handle_context *c, const struct cp_report *r)
@@ -963,11 +1090,93 @@ static bool kernel_waits(void)
 	return s && strtoul(s, NULL, 10) > 0;
 }
 
+/* Can this crash be analysed from the live process (analyse_live())? */
+static bool can_go_live(const struct handle_context *c)
+{
+	return c->core_error == 0 && c->proc.memfd >= 0 && !c->no_live && c->spool_fd >= 0 &&
+	       cp_core_is_dotnet(c->core) && kernel_waits();
+}
+
+/*
+ * Before the rest of the core is read: take an analysis slot if one is free now, or queue.
+ * A queued crash keeps only what is cheap (notes, registers, stacks and small segments: what
+ * any process's stream keeps, core.h), so that a burst of hundreds costs the machine little
+ * while it waits, and the dying process is let go as soon as its core is read.
+ */
+static void take_slot_or_queue(struct handle_context *c)
+{
+	if (c->core_error < 0 || c->gate.dir_fd < 0)
+		return;
+	/* A live analysis keeps nothing of the stream: the budget is granted (grant_budget())
+	 * only if it fails and the core is read. */
+	bool live = can_go_live(c);
+	if (!live)
+		grant_budget(c);
+	bool big = !live && cp_core_is_dotnet(c->core) && c->cfg.max_keep_dotnet > c->cfg.keep_all_below;
+	int r = cp_gate_try(&c->gate, analysis_bytes(c, big ? c->cfg.max_keep_dotnet : 0));
+	if (r == -EAGAIN) {
+		c->queued = true;
+		grant_budget(c);
+		if (cp_core_is_dotnet(c->core) && c->cfg.max_keep_dotnet > c->cfg.keep_all_below) {
+			c->cfg.max_keep_dotnet = 0;
+			c->heap_dropped = true;
+		}
+	} else if (r < 0) {
+		cp_log_errno(LOG_WARNING, r, "pid %d: analysis slots %s: %m; analysing without one", (int)c->pid,
+			     CP_GATE_DIR);
+	}
+}
+
+/* A queued crash's stack on disk before it waits: the threads with their registers' frame 0
+ * (fallback_report()), replaced by the full report when its turn comes. */
+static void write_preliminary(struct handle_context *c)
+{
+	if (c->spool_fd < 0)
+		return;
+	struct cp_report *r = fallback_report(c);
+	if (!r)
+		return;
+	cp_report_note(r, true, "preliminary: all %u analysis slots of the machine were busy; the full report replaces this one when this crash's turn comes",
+		       c->gate.n_slots);
+	add_parent_notes(c, r);
+	cp_report_sign(r);
+	int w = cp_report_write_at(r, c->spool_fd, c->name);
+	c->preliminary = w == 0;
+	if (w == 0)
+		cp_log(LOG_INFO, "pid %d: all %u analysis slots busy; preliminary report written to %s, signature %s; waiting for a slot",
+		       (int)c->pid, c->gate.n_slots, c->path, r->signature ? r->signature : "-");
+	else
+		cp_log_errno(LOG_WARNING, w, "pid %d: cannot write the preliminary report %s: %m; waiting for a slot",
+			     (int)c->pid, c->path);
+	cp_report_destroy(r);
+}
+
+/* With the process let go: a queued crash writes its preliminary report, then waits for its
+ * slot. Past GATE_WAIT_SECONDS the preliminary report stays; without one, the crash is
+ * analysed anyway (a report beats the bound). */
+static void wait_for_slot(struct handle_context *c)
+{
+	if (!c->queued || c->written)
+		return;
+	write_preliminary(c);
+	int r = cp_gate_wait(&c->gate, analysis_bytes(c, kept_bytes(c->core)), GATE_WAIT_SECONDS);
+	if (r == 0)
+		return;
+	if (c->preliminary) {
+		cp_log_errno(LOG_WARNING, r, "pid %d: no analysis slot (%m); the preliminary report %s stays", (int)c->pid,
+			     c->path);
+		c->written = true;
+		return;
+	}
+	cp_log_errno(LOG_WARNING, r, "pid %d: no analysis slot (%m); analysing without one", (int)c->pid);
+}
+
 /* .NET: analyse the process itself, now (see the top of this file); the report is written
- * at once when the child's is good. */
+ * at once when the child's is good. Only with a slot taken at once: a queued crash takes the
+ * core's path, since this one holds the dying process. */
 static void analyse_live(struct handle_context *c)
 {
-	if (c->core_error < 0 || c->proc.memfd < 0 || c->no_live || !cp_core_is_dotnet(c->core) || !kernel_waits())
+	if (c->queued || !can_go_live(c))
 		return;
 	int fd = -1, status = 0;
 	pid_t child = spawn_child(c, true, &fd);
@@ -987,17 +1196,21 @@ static void analyse_live(struct handle_context *c)
 		cp_report_sign(r);
 		remember_signature(c, r);
 		int w = cp_report_write_at(r, c->spool_fd, c->name);
-		if (w == 0 && r->signature)
-			snprintf(c->signature, sizeof(c->signature), "%s", r->signature);
-		log_written(w, c->path, c->pid);
 		c->written = w == 0;
-		if (c->written && !c->report)
-			c->report = r;	/* for the journal entry */
-		else
-			cp_report_destroy(r);
+		if (c->written) {
+			log_written(c, r, 0);
+			if (!c->report)
+				c->report = r;	/* for the journal entry */
+			else
+				cp_report_destroy(r);
+		} else {
+			/* Kept: write_report() tries again and logs what is lost. */
+			cp_report_destroy(c->report);
+			c->report = r;
+		}
 	}
 	status = reap_child(child);
-	if (!c->written)
+	if (!c->written && !c->report)
 		cp_log(LOG_WARNING, "pid %d: analysis of the live process failed (%s%s%s); analysing the core",
 		       (int)c->pid, describe_status(status, st, sizeof(st)), why ? "; its report: " : "", why ? why : "");
 }
@@ -1055,9 +1268,7 @@ static void drain_input(struct handle_context *c)
 static void drain(struct handle_context *c)
 {
 	if (c->core_error == 0 && !c->written && !c->counted) {
-		/* What a .NET process's stream may keep is granted by what the machine can
-		 * afford, not by the name of a file the process mapped (core.h). */
-		c->cfg.max_keep_dotnet = cp_core_dotnet_budget(c->core, c->rootfd, c->cfg.max_keep_dotnet);
+		grant_budget(c);
 		c->core_error = cp_core_read_rest(c->core, &c->cfg);
 	}
 	if (c->core_error < 0 && c->core) {
@@ -1071,7 +1282,7 @@ static void drain(struct handle_context *c)
 
 static void analyse_core(struct handle_context *c)
 {
-	if (c->written)
+	if (c->written || c->report)
 		return;
 	if (c->core_error < 0) {
 		c->report = fallback_report(c);
@@ -1123,19 +1334,18 @@ static int write_report(struct handle_context *c)
 		return 0;
 	if (!c->report)
 		return -ENOMEM;
-	add_parent_notes(c, c->report);
+	if (!c->report->signature)
+		add_parent_notes(c, c->report);	/* not twice on a live report kept by analyse_live() */
 	cp_report_sign(c->report);
 	remember_signature(c, c->report);
-	int r = cp_report_write_at(c->report, c->spool_fd, c->name);
+	int r = c->spool_fd < 0 ? c->spool_error : cp_report_write_at(c->report, c->spool_fd, c->name);
 	if ((r == -ENOSPC || r == -EDQUOT) && cp_keepcore_pending(c->keep)) {
 		/* The kept core goes, never the report. */
 		cp_log(LOG_WARNING, "pid %d: the spool is full; dropping the kept core for the report", (int)c->pid);
 		cp_keepcore_abort(c->keep);
 		r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	}
-	if (r == 0 && c->report->signature)
-		snprintf(c->signature, sizeof(c->signature), "%s", c->report->signature);
-	log_written(r, c->path, c->pid);
+	log_written(c, c->report, r);
 	c->written = r == 0;
 	return r;
 }
@@ -1230,18 +1440,22 @@ int cp_cmd_handle(int argc, char **argv)
 	}
 	log_crash(&c);
 	read_proc(&c);
-	if (prepare_spool(&c) < 0)
+	/* A refused spool still gets the crash analysed: its one log line says what crashed. */
+	if (prepare_spool(&c) < 0 && !c.path)
 		return 1;
 	start_chain(&c);
+	open_gate(&c);
 	read_core_head(&c);
 	if (rate_limited(&c)) {
 		drain(&c);
 		return 0;
 	}
 	read_hint(&c);
+	take_slot_or_queue(&c);
 	analyse_live(&c);
 	drain(&c);
 	keep_core_finish(&c);
+	wait_for_slot(&c);
 	analyse_core(&c);
 	int r = write_report(&c);
 	keep_core_commit(&c);
@@ -1250,5 +1464,6 @@ int cp_cmd_handle(int argc, char **argv)
 		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, NULL);
 	rate_record(&c);
 	fill_debug_cache(&c);
+	cp_gate_release(&c.gate);
 	return r < 0 ? 1 : 0;
 }

@@ -40,6 +40,18 @@
 #define CORENAME_MAX 128	/* the kernel's limit on core_pattern, NUL included */
 #define SAVED ".saved-sysctl"
 
+/*
+ * The core_pipe_limit install sets (when the machine's is lower): how many crashes the
+ * kernel hands to handlers at once. Every crash beyond it is dropped by the kernel with only
+ * "over core_pipe_limit" in its log (50 copies of a 17-thread program crashing together:
+ * 1 report of 50 at 1, 19 at systemd-coredump's 16, 50 at 64; DESIGN.md), and 0 would not
+ * make the kernel wait for the handler at all. A waiting handler is cheap (its crash's
+ * notes, registers and stacks, the dying process already let go), and the analyses
+ * themselves are bounded by handle's own slots (gate.h), so the limit can be far above any
+ * burst: crash loops and prefork servers with hundreds of workers included.
+ */
+#define PIPE_LIMIT 1024
+
 static int write_string(const char *path, const char *s)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -127,14 +139,14 @@ static int parse(int argc, char **argv, const char **spool, bool *dry_run, bool 
 				printf("Usage: crashpipe install [--spool DIR] [--config FILE] [--chain] [--dry-run]\n"
 				       "       crashpipe install --follow [--dry-run]\n"
 				       "Set kernel.core_pattern so the kernel pipes every core to `crashpipe handle`,\n"
-				       "and core_pipe_limit to at least 1, saving the previous values in DIR/%s\n"
+				       "and core_pipe_limit to at least %d, saving the previous values in DIR/%s\n"
 				       "(default DIR %s). --chain hands every core on to the pipe handler that was\n"
 				       "there (systemd-coredump) as the kernel would have. --dry-run prints the\n"
 				       "core_pattern line and changes nothing. --config FILE: handle reads it\n"
 				       "(crashpipe.conf(5)); its Spool= is the default DIR.\n"
 				       "--follow leaves core_pattern to systemd-coredump and enables %s\n"
 				       "(`crashpipe follow`) with systemctl instead.\n",
-				       SAVED, CP_DEFAULT_SPOOL, CP_FOLLOW_UNIT);
+				       PIPE_LIMIT, SAVED, CP_DEFAULT_SPOOL, CP_FOLLOW_UNIT);
 			else
 				printf("Usage: crashpipe uninstall [--spool DIR] [--config FILE] | --follow\n"
 				       "Restore the core_pattern and core_pipe_limit saved by `crashpipe install`;\n"
@@ -279,12 +291,23 @@ int cp_cmd_install(int argc, char **argv)
 		return 1;
 	}
 	/* With 0 the kernel does not wait for the handler, and /proc/PID may be gone (or be
-	 * another process) before the handler reads it. */
-	if (atoi(old_limit) < 1 && (r = write_string(CORE_PIPE_LIMIT, "16")) < 0) {
-		cp_log_errno(LOG_ERR, r, "%s: %m", CORE_PIPE_LIMIT);
-		return 1;
+	 * another process) before the handler reads it; below PIPE_LIMIT a burst loses crashes. */
+	long old = strtol(old_limit, NULL, 10);
+	if (old < PIPE_LIMIT) {
+		char value[16];
+		snprintf(value, sizeof(value), "%d", PIPE_LIMIT);
+		if ((r = write_string(CORE_PIPE_LIMIT, value)) < 0) {
+			cp_log_errno(LOG_ERR, r, "%s: %m", CORE_PIPE_LIMIT);
+			return 1;
+		}
 	}
 	printf("core_pattern: %s\n", pattern);
+	if (old < PIPE_LIMIT)
+		printf("core_pipe_limit: %d (was %ld): the kernel drops every crash beyond this many at once%s;"
+		       " crashpipe handle bounds its own analyses (--max-analyses, --max-memory)\n",
+		       PIPE_LIMIT, old, old == 0 ? ", and with 0 it does not wait for the handler" : "");
+	else
+		printf("core_pipe_limit: %ld (kept: at least %d)\n", old, PIPE_LIMIT);
 	warm_debug_cache();
 	return 0;
 }

@@ -230,3 +230,8 @@ int cp_signature_of_file(int dir_fd, const char *name, char out[CP_SIGNATURE_LEN
 	cp_report_destroy(r);
 	return ret;
 }
+
+bool cp_signature_abort_frame(const char *function)
+{
+	return is_abort_machinery(function);
+}

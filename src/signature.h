@@ -37,6 +37,11 @@ struct cp_report;
  * 0 or -ENOMEM. */
 int cp_report_sign(struct cp_report *r);
 
+/* Is @function (a frame's demangled name) part of the abort machinery the signature skips
+ * (raise, abort, __assert_fail, std::terminate, ...)? For handle's log line, which names
+ * the crashed function the same way. */
+bool cp_signature_abort_frame(const char *function);
+
 /* Is @s a signature: exactly CP_SIGNATURE_LEN lowercase hex digits? */
 bool cp_signature_valid(const char *s);
 

@@ -5,7 +5,8 @@ Usage: check-strace.py LOG --allow-write PREFIX... [--forbid PREFIX...] [--expec
 
 Fails (exit 1, one line per offence) when the traced handler
   - opened anything for writing (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_TMPFILE, creat) outside
-    the --allow-write prefixes (the spool, the debuginfo cache) and /dev/null, /dev/kmsg
+    the --allow-write prefixes (the spool, the debuginfo cache) and /dev/null, /dev/kmsg, and
+    /run/crashpipe/gate (the analysis slots, root's own directory: src/gate.h)
     (threats T05, T17: never under /proc/PID/cwd, /proc/PID/root, /tmp, /var/tmp, ...);
   - changed a file's mode or owner by path (chmod, fchmodat, chown, lchown, fchownat) or
     renamed or linked by path (rename, link, symlink, and renameat/renameat2/linkat/
@@ -84,7 +85,7 @@ def main():
     ap.add_argument('--forbid', action='append', default=[])
     ap.add_argument('--expect-write')
     a = ap.parse_args()
-    allow = [os.path.normpath(p) for p in a.allow_write] + ['/dev/null', '/dev/kmsg']
+    allow = [os.path.normpath(p) for p in a.allow_write] + ['/dev/null', '/dev/kmsg', '/run/crashpipe/gate']
     bad, wrote_expected, calls = [], False, 0
     with open(a.log, errors='replace') as f:
         for line in f:

@@ -4,7 +4,9 @@
 #
 #  - install --dry-run prints the line it would install, starting with "|<abs crashpipe>
 #    handle", and changes nothing;
-#  - install sets exactly that line and core_pipe_limit >= 1, saving the old values;
+#  - install sets exactly that line and core_pipe_limit >= 1024 (a burst of crashes must not
+#    exceed it: the kernel drops every crash over the limit, issue 10), keeping a higher one,
+#    says so, and saves the old values;
 #    a second install keeps the first saved values (not crashpipe's own pattern);
 #  - uninstall restores both exactly, even a systemd-coredump pattern with spaces and %;
 #    a second uninstall has nothing to restore, fails and changes nothing.
@@ -52,8 +54,10 @@ round_trip() {
 	"$CRASHPIPE" install --spool "$spool" >install.out 2>install.err ||
 		fail "install failed: $(cat install.err)"
 	[ "$(pattern)" = "$line" ] || fail "install set '$(pattern)', --dry-run said '$line'"
-	[ "$(limit)" -ge 1 ] || fail "install left core_pipe_limit at $(limit)"
-	[ "$l0" = 0 ] || [ "$(limit)" = "$l0" ] || fail "install changed core_pipe_limit $l0 to $(limit)"
+	[ "$(limit)" -ge 1024 ] || fail "install left core_pipe_limit at $(limit)"
+	[ "$l0" -lt 1024 ] || [ "$(limit)" = "$l0" ] || fail "install changed core_pipe_limit $l0 to $(limit)"
+	grep -q "^core_pipe_limit: $(limit) " install.out ||
+		fail "install did not say which core_pipe_limit it set: $(cat install.out)"
 	[ -s "$spool/.saved-sysctl" ] || fail "install saved nothing in $spool/.saved-sysctl"
 	local l1
 	l1=$(limit)
@@ -76,4 +80,6 @@ round_trip() {
 round_trip '|/usr/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h %d' 0
 # a plain file pattern with a core_pipe_limit already above 1
 round_trip 'core.%e.%p' 3
+# one above what install sets: kept
+round_trip 'core' 2048
 exit 0
