@@ -18,7 +18,11 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "debugcache.h"
+#include "gate.h"
+#include "keepcore.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "retention.h"
 #include "show.h"
 #include "stub/hint.h"
 
@@ -30,6 +34,7 @@ enum conf_type {
 	CONF_PATH_LIST,		/* absolute paths separated by ':' */
 	CONF_UINT,		/* a decimal number from min to max */
 	CONF_BOOL,		/* yes/no, true/false, on/off, 1/0 */
+	CONF_WORD,		/* a value the option of the same name takes, checked by check() */
 };
 
 struct conf_key {
@@ -37,7 +42,36 @@ struct conf_key {
 	enum conf_type type;
 	size_t offset;		/* of the field in struct cp_conf */
 	uint64_t min, max;	/* CONF_UINT */
+	bool (*check)(const char *value);	/* CONF_WORD */
 };
+
+/* The checks of CONF_WORD values: the parsers of the options they stand for. */
+static bool check_rate_limit(const char *v)
+{
+	struct cp_ratelimit rl;
+	return cp_ratelimit_parse(v, &rl) == 0;
+}
+
+static bool check_size(const char *v)
+{
+	uint64_t u;
+	return cp_parse_size(v, &u) == 0;
+}
+
+static bool check_memory(const char *v)
+{
+	uint64_t u;
+	return cp_gate_parse_size(v, true, &u) == 0 && u > 0;
+}
+
+static bool check_keep_core(const char *v)
+{
+	struct cp_keepcore_rules rules = {};
+	char *copy = strdup(v);
+	bool ok = copy && cp_keepcore_add_rules(&rules, copy) == 0;
+	free(copy);
+	return ok;
+}
 
 #define FIELD(f) offsetof(struct cp_conf, f)
 
@@ -48,6 +82,12 @@ static const struct conf_key keys[] = {
 	{ "Handle", "SymbolPath", CONF_PATH_LIST, FIELD(symbol_path) },
 	{ "Handle", "MaxFrames", CONF_UINT, FIELD(max_frames), 1, 1000000 },
 	{ "Handle", "Live", CONF_BOOL, FIELD(live) },
+	{ "Handle", "RateLimit", CONF_WORD, FIELD(rate_limit), .check = check_rate_limit },
+	{ "Handle", "KeepCore", CONF_WORD, FIELD(keep_core), .check = check_keep_core },
+	{ "Handle", "MaxAnalyses", CONF_UINT, FIELD(max_analyses), 1, CP_GATE_MAX_SLOTS },
+	{ "Handle", "MaxMemory", CONF_WORD, FIELD(max_memory), .check = check_memory },
+	{ "Spool", "MaxUse", CONF_WORD, FIELD(max_use), .check = check_size },
+	{ "Spool", "KeepFree", CONF_WORD, FIELD(keep_free), .check = check_size },
 	{ "DAC", "Enable", CONF_BOOL, FIELD(dac) },
 	/* At most the default: the analysis's own time limit is derived from it. */
 	{ "DAC", "TimeoutSec", CONF_UINT, FIELD(dac_timeout), 1, CP_DEFAULT_DAC_TIMEOUT },
@@ -71,7 +111,7 @@ void cp_conf_init(struct cp_conf *conf)
 void cp_conf_deinit(struct cp_conf *conf)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (keys[i].type == CONF_PATH || keys[i].type == CONF_PATH_LIST) {
+		if (keys[i].type == CONF_PATH || keys[i].type == CONF_PATH_LIST || keys[i].type == CONF_WORD) {
 			char **p = (char **)((char *)conf + keys[i].offset);
 			free(*p);
 			*p = NULL;
@@ -140,6 +180,16 @@ static const char *set_value(struct cp_conf *conf, const struct conf_key *k, con
 			}
 		}
 		return "not a boolean (yes or no)";
+	}
+	case CONF_WORD: {
+		if (!k->check(value))
+			return "not a value the option of the same name takes (crashpipe.conf(5))";
+		char *copy = strdup(value);
+		if (!copy)
+			return "out of memory";
+		free(*(char **)field);
+		*(char **)field = copy;
+		return NULL;
 	}
 	}
 	return "unknown type";

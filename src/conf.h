@@ -29,6 +29,13 @@ struct cp_conf {
 	char *symbol_path;	/* SymbolPath=: DIR[:DIR...] of portable PDBs, or NULL */
 	uint64_t max_frames;	/* MaxFrames=: per thread (handle --max-frames) */
 	bool live;		/* Live=: analyse a .NET process live (handle --no-live: no) */
+	char *rate_limit;	/* RateLimit=: N/WINDOW or off (handle --rate-limit), NULL: default */
+	char *keep_core;	/* KeepCore=: rules (handle --keep-core), NULL: none */
+	uint64_t max_analyses;	/* MaxAnalyses=: at once on the machine (handle --max-analyses), 0: default */
+	char *max_memory;	/* MaxMemory=: for them together (handle --max-memory), NULL: default */
+	/* [Spool] */
+	char *max_use;		/* MaxUse=: (handle --max-use), NULL: default */
+	char *keep_free;	/* KeepFree=: (handle --keep-free), NULL: default */
 	/* [DAC] */
 	bool dac;		/* Enable=: managed frames through the runtime's DAC */
 	uint64_t dac_timeout;	/* TimeoutSec=: seconds for the DAC's process */

@@ -285,6 +285,19 @@ static void apply_conf(struct handle_context *c)
 	c->no_dac = !f->dac;
 	c->dac_timeout = (unsigned)f->dac_timeout;
 	c->chain_timeout = (unsigned)f->chain_timeout;
+	/* Checked when the file was read (conf.c): what does not parse was left out there. */
+	if (f->rate_limit)
+		(void) cp_ratelimit_parse(f->rate_limit, &c->rate_limit);
+	if (f->keep_core)
+		(void) cp_keepcore_add_rules(&c->keep_rules, f->keep_core);
+	if (f->max_analyses)
+		c->max_analyses = (unsigned)f->max_analyses;
+	if (f->max_memory)
+		(void) cp_gate_parse_size(f->max_memory, true, &c->max_memory);
+	if (f->max_use)
+		(void) cp_parse_size(f->max_use, &c->retention.max_use);
+	if (f->keep_free)
+		(void) cp_parse_size(f->keep_free, &c->retention.keep_free);
 }
 
 /* A whole decimal number, nothing around it. */
