@@ -37,7 +37,7 @@ ids=$(for v in $(seq 1 50); do build_id "$short/burst-$v"; done | sort -u | wc -
 
 take_core_pattern
 # The kernel log from now on, for the kernel's own "over core_pipe_limit" and the handlers'.
-dmesg -W >kmsg.log 2>&1 &
+dmesg -W >kmsg.log 2>&1 9>&- &	# not holding the core_pattern lock (fd 9) if it outlives us
 kmsg_pid=$!
 at_exit "kill $kmsg_pid 2>/dev/null"
 "$CRASHPIPE" install --spool "$spool" >install.out 2>install.err || {
