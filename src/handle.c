@@ -667,6 +667,12 @@ static bool rate_limited(struct handle_context *c)
 {
 	if (c->rate_limit.max == 0 || c->spool_fd < 0)
 		return false;
+	/* Every unhandled exception of a .NET process aborts at the same place in the runtime:
+	 * its key (the executable, the signal, the crashed pc) says nothing of which exception
+	 * it was, and distinct exceptions of one service would be counted as one loop. A .NET
+	 * crash is always analysed. */
+	if (c->core_error == 0 && cp_core_is_dotnet(c->core))
+		return false;
 	/* The executable's build-id, from the file the pidfd-checked /proc read found. */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
