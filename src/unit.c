@@ -23,7 +23,11 @@ static bool systemd_booted(void)
 int cp_unit_follow(bool enable, bool dry_run)
 {
 	const char *verb = enable ? "enable" : "disable";
-	char *const argv[] = { "systemctl", (char *)verb, "--now", CP_FOLLOW_UNIT, NULL };
+	char *const argv[] = { "systemctl", "--no-pager", (char *)verb, "--now", CP_FOLLOW_UNIT, NULL };
+	/* No PATH search and no environment of the caller's (sudo keeps some): systemctl from
+	 * its own directory, without a pager (threats.md T16, T21). */
+	static const char *const where[] = { "/usr/bin/systemctl", "/bin/systemctl" };
+	char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER=", "LC_ALL=C", NULL };
 
 	if (dry_run) {
 		printf("systemctl %s --now %s\n", verb, CP_FOLLOW_UNIT);
@@ -40,7 +44,8 @@ int cp_unit_follow(bool enable, bool dry_run)
 	if (pid < 0)
 		return cp_log_errno(LOG_ERR, -errno, "fork: %m"), 1;
 	if (pid == 0) {
-		execvp("systemctl", argv);
+		for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+			execve(where[i], argv, envp);
 		_exit(127);
 	}
 	int status;
