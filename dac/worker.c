@@ -344,16 +344,19 @@ static void thread_name(struct walker *c, pid_t tid)
 }
 
 /*
- * A deep stack's walk restarted where it is, every REWALK_FRAMES frames: the DAC keeps each
+ * A deep stack's walk restarted where it is once it has slowed down: the DAC keeps each
  * piece of target memory it reads in a hash table of a fixed number of buckets (its
  * DacInstanceManager), so without a Flush a walk slows down as it goes, each frame costing
  * more than the one before (.NET 9.0.20: 45,000 frames of a 261,000-frame stack overflow in
  * 60 s; .NET 8 and 10 replaced that table in 2026, dotnet/runtime#122459). Flush() ages every
  * object the DAC gave out, so the walk is made again: the task asked for anew, a new walk set
  * to the context of the frame reached (a managed method's frame, where the DAC can start a
- * walk), and on from there. False when that fails: the walk is gone then.
+ * walk), and on from there. False when that fails: the walk is gone then. A Flush costs
+ * what the DAC must read again (much more from a live process's memory than from a core),
+ * so it is done only when the walk has become slow: REWALK_SLOW seconds or more for the last
+ * 256 frames, which a DAC without that table never takes.
  */
-#define REWALK_FRAMES 1024
+#define REWALK_SLOW 0.02
 
 static bool rewalk(struct walker *c, pid_t tid, void **task, void **walk, uint8_t *ctx)
 {
@@ -392,6 +395,8 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 	 * CP_WIRE_MAX_REPEAT frames, max_frames of them sent. */
 	struct cp_fold *fold = cp_fold_create(&wire_frame_ops, c->max_frames);
 	size_t walked = 0;	/* frames since the walk was (re)made */
+	double checked = now();	/* when the last 256 frames began */
+	bool slow = false;	/* they took REWALK_SLOW or more: walk again */
 	for (size_t n = 0; fold && n < CP_WIRE_MAX_REPEAT; n++, walked++) {
 		ULONG32 size = 0;
 		memset(ctx, 0, sizeof(ctx));
@@ -430,14 +435,20 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 			break;
 		/* A deep stack must not cost the other threads their frames, nor this one what
 		 * was walked: past the deadline the walk stops, and what it found is sent. */
-		if (n % 256 == 255 && now() > c->deadline) {
-			c->out_of_time = true;
-			break;
+		if (n % 256 == 255) {
+			double t = now();
+			if (t > c->deadline) {
+				c->out_of_time = true;
+				break;
+			}
+			slow = walked >= 256 && t - checked >= REWALK_SLOW;
+			checked = t;
 		}
-		if (walked >= REWALK_FRAMES && f.kind == 'm') {
+		if (slow && f.kind == 'm') {
 			if (!rewalk(c, tid, &task, &walk, ctx))
 				break;
 			walked = 0;
+			slow = false;
 		}
 		if (xclr_walk_next(walk) != S_OK)
 			break;
