@@ -353,10 +353,13 @@ static void thread_name(struct walker *c, pid_t tid)
  * to the context of the frame reached (a managed method's frame, where the DAC can start a
  * walk), and on from there. False when that fails: the walk is gone then. A Flush costs
  * what the DAC must read again (much more from a live process's memory than from a core),
- * so it is done only when the walk has become slow: REWALK_SLOW seconds or more for the last
- * 256 frames, which a DAC without that table never takes.
+ * so it is done only when the walk slows down as it goes: when 256 frames take REWALK_GROWTH
+ * times what the first 256 of this walk took (a deep stack whose frames cost the same all the
+ * way, as with a DAC without that table, is never walked again).
  */
-#define REWALK_SLOW 0.02
+#define REWALK_GROWTH 4		/* the last 256 frames took this many times the first 256 */
+#define REWALK_SLOW 0.002	/* and at least this long (seconds) */
+#define REWALK_MIN_FRAMES 1024	/* and not before this many frames since the last walk */
 
 static bool rewalk(struct walker *c, pid_t tid, void **task, void **walk, uint8_t *ctx)
 {
@@ -396,7 +399,8 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 	struct cp_fold *fold = cp_fold_create(&wire_frame_ops, c->max_frames);
 	size_t walked = 0;	/* frames since the walk was (re)made */
 	double checked = now();	/* when the last 256 frames began */
-	bool slow = false;	/* they took REWALK_SLOW or more: walk again */
+	double first = 0;	/* what the first 256 frames of this walk took */
+	bool slow = false;	/* the walk slows down: walk again */
 	for (size_t n = 0; fold && n < CP_WIRE_MAX_REPEAT; n++, walked++) {
 		ULONG32 size = 0;
 		memset(ctx, 0, sizeof(ctx));
@@ -441,7 +445,10 @@ static bool walk_thread(struct walker *c, pid_t tid, bool crashed)
 				c->out_of_time = true;
 				break;
 			}
-			slow = walked >= 256 && t - checked >= REWALK_SLOW;
+			double dt = t - checked;
+			if (walked < 512)
+				first = dt;	/* the first whole 256 frames of this walk */
+			slow = walked >= REWALK_MIN_FRAMES && dt >= REWALK_SLOW && dt >= REWALK_GROWTH * first;
 			checked = t;
 		}
 		if (slow && f.kind == 'm') {
