@@ -59,7 +59,8 @@ core_of() { echo "${1%.json.zst}.core.zst"; }
 
 no_tmp_files() {
 	local left
-	left=$(find "$spool" -mindepth 1 -name '.*' | head -3)
+	# .crashpipe-ratelimit is handle's crash-loop state (ratelimit.h), not a temporary file.
+	left=$(find "$spool" -mindepth 1 -name '.*' ! -name .crashpipe-ratelimit | head -3)
 	[ -z "$left" ] || { echo "temporary files left in the spool: $left" >&2; return 1; }
 }
 
