@@ -31,14 +31,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static const struct cp_thread *crashed_thread(const struct cp_report *r)
-{
-	for (size_t i = 0; i < r->n_threads; i++)
-		if (r->threads[i].crashed)
-			return &r->threads[i];
-	return r->n_threads ? &r->threads[0] : NULL;
-}
-
 static const struct cp_module_info *module_of(const struct cp_report *r, uint64_t ip)
 {
 	for (size_t i = 0; i < r->n_modules; i++)
@@ -108,7 +100,7 @@ static void createdump_frame(struct cp_jw *w, const struct cp_report *r, const s
 char *cp_export_createdump(const struct cp_report *r)
 {
 	struct cp_jw w = { 0 };
-	const struct cp_thread *crashed = crashed_thread(r);
+	const struct cp_thread *crashed = cp_report_crashed_thread(r);
 
 	cp_jw_open(&w, NULL, false);
 	cp_jw_open(&w, "payload", false);
@@ -259,7 +251,7 @@ static void attr_int(struct cp_jw *w, const char *key, int64_t v)
 static void otlp_record(struct cp_jw *w, const struct cp_report *r, const char *path)
 {
 	const struct cp_process *p = &r->process;
-	const struct cp_thread *crashed = crashed_thread(r);
+	const struct cp_thread *crashed = cp_report_crashed_thread(r);
 	const struct cp_exception *e = crashed ? crashed->exception : NULL;
 	const char *sig = cp_signal_name(p->signal);
 	const char *code = p->has_si_code ? cp_si_code_name(p->signal, p->si_code) : NULL;

@@ -1001,15 +1001,6 @@ static void add_parent_notes(const struct handle_context *c, struct cp_report *r
 		cp_report_note(r, true, "every analysis slot was busy when the core came: the .NET heap was not kept while this crash waited its turn; managed frames may be missing");
 }
 
-/* The crashed thread of @r (the first one when none is marked). */
-static const struct cp_thread *crashed_thread(const struct cp_report *r)
-{
-	for (size_t i = 0; r && i < r->n_threads; i++)
-		if (r->threads[i].crashed)
-			return &r->threads[i];
-	return r && r->n_threads ? &r->threads[0] : NULL;
-}
-
 /*
  * The one line that says what crashed when its report could not be written (a full disk, a
  * read-only or refused spool, a quota): the executable, the signal, the crashed function
@@ -1019,7 +1010,7 @@ static const struct cp_thread *crashed_thread(const struct cp_report *r)
  */
 static void log_lost(const struct handle_context *c, const struct cp_report *r, int err, const char *why)
 {
-	const struct cp_thread *t = crashed_thread(r);
+	const struct cp_thread *t = cp_report_crashed_thread(r);
 	const char *exe = r && r->process.exe ? r->process.exe : c->proc.exe ? c->proc.exe : c->proc.comm;
 	int sig = r ? r->process.signal : c->signal;
 	const char *signame = cp_signal_name(sig);

@@ -97,14 +97,6 @@ static void add_fmt(struct fields *f, const char *name, const char *fmt, ...)
 	add_owned(f, name, r < 0 ? NULL : v);
 }
 
-static const struct cp_thread *crashed_thread(const struct cp_report *r)
-{
-	for (size_t i = 0; i < r->n_threads; i++)
-		if (r->threads[i].crashed)
-			return &r->threads[i];
-	return r->n_threads ? &r->threads[0] : NULL;
-}
-
 /* Print @s made safe into @out, at most @max bytes of it (then the marker). */
 static void put(FILE *out, const char *s, size_t max)
 {
@@ -153,7 +145,7 @@ static char *cgroup_unit(const char *cgroup)
 static char *make_message(const struct cp_report *r, const char *report_path)
 {
 	const struct cp_process *p = &r->process;
-	const struct cp_thread *t = crashed_thread(r);
+	const struct cp_thread *t = cp_report_crashed_thread(r);
 	const char *sig = cp_signal_name(p->signal);
 	char *buf = NULL;
 	size_t size = 0;
@@ -240,7 +232,7 @@ int cp_journal_fields(const struct cp_report *r, const char *report_path, const 
 {
 	struct fields fs = { .out = out }, *f = &fs;
 	const struct cp_process *p = &r->process;
-	const struct cp_thread *t = crashed_thread(r);
+	const struct cp_thread *t = cp_report_crashed_thread(r);
 	const char *sig = cp_signal_name(p->signal);
 
 	add_owned(f, "MESSAGE", make_message(r, report_path));

@@ -23,6 +23,14 @@ struct cp_report *cp_report_create(void)
 	return r;
 }
 
+const struct cp_thread *cp_report_crashed_thread(const struct cp_report *r)
+{
+	for (size_t i = 0; r && i < r->n_threads; i++)
+		if (r->threads[i].crashed)
+			return &r->threads[i];
+	return r && r->n_threads ? &r->threads[0] : NULL;
+}
+
 void cp_frame_deinit(struct cp_frame *f)
 {
 	free(f->module);

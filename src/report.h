@@ -157,6 +157,9 @@ void cp_report_destroy(struct cp_report *report);
 
 /* Add a thread (zeroed, tid set) and return it; NULL on ENOMEM. */
 struct cp_thread *cp_report_add_thread(struct cp_report *report, pid_t tid);
+/* The crashed thread of @report: the one marked crashed, else the first; NULL when @report
+ * is NULL or has no thread. */
+const struct cp_thread *cp_report_crashed_thread(const struct cp_report *report);
 /* Append a frame (zeroed, ip/sp set) to @t; NULL on ENOMEM. */
 struct cp_frame *cp_thread_add_frame(struct cp_thread *t, uint64_t ip, uint64_t sp);
 struct cp_module_info *cp_report_add_module(struct cp_report *report);

@@ -117,14 +117,6 @@ static void hash_frame(struct hash *h, const char *key, const struct cp_frame *f
 		hash_field(h, key, "unknown");
 }
 
-static const struct cp_thread *crashed_thread(const struct cp_report *r)
-{
-	for (size_t i = 0; i < r->n_threads; i++)
-		if (r->threads[i].crashed)
-			return &r->threads[i];
-	return r->n_threads > 0 ? &r->threads[0] : NULL;
-}
-
 /* The throw site: the first frame of the exception's own stack (the runtime's order puts
  * the frame that threw first), or none when the exception recorded no stack. */
 static const struct cp_frame *throw_site(const struct cp_exception *e)
@@ -140,7 +132,7 @@ static const struct cp_frame *throw_site(const struct cp_exception *e)
 int cp_report_sign(struct cp_report *r)
 {
 	struct hash h = { UINT64_C(0xcbf29ce484222325) };
-	const struct cp_thread *t = crashed_thread(r);
+	const struct cp_thread *t = cp_report_crashed_thread(r);
 
 	hash_field(&h, "scheme", SCHEME);
 	hash_field(&h, "signal", "%d", r->process.signal);
