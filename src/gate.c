@@ -23,6 +23,7 @@
 
 #include "cleanup.h"
 #include "gate.h"
+#include "retention.h"
 #include "log.h"
 #include "procfs.h"
 #include "spool.h"
@@ -52,24 +53,22 @@ uint64_t cp_gate_default_memory(unsigned n_slots)
 int cp_gate_parse_size(const char *s, bool suffixes, uint64_t *ret)
 {
 	char *end;
-	unsigned shift = 0;
 
 	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
+	if (suffixes) {
+		/* The spool caps' size syntax (retention.h), without their "auto". */
+		uint64_t u;
+		if (cp_parse_size(s, &u) < 0 || u == CP_RETENTION_AUTO)
+			return -EINVAL;
+		*ret = u;
+		return 0;
+	}
 	errno = 0;
 	unsigned long long u = strtoull(s, &end, 10);
-	if (errno)
+	if (errno || *end)
 		return -EINVAL;
-	if (suffixes && *end) {
-		const char *units = "KMGT", *p = strchr(units, *end & ~0x20);
-		if (!p || end[1])
-			return -EINVAL;
-		shift = 10 * (unsigned)(p - units + 1);
-		end++;
-	}
-	if (*end || (shift && u > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*ret = (uint64_t)u << shift;
+	*ret = u;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ unsigned cp_gate_default_analyses(void);
 uint64_t cp_gate_default_memory(unsigned n_slots);
 
 /* Parse the value of --max-analyses (a whole number) or, with @suffixes, of --max-memory
- * (bytes, or with a suffix K, M, G, T: powers of 1024). Returns 0 or -EINVAL. */
+ * (cp_parse_size()'s sizes, retention.h: bytes, or with a suffix K, M, G, T, powers of 1024;
+ * not "auto"). Returns 0 or -EINVAL. */
 int cp_gate_parse_size(const char *s, bool suffixes, uint64_t *ret);
 
 /* Open (making it when missing) the gate directory @dir with @n_slots slots sharing
