@@ -293,21 +293,32 @@ static unsigned in_window(const struct rl_entry *e, int64_t since)
 	return n;
 }
 
+/* The state file opened (state_open) and read into @s: its fd, or -errno (@s left empty). */
+static int state_load(int spool_fd, bool create, int lock, struct rl_state *s)
+{
+	int fd = state_open(spool_fd, create, lock);
+	if (fd < 0)
+		return fd;
+	int r = state_read(fd, s);
+	if (r < 0) {
+		free(s->e);
+		*s = (struct rl_state){ 0 };
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key, int64_t now,
 		       struct cp_ratelimit_verdict *ret)
 {
 	*ret = (struct cp_ratelimit_verdict){ 0 };
 	if (rl->max == 0)
 		return 0;
-	_cleanup_close_ int fd = state_open(spool_fd, true, LOCK_EX);
+	struct rl_state s = { 0 };
+	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
 	if (fd < 0)
 		return fd;
-	struct rl_state s = { 0 };
-	int r = state_read(fd, &s);
-	if (r < 0) {
-		free(s.e);
-		return r;
-	}
 	struct rl_entry *e = state_find(&s, key, true);
 	int64_t since = now - rl->window;
 	unsigned reports = 0;
@@ -340,7 +351,7 @@ int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key
 			memmove(e->times, e->times + 1, --e->n_times * sizeof(e->times[0]));
 		e->times[e->n_times++] = now;
 	}
-	r = state_write(fd, &s);
+	int r = state_write(fd, &s);
 	free(s.e);
 	return r;
 }
@@ -349,20 +360,15 @@ int cp_ratelimit_record(int spool_fd, uint64_t key, const char *signature)
 {
 	if (!cp_signature_valid(signature))
 		return -EINVAL;
-	_cleanup_close_ int fd = state_open(spool_fd, true, LOCK_EX);
+	struct rl_state s = { 0 };
+	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
 	if (fd < 0)
 		return fd;
-	struct rl_state s = { 0 };
-	int r = state_read(fd, &s);
-	if (r < 0) {
-		free(s.e);
-		return r;
-	}
 	struct rl_entry *e = state_find(&s, key, true);
 	if (e->signature[0] && strcmp(e->signature, signature) != 0)
 		e->ambiguous = true;
 	memcpy(e->signature, signature, CP_SIGNATURE_LEN + 1);
-	r = state_write(fd, &s);
+	int r = state_write(fd, &s);
 	free(s.e);
 	return r;
 }
@@ -371,17 +377,12 @@ int cp_ratelimit_counts(int spool_fd, struct cp_ratelimit_count **ret, size_t *n
 {
 	*ret = NULL;
 	*n_ret = 0;
-	_cleanup_close_ int fd = state_open(spool_fd, false, LOCK_SH);
+	struct rl_state s = { 0 };
+	_cleanup_close_ int fd = state_load(spool_fd, false, LOCK_SH, &s);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
 		return fd;
-	struct rl_state s = { 0 };
-	int r = state_read(fd, &s);
-	if (r < 0) {
-		free(s.e);
-		return r;
-	}
 	struct cp_ratelimit_count *c = calloc(s.n + 1, sizeof(*c));
 	size_t n = 0;
 	for (size_t i = 0; c && i < s.n; i++) {
