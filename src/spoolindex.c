@@ -52,6 +52,8 @@ static int cmp_entry(const void *pa, const void *pb)
 	const struct cp_spool_entry *a = pa, *b = pb;
 	if (a->time != b->time)
 		return a->time < b->time ? -1 : 1;
+	if (a->mtime_ns != b->mtime_ns)	/* within one second: the order they were written */
+		return a->mtime_ns < b->mtime_ns ? -1 : 1;
 	return strcmp(a->name, b->name);
 }
 
@@ -69,6 +71,12 @@ static int cmp_group(const void *pa, const void *pb)
 	const struct cp_spool_group *a = pa, *b = pb;
 	if (a->last != b->last)
 		return a->last > b->last ? -1 : 1;
+	/* Within one second, the group of the newer report first: reports point into the
+	 * entries, which are oldest first. A group of counts alone sorts after. */
+	const struct cp_spool_entry *na = a->n_reports ? a->reports[a->n_reports - 1] : NULL;
+	const struct cp_spool_entry *nb = b->n_reports ? b->reports[b->n_reports - 1] : NULL;
+	if (na != nb)
+		return !nb ? -1 : !na ? 1 : na > nb ? -1 : 1;
 	return strcmp(a->signature, b->signature);
 }
 
@@ -96,6 +104,7 @@ static bool read_entry(int dir_fd, const char *name, cp_spool_skip_fn skip, void
 		return false;
 	}
 	e->pid = 0;
+	e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	if (!parse_name(name, &e->time, &e->pid))
 		e->time = st.st_mtim.tv_sec;
 	e->name = strdup(name);

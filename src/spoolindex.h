@@ -25,6 +25,7 @@ struct cp_spool_entry {
 	char *name;			/* in the spool directory */
 	int64_t time;			/* from the name, else the mtime */
 	pid_t pid;			/* from the name, else 0 */
+	int64_t mtime_ns;		/* orders entries of the same second */
 	char signature[CP_SIGNATURE_LEN + 1];
 };
 
