@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -33,6 +34,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "procfs.h"
+#include "spill.h"
 #include "spool.h"
 #include "zio.h"
 
@@ -41,11 +43,13 @@
 
 struct cp_chain {
 	pid_t pid;		/* the other handler; 0 once reaped */
-	int wfd;		/* its stdin's write end; -1 once closed */
+	pid_t feeder;		/* the spill's reader that feeds it; 0 once reaped */
+	int wfd;		/* its stdin's write end; -1 once closed (the feeder's) */
+	int ready;		/* from the feeder: it reads, or is gone; -1 */
 	const char *crash_pid;	/* for the log */
 	char *path;
-	int64_t budget_ms;	/* what it may still cost crashpipe, in all */
-	int error;		/* why it was cut off, or 0 */
+	int64_t deadline_ms;	/* what it may cost crashpipe, in all, ends here */
+	unsigned timeout;
 };
 
 static const char *const own_specifiers[] = { "%P", "%i", "%u", "%g", "%s", "%t", "%c", "%h", "%F" };
@@ -240,7 +244,6 @@ int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra,
 		free(ch->path);
 		return cp_log_errno(LOG_ERR, -errno, "pid %s: chain: pipe: %m", crash_pid);
 	}
-	(void) fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(pfd[1]);
@@ -253,116 +256,108 @@ int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra,
 		free(ch->path);
 		return cp_log_errno(LOG_ERR, e, "pid %s: chain: fork: %m", crash_pid);
 	}
-	(void) fcntl(pfd[1], F_SETFL, O_NONBLOCK);
 	ch->pid = pid;
 	ch->wfd = pfd[1];
+	ch->ready = -1;
 	ch->crash_pid = crash_pid;
-	ch->budget_ms = (int64_t)timeout * 1000;
+	ch->timeout = timeout;
+	ch->deadline_ms = now_ms() + (int64_t)timeout * 1000;
 	*ret = TAKE_PTR(ch);
 	return 0;
 }
 
-static void cut(struct cp_chain *ch, int err)
+/* Has the other handler taken any of the @sent bytes from its pipe, or closed it? */
+static bool taken(int wfd, uint64_t sent)
 {
-	if (ch->wfd >= 0) {
-		close(ch->wfd);
-		ch->wfd = -1;
-	}
-	if (!ch->error) {
-		ch->error = err;
-		if (err == -ETIMEDOUT)
-			cp_log(LOG_WARNING, "pid %s: chain: %s stopped reading its core; cut off after the chain timeout",
-			       ch->crash_pid, ch->path);
-		else
-			cp_log_errno(LOG_WARNING, err, "pid %s: chain: %s took no more of its core: %m", ch->crash_pid, ch->path);
-	}
+	int queued = 0;
+	struct pollfd p = { .fd = wfd, .events = 0 };
+	if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR))
+		return true;
+	return ioctl(wfd, FIONREAD, &queued) == 0 && (uint64_t)queued < sent;
 }
 
-/* The zio sink: every raw byte of the core, in order. Blocks only while the other handler
- * has its budget left. */
-static int sink(void *userdata, const void *buf, size_t len)
+/* The feeder's process: the spill into the other handler's stdin, at its pace. It says on
+ * @ready when that handler has started to read, which it does only after it has read what
+ * it wants of /proc/PID (systemd-coredump: every field but the core): until then the
+ * process must be held. Exits 0 or an errno. */
+static int feed(struct cp_spill_reader *r, void *data)
 {
-	struct cp_chain *ch = userdata;
-	const char *p = buf;
+	const struct cp_chain *ch = data;
+	uint64_t sent = 0;
+	bool started = false;
+	ssize_t n;
+	int e = 0;
 
-	while (len && ch->wfd >= 0) {
-		ssize_t n = write(ch->wfd, p, len);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
+	int64_t left = ch->deadline_ms - now_ms();
+	alarm(left > 0 ? (unsigned)(left / 1000) + 1 : 1);
+	/* A pipe of one page, until it reads: the first byte it takes is seen at once. */
+	(void) fcntl(ch->wfd, F_SETPIPE_SZ, 4096);
+	while ((n = cp_spill_splice(r, ch->wfd, 1u << 20)) > 0) {
+		sent += (uint64_t)n;
+		if (!started && taken(ch->wfd, sent)) {
+			started = true;
+			(void) !write(ch->ready, "", 1);
+			(void) fcntl(ch->wfd, F_SETPIPE_SZ, 1 << 20);
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN) {
-			cut(ch, -errno);
-			break;
-		}
-		if (ch->budget_ms <= 0) {
-			cut(ch, -ETIMEDOUT);
-			break;
-		}
-		struct pollfd pfd = { .fd = ch->wfd, .events = POLLOUT };
-		int64_t t0 = now_ms();
-		(void) poll(&pfd, 1, (int)(ch->budget_ms > 60000 ? 60000 : ch->budget_ms));
-		ch->budget_ms -= now_ms() - t0;
 	}
-	/* The core is crashpipe's first: the other handler's trouble is no error of the read. */
+	if (n < 0)
+		e = (int)-n;
+	/* All of it is in the pipe: still held until it reads (a core of a page or two). */
+	while (!e && !started && !taken(ch->wfd, sent))
+		(void) poll(NULL, 0, 2);
+	if (e && e != EPIPE)
+		cp_log_errno(LOG_WARNING, -e, "pid %s: chain: feeding %s its core: %m", ch->crash_pid, ch->path);
+	return e == EPIPE ? 0 : e;
+}
+
+int cp_chain_attach(struct cp_chain *ch, struct cp_spill *spill)
+{
+	int pfd[2];
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	ch->ready = pfd[1];
+	pid_t pid = cp_spill_fork(spill, feed, ch);
+	close(pfd[1]);
+	ch->ready = -1;
+	if (pid < 0) {
+		close(pfd[0]);
+		return (int)pid;
+	}
+	ch->feeder = pid;
+	ch->ready = pfd[0];
+	/* Its stdin is the feeder's now: its end of file comes when the feeder is done. */
+	close(ch->wfd);
+	ch->wfd = -1;
 	return 0;
 }
 
-/* The same for the bytes handle skips (most of a core): duplicated from the kernel's pipe
- * into the other handler's (tee(2)), no copy through our memory. */
-static ssize_t tee_sink(void *userdata, int in_fd, size_t len)
+void cp_chain_release(struct cp_chain *ch)
 {
-	struct cp_chain *ch = userdata;
-
-	for (;;) {
-		struct pollfd in = { .fd = in_fd, .events = POLLIN };
-		/* The kernel's writer: tee would report its slowness as EAGAIN too. */
-		if (poll(&in, 1, -1) < 0 && errno != EINTR)
-			return -errno;
-		ssize_t n = tee(in_fd, ch->wfd, len, SPLICE_F_NONBLOCK);
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN) {
-			int e = -errno;
-			cut(ch, e);
-			return e;
-		}
-		if (ch->budget_ms <= 0) {
-			cut(ch, -ETIMEDOUT);
-			return -ETIMEDOUT;
-		}
-		struct pollfd out = { .fd = ch->wfd, .events = POLLOUT };
-		int64_t t0 = now_ms();
-		(void) poll(&out, 1, (int)(ch->budget_ms > 60000 ? 60000 : ch->budget_ms));
-		ch->budget_ms -= now_ms() - t0;
-	}
-}
-
-int cp_chain_attach(struct cp_chain *ch, struct cp_input *in)
-{
-	int r = cp_input_add_sink(in, sink, ch);
-	return r < 0 ? r : cp_input_sink_set_tee(in, ch, tee_sink);
-}
-
-void cp_chain_finish(struct cp_chain *ch)
-{
-	if (!ch || !ch->pid)
+	if (!ch)
 		return;
 	if (ch->wfd >= 0) {
-		close(ch->wfd);
+		close(ch->wfd);	/* never fed: end of file now */
 		ch->wfd = -1;
 	}
-	/* Held as the kernel would hold it for that handler alone: until it is done. */
-	int status = 0, pfd = (int)syscall(SYS_pidfd_open, ch->pid, 0);
-	int64_t deadline = now_ms() + (ch->budget_ms > 0 ? ch->budget_ms : 0);
+	if (ch->ready < 0)
+		return;
+	struct pollfd p = { .fd = ch->ready, .events = POLLIN };
+	int64_t left = ch->deadline_ms - now_ms();
+	if (left > 0 && poll(&p, 1, (int)left) == 0)
+		cp_log(LOG_WARNING, "pid %s: chain: %s did not read its core within the chain timeout; the process is let go",
+		       ch->crash_pid, ch->path);
+	close(ch->ready);
+	ch->ready = -1;
+}
+
+/* Wait for @pid until the deadline; killed (its process group too) past it. */
+static int reap(struct cp_chain *ch, pid_t pid, const char *what)
+{
+	int status = 0, pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	pid_t w;
-	while ((w = waitpid(ch->pid, &status, WNOHANG)) == 0) {
-		int64_t left = deadline - now_ms();
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0) {
+		int64_t left = ch->deadline_ms - now_ms();
 		if (left <= 0)
 			break;
 		if (pfd >= 0) {
@@ -375,15 +370,32 @@ void cp_chain_finish(struct cp_chain *ch)
 	if (pfd >= 0)
 		close(pfd);
 	if (w == 0) {
-		cp_log(LOG_WARNING, "pid %s: chain: %s did not exit within the chain timeout; killed", ch->crash_pid,
-		       ch->path);
-		kill(-ch->pid, SIGKILL);
-		kill(ch->pid, SIGKILL);
-		(void) waitpid(ch->pid, &status, 0);
-	} else if (w > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		cp_log(LOG_WARNING, "pid %s: chain: %s%s did not exit within the chain timeout; killed", ch->crash_pid,
+		       what, ch->path);
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		(void) waitpid(pid, &status, 0);
+		return -ETIMEDOUT;
+	}
+	return status;
+}
+
+void cp_chain_finish(struct cp_chain *ch)
+{
+	if (!ch)
+		return;
+	cp_chain_release(ch);
+	if (ch->feeder) {
+		(void) reap(ch, ch->feeder, "the feeder of ");
+		ch->feeder = 0;
+	}
+	if (!ch->pid)
+		return;
+	/* Its own time to store what it was fed, within the same timeout. */
+	int status = reap(ch, ch->pid, "");
+	if (status >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		cp_log(LOG_WARNING, "pid %s: chain: %s failed (%s %d)", ch->crash_pid, ch->path,
 		       WIFEXITED(status) ? "exit status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	}
 	ch->pid = 0;
 }
 
@@ -393,6 +405,8 @@ void cp_chain_destroy(struct cp_chain *ch)
 		return;
 	if (ch->wfd >= 0)
 		close(ch->wfd);
+	if (ch->ready >= 0)
+		close(ch->ready);
 	/* Not waited for here: handle is on its way out, and the kernel reparents it. */
 	free(ch->path);
 	free(ch);

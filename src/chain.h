@@ -10,9 +10,11 @@
  * arguments (%P %i %u %g %s %t %c %h %F) do not already carry: so the kernel expands them
  * all, and `handle` rebuilds the old handler's argv exactly. `handle` then runs that handler
  * as the kernel would (root, an empty environment, only stdin open, cwd /), its stdin a pipe
- * fed with every byte of the core as handle reads it (a zio sink). The other handler can
- * cost only its own core: it may delay crashpipe at most the chain timeout in all (blocked
- * writes plus the wait for its exit), after which it is cut off (and killed if still there).
+ * fed with every byte of the core from the spill (spill.h) by a process of its own, at the
+ * other handler's pace: the dying process is held until handle has read the core and the
+ * other handler has started to read (by then it has read /proc/PID), not until it has
+ * read it all. The other handler can cost only its own core: it may delay crashpipe at most
+ * the chain timeout in all, after which it is cut off (and killed if still there).
  */
 
 #include <stdbool.h>
@@ -23,7 +25,7 @@
 #define CP_DEFAULT_CHAIN_TIMEOUT 10	/* seconds */
 
 struct cp_chain;
-struct cp_input;
+struct cp_spill;
 
 /* install: *@suffix_ret is what crashpipe's pattern must end with to chain to @old_pattern
  * (the core_pattern being replaced, "|/path args..."): " --chain" and the arguments the
@@ -48,11 +50,16 @@ struct cp_chain_args {
 int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra, int n_extra,
 		   unsigned timeout, int pidfd, struct cp_chain **ret);
 
-/* Feed the core to it as @in is read (before the first read of the core). */
-int cp_chain_attach(struct cp_chain *ch, struct cp_input *in);
+/* Feed it the core from @spill (before the first byte is written to it): forks the feeder.
+ * Returns 0 or -errno (the other handler then gets an empty core). */
+int cp_chain_attach(struct cp_chain *ch, struct cp_spill *spill);
 
-/* The core is read: give the handler its end of file, and wait for it to exit within what
- * is left of the timeout; killed past it. Call before letting the process go. */
+/* The core is read: wait, within what is left of the timeout, until the other handler has
+ * started to read it (or is gone). Call before letting the process go. */
+void cp_chain_release(struct cp_chain *ch);
+
+/* After the report: wait for the feeder and the other handler to exit within what is left
+ * of the timeout; killed past it. */
 void cp_chain_finish(struct cp_chain *ch);
 
 /* NULL is a no-op. */

@@ -56,6 +56,7 @@
 #include "handle.h"
 #include "hint.h"
 #include "keepcore.h"
+#include "spill.h"
 #include "journal.h"
 #include "stub/hint.h"
 #include "log.h"
@@ -186,6 +187,7 @@ struct handle_context {
 	bool written;
 	char signature[CP_SIGNATURE_LEN + 1];	/* of the report written, "" unknown */
 	struct cp_keepcore *keep;	/* the core being kept, or NULL */
+	struct cp_spill *spill;		/* the core for the chained handler (spill.h), or NULL */
 
 	/* the crash-loop limit (ratelimit.h) */
 	uint64_t rate_key;
@@ -214,6 +216,7 @@ static void handle_context_done(struct handle_context *c)
 	cp_conf_deinit(&c->conf);
 	cp_report_destroy(c->report);
 	cp_keepcore_free(c->keep);
+	cp_spill_free(c->spill);
 	cp_gate_close(&c->gate);
 	cp_core_destroy(c->core);
 	cp_input_destroy(c->in);
@@ -640,6 +643,22 @@ static void keep_core_start(struct handle_context *c)
 		cp_log_errno(LOG_WARNING, r, "pid %d: cannot keep the core: %m", (int)c->pid);
 }
 
+/* Chain mode reads the core from the spill, during the hold and after it (spill.h): made
+ * before the first byte of the core is read. */
+static void start_spill(struct handle_context *c)
+{
+	if (!c->chain || c->spool_fd < 0)
+		return;
+	int r = cp_spill_new(c->spool_fd, &c->spill);
+	if (r == 0 && (r = cp_chain_attach(c->chain, c->spill)) == 0)
+		r = cp_spill_attach(c->spill, c->in);
+	if (r < 0) {
+		cp_log_errno(LOG_WARNING, r, "pid %d: chain: cannot feed the core to the other handler: %m", (int)c->pid);
+		cp_spill_free(c->spill);	/* its reader sees the end */
+		c->spill = NULL;
+	}
+}
+
 /* Chain mode: the other handler starts now, reading /proc while we do (chain.h). */
 static void start_chain(struct handle_context *c)
 {
@@ -651,8 +670,8 @@ static void start_chain(struct handle_context *c)
 static void read_core_head(struct handle_context *c)
 {
 	int r = cp_input_open(STDIN_FILENO, &c->in);
-	if (r == 0 && c->chain && cp_chain_attach(c->chain, c->in) < 0)
-		cp_log(LOG_WARNING, "pid %d: chain: cannot feed the core to the other handler", (int)c->pid);
+	if (r == 0)
+		start_spill(c);
 	if (r == 0)
 		keep_core_start(c);
 	if (r == 0)
@@ -1286,7 +1305,8 @@ static void drain(struct handle_context *c)
 		c->core = NULL;
 	}
 	drain_input(c);
-	cp_chain_finish(c->chain);
+	cp_spill_end(c->spill, 0);
+	cp_chain_release(c->chain);
 	close(STDIN_FILENO);
 }
 
@@ -1349,10 +1369,12 @@ static int write_report(struct handle_context *c)
 	cp_report_sign(c->report);
 	remember_signature(c, c->report);
 	int r = c->spool_fd < 0 ? c->spool_error : cp_report_write_at(c->report, c->spool_fd, c->name);
-	if ((r == -ENOSPC || r == -EDQUOT) && cp_keepcore_pending(c->keep)) {
-		/* The kept core goes, never the report. */
-		cp_log(LOG_WARNING, "pid %d: the spool is full; dropping the kept core for the report", (int)c->pid);
+	if ((r == -ENOSPC || r == -EDQUOT) && (cp_keepcore_pending(c->keep) || c->spill)) {
+		/* The kept core goes, and the chained handler's spill, never the report. */
+		cp_log(LOG_WARNING, "pid %d: the spool is full; dropping %s for the report", (int)c->pid,
+		       cp_keepcore_pending(c->keep) ? "the kept core" : "the chained handler's copy of the core");
 		cp_keepcore_abort(c->keep);
+		cp_spill_drop(c->spill);
 		r = cp_report_write_at(c->report, c->spool_fd, c->name);
 	}
 	log_written(c, c->report, r);
@@ -1458,6 +1480,7 @@ int cp_cmd_handle(int argc, char **argv)
 	read_core_head(&c);
 	if (rate_limited(&c)) {
 		drain(&c);
+		cp_chain_finish(c.chain);
 		return 0;
 	}
 	read_hint(&c);
@@ -1475,5 +1498,6 @@ int cp_cmd_handle(int argc, char **argv)
 	rate_record(&c);
 	fill_debug_cache(&c);
 	cp_gate_release(&c.gate);
+	cp_chain_finish(c.chain);	/* the other handler's own time, after ours */
 	return r < 0 ? 1 : 0;
 }

@@ -236,7 +236,11 @@ int cp_journal_fields(const struct cp_report *r, const char *report_path, const 
 	const char *sig = cp_signal_name(p->signal);
 
 	add_owned(f, "MESSAGE", make_message(r, report_path));
-	add_owned(f, "MESSAGE_ID", strdup(CP_JOURNAL_BACKTRACE_ID));
+	/* coredumpctl 252 asserts on a backtrace entry without COREDUMP_UID (parse_uid), which
+	 * would stop `coredumpctl list` for every crash of the machine: without the ids the
+	 * entry stays in the journal, untagged for it. */
+	if (p->has_ids)
+		add_owned(f, "MESSAGE_ID", strdup(CP_JOURNAL_BACKTRACE_ID));
 	add_owned(f, "PRIORITY", strdup("2"));	/* LOG_CRIT, as systemd-coredump */
 	add_owned(f, "SYSLOG_IDENTIFIER", strdup("crashpipe"));
 	add_fmt(f, "COREDUMP_PID", "%d", (int)p->pid);

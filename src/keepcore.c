@@ -199,7 +199,8 @@ int cp_keepcore_finish(struct cp_keepcore *k)
 
 void cp_keepcore_abort(struct cp_keepcore *k)
 {
-	drop(k, -ENOSPC);
+	if (k)
+		drop(k, -ENOSPC);
 }
 
 bool cp_keepcore_pending(const struct cp_keepcore *k)

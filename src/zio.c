@@ -46,7 +46,7 @@ struct cp_input {
 	int null_fd;			/* /dev/null for splice(), once opened; -1 */
 	struct cp_input_sink_slot {
 		cp_input_sink_fn fn;
-		cp_input_tee_fn tee;	/* or NULL */
+		cp_input_take_fn take;	/* or NULL */
 		void *userdata;
 		int error;
 	} sinks[CP_INPUT_MAX_SINKS];
@@ -184,31 +184,31 @@ int cp_input_add_sink(struct cp_input *in, cp_input_sink_fn fn, void *userdata)
 		return -ENOSPC;
 	in->sinks[in->n_sinks].fn = fn;
 	in->sinks[in->n_sinks].userdata = userdata;
-	in->sinks[in->n_sinks].tee = NULL;
+	in->sinks[in->n_sinks].take = NULL;
 	in->sinks[in->n_sinks].error = 0;
 	in->n_sinks++;
 	return 0;
 }
 
-int cp_input_sink_set_tee(struct cp_input *in, void *userdata, cp_input_tee_fn tee)
+int cp_input_sink_set_take(struct cp_input *in, void *userdata, cp_input_take_fn take)
 {
 	for (size_t i = 0; i < in->n_sinks; i++)
 		if (in->sinks[i].userdata == userdata) {
-			in->sinks[i].tee = tee;
+			in->sinks[i].take = take;
 			return 0;
 		}
 	return -ENOENT;
 }
 
-/* The one sink still working when it can take skipped bytes by tee(2); NULL otherwise. */
-static struct cp_input_sink_slot *tee_sink(struct cp_input *in)
+/* The one sink still working when it can take skipped bytes itself; NULL otherwise. */
+static struct cp_input_sink_slot *take_sink(struct cp_input *in)
 {
 	int found = -1;
 
 	for (size_t i = 0; i < in->n_sinks; i++) {
 		if (in->sinks[i].error)
 			continue;
-		if (!in->sinks[i].tee || found >= 0)
+		if (!in->sinks[i].take || found >= 0)
 			return NULL;
 		found = (int)i;
 	}
@@ -298,39 +298,28 @@ static ssize_t stream_read(struct cp_input *in, void *buf, size_t len)
 static ssize_t stream_skip(struct cp_input *in, size_t len)
 {
 	/* A sink must see the bytes, so they are read then, not spliced away; unless the
-	 * only one still working takes them from the pipe itself (tee(2): no copy), after
-	 * which exactly those bytes are spliced away. */
-	struct cp_input_sink_slot *t = in->fifo && !in->dctx && in->peek_off == in->peek_len ? tee_sink(in) : NULL;
-	if (in->fifo && !in->dctx && in->peek_off == in->peek_len && (t || !live_sinks(in))) {
+	 * only one still working takes them from the pipe itself (a splice(2) into its file:
+	 * no copy through our memory). */
+	bool plain_pipe = in->fifo && !in->dctx && in->peek_off == in->peek_len;
+	struct cp_input_sink_slot *t = plain_pipe ? take_sink(in) : NULL;
+	if (t) {
+		ssize_t n = t->take(t->userdata, in->fd, len);
+		if (n > 0)
+			in->pos += n;
+		if (n >= 0)
+			return n;
+		t->error = (int)n;	/* stopped: the bytes are read as usual */
+	}
+	if (plain_pipe && !live_sinks(in)) {
 		if (in->null_fd < 0)
 			in->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		size_t teed = 0, done = 0;
-		if (t && in->null_fd >= 0) {
-			ssize_t n = t->tee(t->userdata, in->fd, len);
-			if (n == 0)
-				return 0;	/* the end of the stream */
-			if (n < 0)
-				t->error = (int)n;
-			else
-				len = teed = (size_t)n;
-		}
 		while (in->null_fd >= 0) {
-			ssize_t n = splice(in->fd, NULL, in->null_fd, NULL, len - done, 0);
-			if (n > 0) {
+			ssize_t n = splice(in->fd, NULL, in->null_fd, NULL, len, 0);
+			if (n > 0)
 				in->pos += n;
-				done += (size_t)n;
-			}
-			/* The bytes duplicated are in the pipe already: take all of them. */
-			if (n > 0 && done < teed)
-				continue;
 			if (n >= 0)
-				return (ssize_t)done;
-			if (errno != EINTR && done)
-				return (ssize_t)done;
+				return n;
 			if (errno != EINTR) {
-				/* Bytes it has but were not skipped must not reach it twice. */
-				if (teed)
-					t->error = -EIO;
 				close(in->null_fd);
 				in->null_fd = -1;
 				in->fifo = false;	/* read() from now on */

@@ -52,13 +52,13 @@ typedef int (*cp_input_sink_fn)(void *userdata, const void *buf, size_t len);
 int cp_input_add_sink(struct cp_input *in, cp_input_sink_fn fn, void *userdata);
 
 /* The sink added with @userdata may also take the bytes the reader skips straight from the
- * input pipe, without their being copied: @tee duplicates up to @len bytes waiting in
- * @in_fd (tee(2), which does not consume them) and returns how many, 0 at the end of the
- * stream, or -errno (the sink is stopped, and the bytes are read as usual). Exactly that
- * many are then skipped. Used only while it is the one sink still working, on a plain
- * (not zstd) pipe. Returns 0, or -ENOENT when no sink has @userdata. */
-typedef ssize_t (*cp_input_tee_fn)(void *userdata, int in_fd, size_t len);
-int cp_input_sink_set_tee(struct cp_input *in, void *userdata, cp_input_tee_fn tee);
+ * input pipe, without their being copied through our memory: @take consumes up to @len
+ * bytes waiting in @in_fd itself (splice(2) into a file) and returns how many, 0 at the end
+ * of the stream, or -errno (the sink is stopped, and the bytes are read as usual). Used
+ * only while it is the one sink still working, on a plain (not zstd) pipe. Returns 0, or
+ * -ENOENT when no sink has @userdata. */
+typedef ssize_t (*cp_input_take_fn)(void *userdata, int in_fd, size_t len);
+int cp_input_sink_set_take(struct cp_input *in, void *userdata, cp_input_take_fn take);
 
 /* The error that stopped the sink added with @userdata, or 0. */
 int cp_input_sink_error(const struct cp_input *in, void *userdata);
