@@ -14,6 +14,9 @@
 #     systemd-coredump's entry (its core present) and crashpipe's (the exception and the
 #     frames), the two with the same pid and boot id; `coredumpctl dump PID` returns the core
 #     and `crashpipe analyze` of it has the same crashed-thread managed frames as the report;
+#     once more with crashpipe's analysis queued (--max-analyses 1, the one slot held by the
+#     test until systemd-coredump's entry is in), so crashpipe's entry is the newer of the
+#     two: it names the stored core (COREDUMP_FILENAME) and `coredumpctl dump` still works;
 #  3. standalone (`crashpipe install`, journald running): the entry has
 #     CRASHPIPE_EXCEPTION_TYPE, CRASHPIPE_SIGNATURE (the report's xattr), CRASHPIPE_REPORT,
 #     and `coredumpctl info` shows the exception and the frames.
@@ -32,6 +35,7 @@ dotnet_build
 [ -n "${APP[dotnet10]:-}" ] || skip "the .NET 10 test app did not build: $(head -3 build.err)"
 FRAMES="$abs_srcdir/check-runtime-frames.py"
 BACKTRACE_ID=1f4e0a44a88649939aaea34fc6da8c95
+CP_GATE_DIR=/run/crashpipe/gate	# src/gate.h
 COREDUMP_ID=fc2e22bc6ee647b6b90729ab34a250b1
 
 systemd_coredump_start
@@ -138,50 +142,97 @@ assert p["core_writer"] == "systemd-coredump" and p["pid"] == int(sys.argv[2]), 
 fi
 
 # 2. chain: crashpipe is the handler and hands the core on to systemd-coredump.
-cspool=$short/chain
-mkdir -p "$cspool"
-"$CRASHPIPE" install --chain --spool "$cspool" >install-chain.out 2>&1 || fail "install --chain: $(cat install-chain.out)"
-case $(cat /proc/sys/kernel/core_pattern) in
-*" handle "*" --chain %d") ;;
-*) fail "install --chain set '$(cat /proc/sys/kernel/core_pattern)'" ;;
-esac
-if crash chain "${HOOK[@]}"; then
-	report_of chain "$cspool" && report_facts chain
-	if systemd_coredump_wait_stored stored "$pid" 90 &&
-		journal_entry chain-sdc.json MESSAGE_ID=$COREDUMP_ID COREDUMP_PID="$pid"; then
-		if journal_entry chain-entry.json MESSAGE_ID=$BACKTRACE_ID COREDUMP_PID="$pid"; then
-			[ -z "${report:-}" ] || entry_facts chain chain-entry.json
-			check "chain: both entries tied by pid and boot id" python3 -c '
+# chain_crash MODE [queued]: a crash and every check of it in chain mode. queued: the
+# analysis waited for a slot (the test's $holder, let go once systemd-coredump's entry is
+# in), so crashpipe kept no .NET heap (handle.c, take_slot_or_queue(): the report says so
+# and has no managed frames); the stored core is whole, and its analysis has them.
+chain_crash() {
+	local m=$1 queued=${2:-} order
+	crash "$m" "${HOOK[@]}" || return 0
+	report=
+	if ! systemd_coredump_wait_stored stored "$pid" 90 ||
+		! journal_entry "$m-sdc.json" MESSAGE_ID=$COREDUMP_ID COREDUMP_PID="$pid"; then
+		check_failed "$m: systemd-coredump stored no core of pid $pid: $(tail -5 "$test_dir/socket-activate.log")"
+		return 0
+	fi
+	[ -z "$holder" ] || { kill "$holder"; wait "$holder" 2>/dev/null; holder=; }
+	if ! journal_entry "$m-entry.json" MESSAGE_ID=$BACKTRACE_ID COREDUMP_PID="$pid"; then
+		check_failed "$m: no crashpipe journal entry of pid $pid"
+		return 0
+	fi
+	if [ -z "$queued" ]; then
+		report_of "$m" "$cspool" && report_facts "$m"
+		[ -z "$report" ] || entry_facts "$m" "$m-entry.json"
+	elif report_of "$m" "$cspool"; then
+		check "$m: the report is the full one, saying the heap was not kept" \
+			grep -qF 'the .NET heap was not kept while this crash waited its turn' "$m.json"
+		check "$m: crashpipe's entry" python3 "$abs_srcdir/check-journal.py" "$m-entry.json" \
+			COREDUMP_PID="$pid" CRASHPIPE_REPORT="$report" CRASHPIPE_RUNTIME=coreclr
+	fi
+	check "$m: both entries tied by pid and boot id" python3 -c '
 import json, sys
 a, b = (json.loads(open(p).read()) for p in sys.argv[1:3])
 assert a["COREDUMP_PID"] == b["COREDUMP_PID"] == sys.argv[3], (a["COREDUMP_PID"], b["COREDUMP_PID"])
 assert a["_BOOT_ID"] == b["_BOOT_ID"], (a["_BOOT_ID"], b["_BOOT_ID"])
-assert b.get("CRASHPIPE_BOOT_ID", a["_BOOT_ID"]).replace("-", "") == a["_BOOT_ID"], b.get("CRASHPIPE_BOOT_ID")
-' chain-sdc.json chain-entry.json "$pid"
-		else
-			check_failed "chain: no crashpipe journal entry of pid $pid"
-		fi
-		info_facts chain
-		# both entries: systemd-coredump's (Storage, its core present) and crashpipe's
-		check "chain: coredumpctl info shows systemd-coredump's entry with its core" grep -q 'Storage:.*(present)' chain.info
-		check "chain: coredumpctl info shows crashpipe's entry" grep -qF "Report: $report" chain.info
-		check "chain: coredumpctl info shows two entries of pid $pid" \
-			test "$(grep -c "^ *PID: $pid " chain.info)" = 2
-		if coredumpctl dump --no-pager -o chain.core "$pid" >chain-dump.out 2>&1; then
-			if "$CRASHPIPE" analyze -o chain-dumped.json chain.core 2>chain-analyze.err; then
-				check "chain: the dumped core's managed frames are the report's" python3 "$FRAMES" same chain.json chain-dumped.json --name "chain dump"
-				frames chain "coredumpctl dump + analyze" report chain-dumped.json
-			else
-				check_failed "chain: analyze of the dumped core: $(tail -2 chain-analyze.err)"
-			fi
-			rm -f chain.core
-		else
-			check_failed "chain: coredumpctl dump $pid: $(tail -3 chain-dump.out)"
-		fi
+assert b["CRASHPIPE_BOOT_ID"].replace("-", "") == a["_BOOT_ID"], b["CRASHPIPE_BOOT_ID"]
+' "$m-sdc.json" "$m-entry.json" "$pid"
+	# `coredumpctl dump PID` reads the newer entry of the pid: crashpipe's, when it is the
+	# newer one, names systemd-coredump's core
+	order=$(python3 -c '
+import json, sys
+a, b = (int(json.loads(open(p).read())["__REALTIME_TIMESTAMP"]) for p in sys.argv[1:3])
+print("newer" if b > a else "older")' "$m-sdc.json" "$m-entry.json")
+	echo "$m: crashpipe's entry is $order than systemd-coredump's"
+	summary+=("$m: crashpipe's entry $order than systemd-coredump's")
+	[ "$order" = older ] || check "$m: crashpipe's entry (the newer) names the stored core" \
+		python3 "$abs_srcdir/check-journal.py" "$m-entry.json" COREDUMP_FILENAME="$stored"
+	if [ -z "$queued" ]; then
+		info_facts "$m"
 	else
-		check_failed "chain: systemd-coredump stored no core of pid $pid: $(tail -5 "$test_dir/socket-activate.log")"
+		coredumpctl info --no-pager "$pid" >"$m.info" 2>&1 || check_failed "$m: coredumpctl info $pid: $(tail -3 "$m.info")"
 	fi
+	# both entries: systemd-coredump's (Storage, its core present) and crashpipe's
+	check "$m: coredumpctl info shows systemd-coredump's entry with its core" grep -q "Storage: $stored (present)" "$m.info"
+	check "$m: coredumpctl info shows crashpipe's entry" grep -qF "Report: $report" "$m.info"
+	check "$m: coredumpctl info shows two entries of pid $pid" test "$(grep -c "^ *PID: $pid " "$m.info")" = 2
+	if ! coredumpctl dump --no-pager -o "$m.core" "$pid" >"$m-dump.out" 2>&1; then
+		check_failed "$m: coredumpctl dump $pid: $(tail -3 "$m-dump.out")"
+		return 0
+	fi
+	if "$CRASHPIPE" analyze -o "$m-dumped.json" "$m.core" 2>"$m-analyze.err"; then
+		[ -n "$queued" ] || check "$m: the dumped core's managed frames are the report's" \
+			python3 "$FRAMES" same "$m.json" "$m-dumped.json" --name "$m dump"
+		frames "$m" "coredumpctl dump + analyze" report "$m-dumped.json"
+	else
+		check_failed "$m: analyze of the dumped core: $(tail -2 "$m-analyze.err")"
+	fi
+	rm -f "$m.core"
+}
+cspool=$short/chain
+mkdir -p "$cspool"
+"$CRASHPIPE" install --chain --spool "$cspool" >install-chain.out 2>&1 || fail "install --chain: $(cat install-chain.out)"
+chain_pattern=$(cat /proc/sys/kernel/core_pattern)
+case $chain_pattern in
+*" handle "*" --chain %d") ;;
+*) fail "install --chain set '$chain_pattern'" ;;
+esac
+# crashpipe's entry the newer: its analysis waits for a slot (--max-analyses 1, the one
+# slot held by the test) until systemd-coredump has stored the core and logged its entry
+holder=
+chain_crash chain
+queued=${chain_pattern/ handle / handle --max-analyses 1 }
+set_core_pattern "$queued"
+[ "$(cat /proc/sys/kernel/core_pattern)" = "$queued" ] || fail "core_pattern did not take '$queued' (${#queued} bytes)"
+if [ -f "$CP_GATE_DIR/slot.0" ]; then
+	( exec 8>>"$CP_GATE_DIR/slot.0" && flock 8 && exec sleep 300 ) &	# the sleep holds the lock
+	holder=$!
+	at_exit '[ -z "$holder" ] || kill "$holder" 2>/dev/null'
+	sleep 0.2
+	chain_crash chain-queued queued
+else
+	check_failed "no analysis slot $CP_GATE_DIR/slot.0 after the first crash"
 fi
+set_core_pattern "$chain_pattern"
 "$CRASHPIPE" uninstall --spool "$cspool" >uninstall-chain.out 2>&1 || check_failed "uninstall (chain): $(cat uninstall-chain.out)"
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$sdc_pattern" ] || check_failed "uninstall left '$(cat /proc/sys/kernel/core_pattern)'"
 
