@@ -12,9 +12,13 @@
  * systemd-coredump's own directory (CP_FOLLOW_COREDUMP_DIR), without following a link,
  * and only when it is a regular file. A core that is missing (vacuumed), refused or
  * unreadable (truncated) gives a report of the journal's fields alone, with a note.
+ *
+ * cp_coredump_stored_core() finds, by the name systemd-coredump gives it, the core it
+ * stored of a crash: chain mode's journal entry names it (handle.c).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -101,6 +105,55 @@ static int open_stored_core(const char *filename, const char **why)
 		return -EPERM;
 	}
 	return fd;
+}
+
+char *cp_coredump_stored_core(pid_t pid, uid_t uid, const char *boot_id, int64_t time)
+{
+	char boot[33], tail[128];
+	size_t n = 0;
+	if (!boot_id || time < 0 || pid <= 0)
+		return NULL;
+	for (const char *s = boot_id; *s && *s != '\n' && n < sizeof(boot) - 1; s++)
+		if (*s != '-')
+			boot[n++] = *s;
+	boot[n] = '\0';
+	if (n != 32)
+		return NULL;
+	/* ".UID.BOOTID.PID.USEC": COMM before it may hold dots, a suffix may follow it */
+	int k = snprintf(tail, sizeof(tail), ".%u.%s.%d.%" PRId64 "000000", (unsigned)uid, boot, (int)pid, time);
+	if (k < 0 || (size_t)k >= sizeof(tail))
+		return NULL;
+	_cleanup_close_ int dfd = open(CP_FOLLOW_COREDUMP_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return NULL;
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		return NULL;
+	dfd = -1;	/* the DIR's now */
+	char *found = NULL;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		static const char *const suffixes[] = { ".zst", ".xz", ".lz4", "" };
+		const char *name = de->d_name;
+		size_t len = strlen(name), i;
+		if (strncmp(name, "core.", 5) != 0)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(suffixes); i++) {
+			size_t sl = strlen(suffixes[i]);
+			if (len > 5 + (size_t)k + sl && strcmp(name + len - sl, suffixes[i]) == 0 &&
+			    strncmp(name + len - sl - k, tail, k) == 0)
+				break;
+		}
+		if (i == ARRAY_SIZE(suffixes))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (asprintf(&found, "%s/%s", CP_FOLLOW_COREDUMP_DIR, name) < 0)
+			found = NULL;
+	}
+	closedir(d);
+	return found;
 }
 
 static char *dup_or_null(const char *s)

@@ -51,6 +51,7 @@
 #include "core.h"
 #include "debugcache.h"
 #include "symcache.h"
+#include "follow.h"
 #include "fsopen.h"
 #include "gate.h"
 #include "handle.h"
@@ -1460,6 +1461,14 @@ static void fill_debug_cache(const struct handle_context *c)
 	cp_report_destroy(rep);
 }
 
+/* Chain mode: the core systemd-coredump has stored for this crash by now, or NULL. */
+static char *stored_core(const struct handle_context *c)
+{
+	if (!c->have[META_ARGV_PID] || !c->have[META_ARGV_UID] || !c->have[META_ARGV_TIMESTAMP])
+		return NULL;
+	return cp_coredump_stored_core(c->pid, c->uid, c->boot_id, c->time);
+}
+
 int cp_cmd_handle(int argc, char **argv)
 {
 	_cleanup_(handle_context_done) struct handle_context c = HANDLE_CONTEXT_NULL;
@@ -1493,8 +1502,12 @@ int cp_cmd_handle(int argc, char **argv)
 	int r = write_report(&c);
 	keep_core_commit(&c);
 	trim_spool(&c);
-	if (c.report)	/* the journal entry, report or not (journal.h) */
-		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, NULL);
+	if (c.report) {	/* the journal entry, report or not (journal.h) */
+		/* Chain mode: the core systemd-coredump stored already, if it did (our entry is
+		 * then the newer of the pid's two, the one `coredumpctl dump PID` reads). */
+		_cleanup_free_ char *stored = c.chain ? stored_core(&c) : NULL;
+		(void)cp_journal_send(c.report, c.written ? c.path : NULL, c.report->signature, stored);
+	}
 	rate_record(&c);
 	fill_debug_cache(&c);
 	cp_gate_release(&c.gate);
