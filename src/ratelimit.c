@@ -527,6 +527,8 @@ int cp_ratelimit_check_dotnet(int spool_fd, const struct cp_ratelimit *rl, uint6
 		} else {
 			if (!e)
 				e = state_find_keep(&s, key, true, c);
+			if (e->kind != RL_KEY && e != c)
+				*e = (struct rl_entry){ .key = key };
 			memcpy(ret->signature, e->signature, sizeof(ret->signature));
 			take_time(e, since, now);
 			take_time(c, since, now);
