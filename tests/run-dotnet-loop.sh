@@ -21,6 +21,7 @@
 . "$abs_srcdir/dotnet/dotnet-subr.sh"
 
 LOOPS=${CRASHPIPE_DOTNET_LOOPS:-1000} LIMIT=3 SAME=2 OTHER=4
+DOTNET_KEEP_RATE_LIMIT=1	# run_app: the limit's state is what this test is about
 
 dotnet_need --dac
 need dmesg
