@@ -1,21 +1,26 @@
 #!/usr/bin/env python3
-"""check-dotnet-loop.py LIST.json FATES LOOPS SAME OTHER LIMIT - run-dotnet-loop.sh's oracle.
+"""check-dotnet-loop.py LIST.json FATES LOOPS SAME OTHER LIMIT [KMSG] - run-dotnet-loop.sh's oracle.
 
 LIST.json is `crashpipe list --json`; FATES has one line per crash, "SCENARIO PID FATE"
 (reported, before, after: counted before or after its analysis; none: no log line). The
 groups are told apart by the exception of their reports (System.InvalidOperationException
-for the loop, System.FormatException for the other kind), the native one by its exe."""
+for the loop, System.FormatException for the other kind), the native one by its exe. With
+KMSG (the kernel log, with its timestamps), the handler's time per crash of the loop is
+printed: from its first line ("collecting") to its last (report written, or counted)."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 groups = json.load(open(sys.argv[1]))
 loops, same, other, limit = map(int, sys.argv[3:7])
 fates = {}
+pids = {}
 for line in open(sys.argv[2]):
     sc, pid, fate = line.split()
     fates.setdefault(sc, []).append(fate)
+    pids[pid] = (sc, fate)
 failed = []
 
 
@@ -70,6 +75,23 @@ check(len(gs) == 1 and gs[0]["count"] == 1 and gs[0]["reported"] == 1,
       "the native crash during the loop: %s" % gs)
 check(fates.get("native") == ["reported"], "the native crash's log line: %s" % fates.get("native"))
 check(set(by_kind) <= {"main", "generic", "native"}, "other groups: %s" % sorted(set(by_kind) - {"main", "generic", "native"}))
+if len(sys.argv) > 7:
+    first, last = {}, {}
+    for line in open(sys.argv[7], errors="replace"):
+        m = re.match(r"\[\s*([0-9.]+)\] crashpipe\[[0-9]+\]: pid ([0-9]+)[ :]", line)
+        if not m or m.group(2) not in pids:
+            continue
+        t, pid = float(m.group(1)), m.group(2)
+        if "collecting" in line:
+            first[pid] = t
+        elif "report written" in line or "counted without" in line:
+            last[pid] = t
+    for fate in ("reported", "before", "after"):
+        ms = sorted((last[p] - first[p]) * 1000 for p, (sc, f) in pids.items()
+                    if sc == "main" and f == fate and p in first and p in last)
+        if ms:
+            print("handler time, main, %s: %d crashes, median %.1f ms, max %.1f ms" % (
+                fate, len(ms), ms[len(ms) // 2], ms[-1]))
 for f in failed:
     print("FAILED: " + f)
 sys.exit(1 if failed else 0)

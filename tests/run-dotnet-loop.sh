@@ -93,7 +93,7 @@ for sc in main threads100 generic native; do
 done
 
 # One report of each group, decompressed, to tell the groups apart by their exception.
-python3 "$abs_srcdir/check-dotnet-loop.py" list.json fates.txt "$LOOPS" "$SAME" "$OTHER" "$LIMIT" ||
+python3 "$abs_srcdir/check-dotnet-loop.py" list.json fates.txt "$LOOPS" "$SAME" "$OTHER" "$LIMIT" kmsg.log ||
 	check_failed "the crash loop's counts (above)"
 
 left=$(ls -A "$hints")
