@@ -13,9 +13,8 @@
  * analysis found, with the key's recent report times and the crashes counted without a
  * report. A key is over its limit when the reports of its signature (over every key that
  * found it) in the window reach max; a key whose analysis has not ended yet counts its own
- * reports. A key that has given two different signatures (one crash site, two bugs: two
- * .NET exceptions thrown through the same runtime frame) is never limited: the limit must
- * not hide a different bug.
+ * reports. A key that has given two different signatures (one crash site, two bugs) is
+ * never limited by itself: the limit must not hide a different bug.
  *
  * A .NET process's key says nothing of its exception: every unhandled exception aborts at
  * the same place in the runtime, so distinct exceptions of one service would merge. That
@@ -76,8 +75,10 @@ uint64_t cp_ratelimit_key(const struct cp_core *core, const char *exe, int exe_f
  * (JIT code, ReadyToRun images, the executable), each by its file and offset, read through
  * @mem_fd (the live process's /proc/PID/mem; -1: none, the key is then @coarse's alone,
  * hashed). The same for every crash of one exception thrown through one path, measured on
- * .NET 10 (tests/run-dotnet-loop.sh); a service whose JIT places code differently from run
- * to run gets a new key each time, and then only the coarse key's analysis limit holds. */
+ * .NET 10 (tests/run-dotnet-loop.sh: 2 of 1000 crashes of one loop had another key, with
+ * 32 values 6 or 7, with 4 as few but less telling); a service whose JIT places code
+ * differently from run to run gets a new key each time, and then only the coarse key's
+ * bound on analyses holds. */
 uint64_t cp_ratelimit_dotnet_key(uint64_t coarse, const struct cp_core *core, int mem_fd);
 
 /* What cp_ratelimit_check*() decided. */
