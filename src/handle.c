@@ -192,7 +192,11 @@ struct handle_context {
 
 	/* the crash-loop limit (ratelimit.h) */
 	uint64_t rate_key;
+	uint64_t rate_coarse;		/* .NET: the coarse key (rate_key is the fine one); 0 native */
+	int64_t rate_slot;		/* when the report slot was taken */
+	int64_t rate_analysis;		/* .NET: when the coarse key's analysis was taken, 0 none */
 	bool rate_checked;		/* a report slot was taken for rate_key */
+	bool rate_after;		/* .NET: the signature was checked after the analysis */
 	bool counted;			/* over the limit: counted, no report */
 };
 
@@ -689,10 +693,10 @@ static bool rate_limited(struct handle_context *c)
 		return false;
 	/* Every unhandled exception of a .NET process aborts at the same place in the runtime:
 	 * its key (the executable, the signal, the crashed pc) says nothing of which exception
-	 * it was, and distinct exceptions of one service would be counted as one loop. A .NET
-	 * crash is always analysed. */
-	if (c->core_error == 0 && cp_core_is_dotnet(c->core))
-		return false;
+	 * it was. It is the coarse key, limited in analyses; the fine key adds the managed code
+	 * on the crashed thread's stack; the signature is checked again after the analysis
+	 * (rate_counted()). */
+	bool dotnet = c->core_error == 0 && cp_core_is_dotnet(c->core);
 	/* The executable's build-id, from the file the pidfd-checked /proc read found. */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
@@ -704,19 +708,67 @@ static bool rate_limited(struct handle_context *c)
 	}
 	c->rate_key = cp_ratelimit_key(c->core_error == 0 ? c->core : NULL, c->proc.exe, exe_fd, c->signal);
 	struct cp_ratelimit_verdict v;
-	int r = cp_ratelimit_check(c->spool_fd, &c->rate_limit, c->rate_key, (int64_t)time(NULL), &v);
+	int r;
+	if (dotnet) {
+		c->rate_coarse = c->rate_key;
+		c->rate_key = cp_ratelimit_dotnet_key(c->rate_coarse, c->core, c->proc.valid ? c->proc.memfd : -1);
+		r = cp_ratelimit_check_dotnet(c->spool_fd, &c->rate_limit, c->rate_key, c->rate_coarse,
+					      (int64_t)time(NULL), &v);
+	} else {
+		r = cp_ratelimit_check(c->spool_fd, &c->rate_limit, c->rate_key, (int64_t)time(NULL), &v);
+	}
 	if (r < 0) {
 		cp_log_errno(LOG_WARNING, r, "pid %d: crash-loop state %s/%s unusable (%m); reporting", (int)c->pid,
 			     c->spool, CP_RATELIMIT_STATE);
 		return false;
 	}
 	c->rate_checked = true;
+	c->rate_slot = v.slot;
+	c->rate_analysis = v.analysis;
 	if (!v.counted)
 		return false;
 	c->counted = true;
-	cp_log(LOG_INFO, "pid %d (%s) died on signal %d: crash loop of signature %s (%u reports in the last %" PRId64 " s); counted without a report, %" PRIu64 " so far",
+	cp_log(LOG_INFO, "pid %d (%s) died on signal %d: crash loop of signature %s (%u %s in the last %" PRId64 " s); counted without a report, %" PRIu64 " so far",
 	       (int)c->pid, report_basename(c) ? report_basename(c) : "?", c->signal,
-	       v.signature[0] ? v.signature : "(pending)", v.reports, c->rate_limit.window, v.count);
+	       v.signature[0] ? v.signature : "(pending)", v.reports,
+	       v.coarse ? "analyses of the executable's new .NET stacks without a report" : "reports", c->rate_limit.window, v.count);
+	return true;
+}
+
+/* .NET, after the analysis: when the signature @r has is over its limit (ratelimit.h), the
+ * crash is counted and logged, and gets no report (nor a journal entry, as a crash counted
+ * before its analysis); its preliminary report, if one was written, goes. */
+static bool rate_counted(struct handle_context *c, struct cp_report *r)
+{
+	if (c->counted)
+		return true;
+	if (!c->rate_checked || !c->rate_coarse || c->rate_after || c->written || !r)
+		return false;
+	c->rate_after = true;
+	char sig[CP_SIGNATURE_LEN + 1] = "";
+	bool had = r->signature != NULL;
+	if (had || cp_report_sign(r) == 0)
+		snprintf(sig, sizeof(sig), "%s", r->signature ? r->signature : "");
+	if (!had) {	/* signed again when written, after the parent's notes */
+		free(r->signature);
+		r->signature = NULL;
+	}
+	struct cp_ratelimit_verdict v;
+	int e = cp_ratelimit_check_signature(c->spool_fd, &c->rate_limit, c->rate_key, c->rate_coarse, sig,
+					     c->rate_slot, c->rate_analysis, (int64_t)time(NULL), &v);
+	if (e < 0 && sig[0])
+		cp_log_errno(LOG_WARNING, e, "pid %d: crash-loop state %s/%s: %m; reporting", (int)c->pid, c->spool,
+			     CP_RATELIMIT_STATE);
+	if (e < 0 || !v.counted)
+		return false;
+	c->counted = true;
+	if (c->preliminary && unlinkat(c->spool_fd, c->name, 0) == 0)
+		c->preliminary = false;
+	const struct cp_thread *t = cp_report_crashed_thread(r);
+	const char *exc = t && t->exception && t->exception->type ? t->exception->type : NULL;
+	cp_log(LOG_INFO, "pid %d (%s) died on signal %d: crash loop of signature %s (%u reports in the last %" PRId64 " s); counted without a report after its analysis%s%s, %" PRIu64 " so far",
+	       (int)c->pid, report_basename(c) ? report_basename(c) : "?", c->signal, sig, v.reports,
+	       c->rate_limit.window, exc ? ", .NET exception " : "", exc ? exc : "", v.count);
 	return true;
 }
 
@@ -1220,6 +1272,10 @@ static void analyse_live(struct handle_context *c)
 	const char *why = too_big ? "too large" : NULL;
 	struct cp_report *r = !too_big ? accept_report(c, json, len, true, &why) : NULL;
 	char st[64];
+	if (r && rate_counted(c, r)) {
+		cp_report_destroy(c->report);
+		c->report = TAKE_PTR(r);	/* not written: counted */
+	}
 	/* A complete, valid report is all that counts: written first, the child reaped after. */
 	if (r) {
 		add_parent_notes(c, r);
@@ -1487,18 +1543,22 @@ int cp_cmd_handle(int argc, char **argv)
 	start_chain(&c);
 	open_gate(&c);
 	read_core_head(&c);
+	read_hint(&c);	/* read (and removed) even when the crash is counted */
 	if (rate_limited(&c)) {
 		drain(&c);
 		cp_chain_finish(c.chain);
 		return 0;
 	}
-	read_hint(&c);
 	take_slot_or_queue(&c);
 	analyse_live(&c);
 	drain(&c);
 	keep_core_finish(&c);
 	wait_for_slot(&c);
 	analyse_core(&c);
+	if (rate_counted(&c, c.report)) {
+		cp_gate_release(&c.gate);
+		return 0;
+	}
 	int r = write_report(&c);
 	keep_core_commit(&c);
 	trim_spool(&c);

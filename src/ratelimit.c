@@ -4,10 +4,15 @@
  *
  * The state file is text, one key a line:
  *   KEY SIGNATURE FLAGS COUNT FIRST LAST [TIME...]
- * KEY: 16 hex digits; SIGNATURE: 16 hex digits or "-" (analysis not ended yet); FLAGS: "a"
- * (ambiguous: two signatures seen, never limited) or "-"; COUNT: crashes counted without a
- * report, FIRST and LAST their times (0: none); TIMEs: the key's recent reports, oldest
- * first. All numbers decimal, times in seconds since the epoch.
+ * KEY: 16 hex digits; SIGNATURE: 16 hex digits or "-" (analysis not ended yet); FLAGS, one
+ * letter: "-" (a key: its TIMEs are its recent reports), "a" (the same, ambiguous: two
+ * signatures seen, never limited), "c" (a .NET process's coarse key: its TIMEs are its
+ * recent analyses, SIGNATURE the last one found) or "s" (a signature's own line: the
+ * crashes of SIGNATURE counted after their analysis; KEY is a hash of SIGNATURE, no
+ * TIMEs); COUNT: crashes counted without a report, FIRST and LAST their times (0: none);
+ * TIMEs oldest first. All numbers decimal, times in seconds since the epoch. "c" and "s"
+ * came with the .NET limit (2026-12): a crashpipe from before drops those lines as damaged,
+ * which costs it the .NET counts only.
  */
 #include "config.h"
 
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <elf.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,9 +35,17 @@
 /* Larger than any file we write (512 lines of under 1 KiB): anything larger is not ours. */
 #define STATE_MAX (1u << 20)
 
+/* What an entry's line is (its FLAGS letter). */
+enum rl_kind {
+	RL_KEY,			/* "-" or "a": a pre-analysis key; its times are report slots */
+	RL_COARSE,		/* "c": a .NET coarse key; its times are analyses */
+	RL_SIGNATURE,		/* "s": a signature's crashes counted after their analysis */
+};
+
 struct rl_entry {
 	uint64_t key;
 	char signature[CP_SIGNATURE_LEN + 1];	/* "" when not known */
+	enum rl_kind kind;
 	bool ambiguous;
 	uint64_t count;
 	int64_t first, last;
@@ -117,6 +131,51 @@ uint64_t cp_ratelimit_key(const struct cp_core *core, const char *exe, int exe_f
 	return h;
 }
 
+/* Is @path a shared object's (libX.so, libX.so.6)? Its code is the runtime's and libc's,
+ * the same for every exception; what tells them apart is the managed code. */
+static bool shared_object(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *so = strstr(base, ".so");
+	return so && (so[3] == '\0' || so[3] == '.');
+}
+
+uint64_t cp_ratelimit_dotnet_key(uint64_t coarse, const struct cp_core *core, int mem_fd)
+{
+	uint64_t h = coarse, words[CP_RATELIMIT_STACK_SCAN / 8];
+	char buf[64];
+	unsigned found = 0;
+
+	fnv_field(&h, "scheme", "crashpipe-ratelimit-dotnet/1");
+	if (!core || core->n_threads == 0 || core->crashed >= core->n_threads || mem_fd < 0)
+		return h;
+	uint64_t sp = core->threads[core->crashed].regs.rsp & ~UINT64_C(7);
+	const struct cp_segment *stack = cp_core_segment_at(core, sp);
+	if (!stack || sp > INT64_MAX)
+		return h;
+	size_t len = sizeof(words);
+	if (stack->vaddr + stack->memsz - sp < len)
+		len = (size_t)(stack->vaddr + stack->memsz - sp);
+	ssize_t n = pread(mem_fd, words, len, (off_t)sp);
+	for (size_t i = 0; n > 0 && i < (size_t)n / 8 && found < CP_RATELIMIT_STACK_CODE; i++) {
+		const struct cp_segment *seg = cp_core_segment_at(core, words[i]);
+		if (!seg || !(seg->flags & PF_X))
+			continue;
+		const struct cp_mapping *m = cp_core_mapping_at(core, words[i]);
+		if (m && m->path && shared_object(m->path))
+			continue;
+		/* JIT code (the double-mapped memfd, or anonymous memory), ReadyToRun images,
+		 * the executable: each by its file and offset, anonymous code by its offset in
+		 * its segment. */
+		fnv_field(&h, "code-file", m && m->path ? m->path : "anonymous");
+		snprintf(buf, sizeof(buf), "%" PRIx64, m ? words[i] - m->start + m->offset : words[i] - seg->vaddr);
+		fnv_field(&h, "code-offset", buf);
+		found++;
+	}
+	return h;
+}
+
 /* A whole number of up to 20 decimal digits, then a space or the end. */
 static bool next_u64(char **p, uint64_t *ret)
 {
@@ -161,11 +220,14 @@ static bool parse_line(char *line, struct rl_entry *e)
 			return false;
 		p += CP_SIGNATURE_LEN + 1;
 	}
-	if ((p[0] != 'a' && p[0] != '-') || p[1] != ' ')
+	if (!p[0] || !strchr("-acs", p[0]) || p[1] != ' ')
 		return false;
 	e->ambiguous = p[0] == 'a';
+	e->kind = p[0] == 'c' ? RL_COARSE : p[0] == 's' ? RL_SIGNATURE : RL_KEY;
 	p += 2;
 	if (!next_u64(&p, &e->count) || !next_time(&p, &e->first) || !next_time(&p, &e->last))
+		return false;
+	if (e->kind == RL_SIGNATURE && (*p || !e->signature[0]))
 		return false;
 	while (*p) {
 		int64_t t;
@@ -239,7 +301,8 @@ static int state_write(int fd, const struct rl_state *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct rl_entry *e = &s->e[i];
 		len += (size_t)snprintf(buf + len, cap - len, "%016" PRIx64 " %s %c %" PRIu64 " %" PRId64 " %" PRId64,
-					e->key, e->signature[0] ? e->signature : "-", e->ambiguous ? 'a' : '-',
+					e->key, e->signature[0] ? e->signature : "-",
+					e->kind == RL_COARSE ? 'c' : e->kind == RL_SIGNATURE ? 's' : e->ambiguous ? 'a' : '-',
 					e->count, e->first, e->last);
 		for (unsigned k = 0; k < e->n_times; k++)
 			len += (size_t)snprintf(buf + len, cap - len, " %" PRId64, e->times[k]);
@@ -264,8 +327,9 @@ static int64_t last_use(const struct rl_entry *e)
 	return t;
 }
 
-/* The entry of @key, made when missing (the least recently used one goes when full). */
-static struct rl_entry *state_find(struct rl_state *s, uint64_t key, bool create)
+/* The entry of @key, made when missing (the least recently used one goes when full, never
+ * @keep: an entry the caller still holds). */
+static struct rl_entry *state_find_keep(struct rl_state *s, uint64_t key, bool create, const struct rl_entry *keep)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->e[i].key == key)
@@ -274,9 +338,9 @@ static struct rl_entry *state_find(struct rl_state *s, uint64_t key, bool create
 		return NULL;
 	size_t slot = s->n;
 	if (s->n == CP_RATELIMIT_KEYS) {
-		slot = 0;
-		for (size_t i = 1; i < s->n; i++)
-			if (last_use(&s->e[i]) < last_use(&s->e[slot]))
+		slot = &s->e[0] == keep ? 1 : 0;
+		for (size_t i = slot + 1; i < s->n; i++)
+			if (&s->e[i] != keep && last_use(&s->e[i]) < last_use(&s->e[slot]))
 				slot = i;
 	} else {
 		s->n++;
@@ -285,12 +349,116 @@ static struct rl_entry *state_find(struct rl_state *s, uint64_t key, bool create
 	return &s->e[slot];
 }
 
+static struct rl_entry *state_find(struct rl_state *s, uint64_t key, bool create)
+{
+	return state_find_keep(s, key, create, NULL);
+}
+
 static unsigned in_window(const struct rl_entry *e, int64_t since)
 {
 	unsigned n = 0;
 	for (unsigned k = 0; k < e->n_times; k++)
 		n += e->times[k] > since;
 	return n;
+}
+
+/* The reports of @signature in the window: the report slots of every key that found it. */
+static unsigned reports_of(const struct rl_state *s, const char *signature, int64_t since)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->e[i].kind == RL_KEY && strcmp(s->e[i].signature, signature) == 0)
+			n += in_window(&s->e[i], since);
+	return n;
+}
+
+/* The crashes of @signature counted without a report, over every line of it. */
+static uint64_t counted_of(const struct rl_state *s, const char *signature)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->e[i].signature, signature) == 0)
+			n += s->e[i].count;
+	return n;
+}
+
+static void count_one(struct rl_entry *e, int64_t now)
+{
+	e->count++;
+	if (!e->first)
+		e->first = now;
+	e->last = now;
+}
+
+/* A time slot in @e at @now, the ones out of the window dropped, the oldest when full. */
+static void take_time(struct rl_entry *e, int64_t since, int64_t now)
+{
+	unsigned keep = 0;
+	for (unsigned k = 0; k < e->n_times; k++)
+		if (e->times[k] > since)
+			e->times[keep++] = e->times[k];
+	e->n_times = keep;
+	if (e->n_times == CP_RATELIMIT_MAX_TIMES)
+		memmove(e->times, e->times + 1, --e->n_times * sizeof(e->times[0]));
+	e->times[e->n_times++] = now;
+}
+
+static bool has_time(const struct rl_entry *e, int64_t t)
+{
+	for (unsigned k = 0; k < e->n_times; k++)
+		if (e->times[k] == t)
+			return true;
+	return false;
+}
+
+/* Give back one slot at @t (the newest such). */
+static void drop_time(struct rl_entry *e, int64_t t)
+{
+	for (unsigned k = e->n_times; k-- > 0;)
+		if (e->times[k] == t) {
+			memmove(e->times + k, e->times + k + 1, (e->n_times - k - 1) * sizeof(e->times[0]));
+			e->n_times--;
+			return;
+		}
+}
+
+static uint64_t signature_key(const char *signature)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	fnv_field(&h, "scheme", "crashpipe-ratelimit-signature/1");
+	fnv_field(&h, "signature", signature);
+	return h;
+}
+
+/* The "s" line of @signature (made when missing, never evicting @keep). */
+static struct rl_entry *signature_entry(struct rl_state *s, const char *signature, const struct rl_entry *keep)
+{
+	struct rl_entry *e = state_find_keep(s, signature_key(signature), true, keep);
+	if (e->kind != RL_SIGNATURE || strcmp(e->signature, signature) != 0) {
+		*e = (struct rl_entry){ .key = e->key, .kind = RL_SIGNATURE };
+		memcpy(e->signature, signature, CP_SIGNATURE_LEN + 1);
+	}
+	return e;
+}
+
+/* @e found @signature: what it counted so far stays its old signature's (its "s" line). */
+static void set_signature(struct rl_state *s, struct rl_entry *e, const char *signature, bool ambiguity)
+{
+	if (e->signature[0] && strcmp(e->signature, signature) != 0) {
+		if (ambiguity)
+			e->ambiguous = true;
+		if (e->count) {
+			struct rl_entry *old = signature_entry(s, e->signature, e);
+			old->count += e->count;
+			if (e->first && (!old->first || e->first < old->first))
+				old->first = e->first;
+			if (e->last > old->last)
+				old->last = e->last;
+			e->count = 0;
+			e->first = e->last = 0;
+		}
+	}
+	memcpy(e->signature, signature, CP_SIGNATURE_LEN + 1);
 }
 
 /* The state file opened (state_open) and read into @s: its fd, or -errno (@s left empty). */
@@ -309,6 +477,69 @@ static int state_load(int spool_fd, bool create, int lock, struct rl_state *s)
 	return fd;
 }
 
+unsigned cp_ratelimit_dotnet_analyses(const struct cp_ratelimit *rl)
+{
+	unsigned n = rl->max * CP_RATELIMIT_DOTNET_FACTOR;
+	return n > CP_RATELIMIT_MAX_TIMES ? CP_RATELIMIT_MAX_TIMES : n;
+}
+
+int cp_ratelimit_check_dotnet(int spool_fd, const struct cp_ratelimit *rl, uint64_t key, uint64_t coarse,
+			      int64_t now, struct cp_ratelimit_verdict *ret)
+{
+	*ret = (struct cp_ratelimit_verdict){ 0 };
+	if (rl->max == 0)
+		return 0;
+	struct rl_state s = { 0 };
+	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
+	if (fd < 0)
+		return fd;
+	int64_t since = now - rl->window;
+	/* Looked up, not made: a loop whose keys never repeat must not fill the file. */
+	struct rl_entry *e = state_find(&s, key, false);
+	if (e && e->kind != RL_KEY)
+		e = NULL;
+	if (e && !e->ambiguous) {
+		/* A key seen before that found one signature: as a native crash's. */
+		unsigned reports = e->signature[0] ? reports_of(&s, e->signature, since) : in_window(e, since);
+		ret->reports = reports;
+		memcpy(ret->signature, e->signature, sizeof(ret->signature));
+		if (reports >= rl->max) {
+			ret->counted = true;
+			count_one(e, now);
+			ret->count = e->signature[0] ? counted_of(&s, e->signature) : e->count;
+		} else {
+			take_time(e, since, now);
+			ret->slot = now;
+		}
+	} else {
+		/* A new key, or one that found two signatures: the analyses such keys cost the
+		 * executable (those that ended without a report, and those under way) are
+		 * bounded. */
+		struct rl_entry *c = state_find_keep(&s, coarse, true, e);
+		if (c->kind != RL_COARSE)
+			*c = (struct rl_entry){ .key = coarse, .kind = RL_COARSE };
+		ret->reports = in_window(c, since);
+		if (ret->reports >= cp_ratelimit_dotnet_analyses(rl)) {
+			ret->counted = ret->coarse = true;
+			memcpy(ret->signature, c->signature, sizeof(ret->signature));
+			count_one(c, now);
+			ret->count = c->signature[0] ? counted_of(&s, c->signature) : c->count;
+		} else {
+			if (!e)
+				e = state_find_keep(&s, key, true, c);
+			if (e->kind != RL_KEY && e != c)
+				*e = (struct rl_entry){ .key = key };
+			memcpy(ret->signature, e->signature, sizeof(ret->signature));
+			take_time(e, since, now);
+			take_time(c, since, now);
+			ret->slot = ret->analysis = now;
+		}
+	}
+	int r = state_write(fd, &s);
+	free(s.e);
+	return r;
+}
+
 int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key, int64_t now,
 		       struct cp_ratelimit_verdict *ret)
 {
@@ -320,36 +551,67 @@ int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key
 	if (fd < 0)
 		return fd;
 	struct rl_entry *e = state_find(&s, key, true);
+	if (e->kind != RL_KEY)
+		*e = (struct rl_entry){ .key = key };
 	int64_t since = now - rl->window;
-	unsigned reports = 0;
-	if (e->signature[0]) {
-		for (size_t i = 0; i < s.n; i++)
-			if (strcmp(s.e[i].signature, e->signature) == 0)
-				reports += in_window(&s.e[i], since);
-	} else {
-		reports = in_window(e, since);
-	}
+	unsigned reports = e->signature[0] ? reports_of(&s, e->signature, since) : in_window(e, since);
 	memcpy(ret->signature, e->signature, sizeof(ret->signature));
 	ret->reports = reports;
 	if (!e->ambiguous && reports >= rl->max) {
 		ret->counted = true;
-		e->count++;
-		if (!e->first)
-			e->first = now;
-		e->last = now;
-		for (size_t i = 0; i < s.n; i++)
-			if (&s.e[i] == e || (e->signature[0] && strcmp(s.e[i].signature, e->signature) == 0))
-				ret->count += s.e[i].count;
+		count_one(e, now);
+		ret->count = e->signature[0] ? counted_of(&s, e->signature) : e->count;
 	} else {
 		/* Take a report slot now: crashes of a loop arrive while the first analyses run. */
-		unsigned keep = 0;
-		for (unsigned k = 0; k < e->n_times; k++)
-			if (e->times[k] > since)
-				e->times[keep++] = e->times[k];
-		e->n_times = keep;
-		if (e->n_times == CP_RATELIMIT_MAX_TIMES)
-			memmove(e->times, e->times + 1, --e->n_times * sizeof(e->times[0]));
-		e->times[e->n_times++] = now;
+		take_time(e, since, now);
+		ret->slot = now;
+	}
+	int r = state_write(fd, &s);
+	free(s.e);
+	return r;
+}
+
+int cp_ratelimit_check_signature(int spool_fd, const struct cp_ratelimit *rl, uint64_t key, uint64_t coarse,
+				 const char *signature, int64_t slot, int64_t analysis, int64_t now,
+				 struct cp_ratelimit_verdict *ret)
+{
+	*ret = (struct cp_ratelimit_verdict){ .slot = slot };
+	if (rl->max == 0)
+		return 0;
+	if (!cp_signature_valid(signature))
+		return -EINVAL;
+	struct rl_state s = { 0 };
+	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
+	if (fd < 0)
+		return fd;
+	struct rl_entry *e = state_find(&s, key, true);
+	if (e->kind != RL_KEY)
+		*e = (struct rl_entry){ .key = key };
+	set_signature(&s, e, signature, true);
+	struct rl_entry *c = NULL;
+	if (coarse && coarse != key) {
+		c = state_find_keep(&s, coarse, true, e);
+		if (c->kind != RL_COARSE)
+			*c = (struct rl_entry){ .key = coarse, .kind = RL_COARSE };
+		set_signature(&s, c, signature, false);
+	}
+	/* The slot this crash took is not one of the reports before it. */
+	int64_t since = now - rl->window;
+	bool mine = slot > since && has_time(e, slot);
+	unsigned reports = reports_of(&s, signature, since) - mine;
+	memcpy(ret->signature, signature, sizeof(ret->signature));
+	ret->reports = reports;
+	if (reports >= rl->max) {
+		struct rl_entry *sig = signature_entry(&s, signature, e);
+		ret->counted = true;
+		ret->slot = 0;
+		if (mine)
+			drop_time(e, slot);
+		count_one(sig, now);
+		ret->count = counted_of(&s, signature);
+	} else if (c && analysis) {
+		/* An analysis that ends in a report is the signature's limit's business. */
+		drop_time(c, analysis);
 	}
 	int r = state_write(fd, &s);
 	free(s.e);
@@ -365,9 +627,9 @@ int cp_ratelimit_record(int spool_fd, uint64_t key, const char *signature)
 	if (fd < 0)
 		return fd;
 	struct rl_entry *e = state_find(&s, key, true);
-	if (e->signature[0] && strcmp(e->signature, signature) != 0)
-		e->ambiguous = true;
-	memcpy(e->signature, signature, CP_SIGNATURE_LEN + 1);
+	if (e->kind != RL_KEY)
+		*e = (struct rl_entry){ .key = key };
+	set_signature(&s, e, signature, true);
 	int r = state_write(fd, &s);
 	free(s.e);
 	return r;

@@ -3,7 +3,9 @@
  * (ratelimit.h): N/WINDOW parsing, the limit per signature over every key that found it,
  * a key's own slots before its signature is known, the window, a key that found two
  * signatures, the counts list reads, a damaged, linked or oversized state file, the bound
- * on keys; and list's --since forms (spoolcli.h).
+ * on keys; the .NET scheme (a fine key decided as a native one, the signature checked
+ * after the analysis, the coarse key's bound on analyses without a report, counts kept by
+ * signature when a key changes its); and list's --since forms (spoolcli.h).
  */
 #include "config.h"
 
@@ -26,6 +28,25 @@ static int check(int dir, const struct cp_ratelimit *rl, uint64_t key, int64_t n
 	struct cp_ratelimit_verdict v;
 	int r = cp_ratelimit_check(dir, rl, key, now, &v);
 	return r < 0 ? r : v.counted;
+}
+
+/* A .NET crash: the pre-analysis check, then (when analysed) the post-analysis one with
+ * @sig. 0 reported, 1 counted before the analysis, 2 coarse-counted, 3 counted after it. */
+static int check_dn(int dir, const struct cp_ratelimit *rl, uint64_t key, uint64_t coarse, const char *sig,
+		    int64_t now)
+{
+	struct cp_ratelimit_verdict v, w;
+	int r = cp_ratelimit_check_dotnet(dir, rl, key, coarse, now, &v);
+	if (r < 0)
+		return r;
+	if (v.counted)
+		return v.coarse ? 2 : 1;
+	r = cp_ratelimit_check_signature(dir, rl, key, coarse, sig, v.slot, v.analysis, now, &w);
+	if (r < 0)
+		return r;
+	if (w.counted)
+		return 3;
+	return cp_ratelimit_record(dir, key, sig);
 }
 
 static uint64_t counted_of(int dir, const char *sig)
@@ -116,6 +137,47 @@ int main(void)
 	/* No limit: nothing is counted or written. */
 	struct cp_ratelimit off = { 0, 100 };
 	CHECK(check(dir, &off, 1, 1300) == 0);
+
+	/* .NET: fine keys 10.., coarse key 20; a fresh state file. */
+	unlinkat(dir, CP_RATELIMIT_STATE, 0);
+	CHECK(cp_ratelimit_dotnet_analyses(&rl) == 12);
+	CHECK(cp_ratelimit_dotnet_analyses(&(struct cp_ratelimit){ 64, 100 }) == CP_RATELIMIT_MAX_TIMES);
+	/* One exception, one stack: three reports, then counted before any analysis. */
+	for (int i = 0; i < 3; i++)
+		CHECK(check_dn(dir, &rl, 10, 20, SIG_A, 2000 + i) == 0);
+	CHECK(check_dn(dir, &rl, 10, 20, SIG_A, 2003) == 1);
+	CHECK(counted_of(dir, SIG_A) == 1);
+	/* Another exception of the same program (its own fine key 30): its own reports. */
+	CHECK(check_dn(dir, &rl, 30, 20, SIG_B, 2004) == 0);
+	/* The same exception from another stack (a new fine key): analysed, counted after it. */
+	CHECK(check_dn(dir, &rl, 11, 20, SIG_A, 2005) == 3);
+	CHECK(counted_of(dir, SIG_A) == 2);
+	CHECK(check_dn(dir, &rl, 11, 20, SIG_A, 2006) == 1);	/* now known: before */
+	/* New stacks every time: 12 analyses without a report (one spent above), then counted
+	 * without one, for the signature the coarse key found last. */
+	for (int i = 0; i < 11; i++)
+		CHECK(check_dn(dir, &rl, 100 + i, 20, SIG_A, 2010 + i) == 3);
+	CHECK(check_dn(dir, &rl, 200, 20, SIG_A, 2030) == 2);
+	CHECK(counted_of(dir, SIG_A) == 3 + 11 + 1);
+	/* ... and a known key is still decided by its own signature. */
+	CHECK(check_dn(dir, &rl, 30, 20, SIG_B, 2031) == 0);
+	/* A fine key that found two signatures goes by the coarse key's bound. */
+	CHECK(cp_ratelimit_record(dir, 30, SIG_A) == 0);
+	CHECK(check_dn(dir, &rl, 30, 20, SIG_B, 2032) == 2);
+	/* Past the window, a new stack is analysed again. */
+	CHECK(check_dn(dir, &rl, 300, 20, SIG_B, 2200) == 0);
+	/* A key's counts stay its signature's when it finds another one. */
+	uint64_t a = counted_of(dir, SIG_A), b = counted_of(dir, SIG_B);
+	CHECK(cp_ratelimit_record(dir, 10, SIG_B) == 0);
+	CHECK(counted_of(dir, SIG_A) == a && counted_of(dir, SIG_B) == b);
+	/* The .NET lines parse; an old crashpipe's file is read as before. */
+	write_state(dir, "0000000000000014 aaaaaaaaaaaaaaaa c 2 1 2 3000 3001\n"
+			 "0000000000000015 aaaaaaaaaaaaaaaa s 5 1 2\n"
+			 "0000000000000016 aaaaaaaaaaaaaaaa s 5 1 2 3000\n"
+			 "0000000000000017 - s 5 1 2\n"
+			 "0000000000000018 bbbbbbbbbbbbbbbb a 4 1 2 3000\n");
+	CHECK(counted_of(dir, SIG_A) == 7);
+	CHECK(counted_of(dir, SIG_B) == 4);
 
 	/* A damaged state file: the lines that parse are kept, the rest dropped. */
 	write_state(dir, "garbage\n"
