@@ -1557,6 +1557,7 @@ int cp_cmd_handle(int argc, char **argv)
 	analyse_core(&c);
 	if (rate_counted(&c, c.report)) {
 		cp_gate_release(&c.gate);
+		cp_chain_finish(c.chain);
 		return 0;
 	}
 	int r = write_report(&c);
