@@ -540,6 +540,15 @@ int cp_ratelimit_check_dotnet(int spool_fd, const struct cp_ratelimit *rl, uint6
 	return r;
 }
 
+/* The crash key's entry of @s, made one (a key line) when it was another kind or new. */
+static struct rl_entry *key_entry(struct rl_state *s, uint64_t key)
+{
+	struct rl_entry *e = state_find(s, key, true);
+	if (e->kind != RL_KEY)
+		*e = (struct rl_entry){ .key = key };
+	return e;
+}
+
 int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key, int64_t now,
 		       struct cp_ratelimit_verdict *ret)
 {
@@ -550,9 +559,7 @@ int cp_ratelimit_check(int spool_fd, const struct cp_ratelimit *rl, uint64_t key
 	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
 	if (fd < 0)
 		return fd;
-	struct rl_entry *e = state_find(&s, key, true);
-	if (e->kind != RL_KEY)
-		*e = (struct rl_entry){ .key = key };
+	struct rl_entry *e = key_entry(&s, key);
 	int64_t since = now - rl->window;
 	unsigned reports = e->signature[0] ? reports_of(&s, e->signature, since) : in_window(e, since);
 	memcpy(ret->signature, e->signature, sizeof(ret->signature));
@@ -584,9 +591,7 @@ int cp_ratelimit_check_signature(int spool_fd, const struct cp_ratelimit *rl, ui
 	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
 	if (fd < 0)
 		return fd;
-	struct rl_entry *e = state_find(&s, key, true);
-	if (e->kind != RL_KEY)
-		*e = (struct rl_entry){ .key = key };
+	struct rl_entry *e = key_entry(&s, key);
 	set_signature(&s, e, signature, true);
 	struct rl_entry *c = NULL;
 	if (coarse && coarse != key) {
@@ -626,9 +631,7 @@ int cp_ratelimit_record(int spool_fd, uint64_t key, const char *signature)
 	_cleanup_close_ int fd = state_load(spool_fd, true, LOCK_EX, &s);
 	if (fd < 0)
 		return fd;
-	struct rl_entry *e = state_find(&s, key, true);
-	if (e->kind != RL_KEY)
-		*e = (struct rl_entry){ .key = key };
+	struct rl_entry *e = key_entry(&s, key);
 	set_signature(&s, e, signature, true);
 	int r = state_write(fd, &s);
 	free(s.e);

@@ -214,16 +214,6 @@ void cp_spill_end(struct cp_spill *s, int error)
 		}
 }
 
-uint64_t cp_spill_size(const struct cp_spill *s)
-{
-	return s ? s->written : 0;
-}
-
-int cp_spill_error(const struct cp_spill *s)
-{
-	return s ? s->error : 0;
-}
-
 pid_t cp_spill_fork(struct cp_spill *s, int (*fn)(struct cp_spill_reader *r, void *data), void *data)
 {
 	int pfd[2];
@@ -330,24 +320,6 @@ static void advance(struct cp_spill_reader *r, size_t n)
 		(void) fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)punched, (off_t)(low - punched));
 }
 
-ssize_t cp_spill_read(struct cp_spill_reader *r, void *buf, size_t len)
-{
-	ssize_t want = wait_for(r, len);
-	if (want <= 0)
-		return want;
-	for (;;) {
-		ssize_t n = pread(r->fd, buf, (size_t)want, (off_t)r->pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return broken(r);
-		advance(r, (size_t)n);
-		return n;
-	}
-}
-
 ssize_t cp_spill_splice(struct cp_spill_reader *r, int pipe_fd, size_t len)
 {
 	ssize_t want = wait_for(r, len);
@@ -365,9 +337,4 @@ ssize_t cp_spill_splice(struct cp_spill_reader *r, int pipe_fd, size_t len)
 		advance(r, (size_t)n);
 		return n;
 	}
-}
-
-uint64_t cp_spill_pos(const struct cp_spill_reader *r)
-{
-	return r->pos;
 }

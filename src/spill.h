@@ -18,7 +18,7 @@
  *
  * In the handler:   cp_spill_new() → cp_spill_fork() per consumer → cp_spill_attach() →
  *                   (the core is read) → cp_spill_end() → the consumers' owners reap them.
- * In a consumer:    cp_spill_read() / cp_spill_splice() until 0 (the end) or -errno.
+ * In a consumer:    cp_spill_splice() until 0 (the end) or -errno.
  */
 
 #include <stdint.h>
@@ -50,10 +50,6 @@ int cp_spill_attach(struct cp_spill *s, struct cp_input *in);
  * once they have read what there is. Idempotent: the first call counts. */
 void cp_spill_end(struct cp_spill *s, int error);
 
-/* Bytes written so far, and the error that stopped the spill, or 0. */
-uint64_t cp_spill_size(const struct cp_spill *s);
-int cp_spill_error(const struct cp_spill *s);
-
 /* Give its space back now (a full file system: the report first); its readers see
  * -ECANCELED. NULL is a no-op. */
 void cp_spill_drop(struct cp_spill *s);
@@ -61,14 +57,9 @@ void cp_spill_drop(struct cp_spill *s);
 /* Ends the spill with -ECANCELED if it was not ended, closes our fds. NULL is a no-op. */
 void cp_spill_free(struct cp_spill *s);
 
-/* In a consumer: up to @len bytes at the reader's position, waiting for them while the
- * stream goes on. Returns the count, 0 at the end, or -errno (the spill broke). */
-ssize_t cp_spill_read(struct cp_spill_reader *r, void *buf, size_t len);
-
-/* The same, moved by splice(2) into the pipe @pipe_fd (which may block). */
+/* In a consumer: up to @len bytes at the reader's position, moved by splice(2) into the
+ * pipe @pipe_fd (which may block), waiting for them while the stream goes on. Returns the
+ * count, 0 at the end, or -errno (the spill broke). */
 ssize_t cp_spill_splice(struct cp_spill_reader *r, int pipe_fd, size_t len);
-
-/* The reader's position: bytes consumed. */
-uint64_t cp_spill_pos(const struct cp_spill_reader *r);
 
 #endif
