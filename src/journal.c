@@ -284,6 +284,9 @@ int cp_journal_fields(const struct cp_report *r, const char *report_path, const 
 	return f->oom ? -ENOMEM : 0;
 }
 
+/* Where journald listens (sd-journal's own path for it). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 static void send_syslog(const struct cp_report *r, const char *report_path, const char *signature)
 {
 	const struct cp_process *p = &r->process;
@@ -305,6 +308,12 @@ int cp_journal_send(const struct cp_report *r, const char *report_path, const ch
 
 	if (cp_journal_fields(r, report_path, signature, core_filename, &f) < 0)
 		return -ENOMEM;
+	/* sd_journal_sendv() says nothing when no journal runs (a missing socket is success
+	 * to it): syslog then. */
+	if (access(JOURNAL_SOCKET, F_OK) < 0) {
+		send_syslog(r, report_path, signature);
+		return 1;
+	}
 	for (;;) {
 		int e = sd_journal_sendv(f.iov, f.n);
 		if (e >= 0)
