@@ -38,6 +38,7 @@ crash() {
 	local label=$1 app=$2 sc=$3 pid rc want
 	shift 3
 	dotnet_pipe --spool "$spool" "$@"
+	dotnet_fresh_rate_limit
 	out=$test_dir/$label-$sc.out
 	json=$test_dir/$label-$sc.json
 	(

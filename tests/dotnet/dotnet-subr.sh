@@ -130,17 +130,21 @@ scenario_signal() {
 	esac
 }
 
+# dotnet_fresh_rate_limit: before a crash, the crash-loop limit's state in $spool goes: the
+# tests of the analysis crash one bug more often than handle's default limit (5 an hour)
+# reports it (main and threads100 share a signature, on three runtimes), and core_pattern
+# has no room for --rate-limit off. A test of the limit itself sets DOTNET_KEEP_RATE_LIMIT=1.
+dotnet_fresh_rate_limit() {
+	[ -n "${DOTNET_KEEP_RATE_LIMIT:-}" ] || [ -z "${spool:-}" ] || rm -f "$spool/.crashpipe-ratelimit"
+}
+
 # run_app OUTVAR RT SCENARIO OUTFILE [VAR=VALUE...]: run the app for runtime RT with the
 # given environment (core dumps allowed, like run_crasher); sets OUTVAR to its pid. Its stdout
 # and stderr go to OUTFILE. Fails the test unless it dies of scenario_signal.
-# The crash-loop limit's state in $spool goes first: the tests of the analysis crash one bug
-# more often than handle's default limit (5 an hour) reports it (main and threads100 share a
-# signature, on three runtimes), and core_pattern has no room for --rate-limit off. A test of
-# the limit itself sets DOTNET_KEEP_RATE_LIMIT=1.
 run_app() {
 	local __var=$1 rt=$2 sc=$3 out=$4 __pid rc want
 	shift 4
-	[ -n "${DOTNET_KEEP_RATE_LIMIT:-}" ] || [ -z "${spool:-}" ] || rm -f "$spool/.crashpipe-ratelimit"
+	dotnet_fresh_rate_limit
 	(
 		ulimit -c unlimited
 		exec env "$@" "${APP[$rt]}" "$sc"
