@@ -2,18 +2,18 @@
  * spill.c - the core's bytes in an unnamed file of the spool, for a consumer slower than
  * the kernel (spill.h).
  *
- * What the writer and the readers share is one page mapped MAP_SHARED before the readers
- * are forked: how many bytes the file holds, whether the stream has ended (or broke), and
- * each reader's position. A reader that has caught up waits on a pipe of its own, which the
- * writer pokes (one byte, never blocking: a full pipe is a wake-up already pending) each
- * time it has written WAKE_EVERY more bytes and at the end; it also looks again every
- * POLL_MS, so a missed poke costs at most that.
+ * What the writer and its reader share is one page mapped MAP_SHARED before the reader is
+ * forked: how many bytes the file holds, and whether the stream has ended (or broke). A
+ * reader that has caught up waits on a pipe, which the writer pokes (one byte, never
+ * blocking: a full pipe is a wake-up already pending) each time it has written WAKE_EVERY
+ * more bytes and at the end; it also looks again every POLL_MS, so a missed poke costs at
+ * most that.
  *
  * Written bytes: a buffer the reader read is written with pwrite(), leaving out whole
  * pages of zeros (a hole reads back as zeros); skipped bytes go from the kernel's pipe to
- * the file by splice(2). Both land in the page cache; a reader reads them back from there
- * and punches out (FALLOC_FL_PUNCH_HOLE) what every reader has passed, so dirty pages are
- * dropped before most of them reach the disk.
+ * the file by splice(2). Both land in the page cache; the reader reads them back from there
+ * and punches out (FALLOC_FL_PUNCH_HOLE) what it has passed, so dirty pages are dropped
+ * before most of them reach the disk.
  */
 #include "config.h"
 
@@ -44,15 +44,13 @@
 struct shared {
 	_Atomic uint64_t written;
 	_Atomic int state;		/* 0 streaming, 1 ended, -errno broken */
-	_Atomic uint64_t pos[CP_SPILL_MAX_READERS];	/* UINT64_MAX: the reader is gone */
-	_Atomic uint64_t punched;
 };
 
 struct cp_spill {
 	struct cp_newfile file;
 	struct shared *sh;
-	int wake[CP_SPILL_MAX_READERS];	/* write ends */
-	unsigned n_readers;
+	int wake;			/* the reader's pipe, write end; -1 */
+	bool forked;
 	uint64_t written, last_wake;
 	int error;
 	bool ended;
@@ -61,9 +59,8 @@ struct cp_spill {
 struct cp_spill_reader {
 	int fd;
 	int wake;			/* read end */
-	unsigned slot;
 	struct shared *sh;
-	uint64_t pos;
+	uint64_t pos, punched;
 };
 
 int cp_spill_new(int dir_fd, struct cp_spill **ret)
@@ -76,11 +73,8 @@ int cp_spill_new(int dir_fd, struct cp_spill **ret)
 	s->sh = mmap(NULL, sizeof(*s->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s->sh == MAP_FAILED)
 		return -errno;
-	for (unsigned i = 0; i < CP_SPILL_MAX_READERS; i++) {
-		s->wake[i] = -1;
-		atomic_store(&s->sh->pos[i], UINT64_MAX);
-	}
-	/* Read back by the readers, punched by them: read-write. Never named. */
+	s->wake = -1;
+	/* Read back by the reader, punched by it: read-write. Never named. */
 	r = cp_newfile_create(dir_fd, O_RDWR, &s->file);
 	if (r < 0) {
 		munmap(s->sh, sizeof(*s->sh));
@@ -90,11 +84,10 @@ int cp_spill_new(int dir_fd, struct cp_spill **ret)
 	return 0;
 }
 
-static void wake_all(struct cp_spill *s)
+static void wake(struct cp_spill *s)
 {
-	for (unsigned i = 0; i < s->n_readers; i++)
-		if (s->wake[i] >= 0)
-			(void) !write(s->wake[i], "", 1);	/* EAGAIN: a wake-up is pending */
+	if (s->wake >= 0)
+		(void) !write(s->wake, "", 1);	/* EAGAIN: a wake-up is pending */
 	s->last_wake = s->written;
 }
 
@@ -103,10 +96,10 @@ static void grew(struct cp_spill *s, size_t n)
 	s->written += n;
 	atomic_store(&s->sh->written, s->written);
 	if (s->written - s->last_wake >= WAKE_EVERY)
-		wake_all(s);
+		wake(s);
 }
 
-/* Stop the spill: the readers see @error. Returns it. */
+/* Stop the spill: the reader sees @error. Returns it. */
 static int fail(struct cp_spill *s, int error)
 {
 	if (!s->error)
@@ -206,48 +199,40 @@ void cp_spill_end(struct cp_spill *s, int error)
 	if (!s->error && ftruncate(s->file.fd, (off_t)s->written) < 0)
 		s->error = -errno;
 	atomic_store(&s->sh->state, s->error ? s->error : 1);
-	wake_all(s);
-	for (unsigned i = 0; i < s->n_readers; i++)
-		if (s->wake[i] >= 0) {
-			close(s->wake[i]);
-			s->wake[i] = -1;
-		}
+	wake(s);
+	if (s->wake >= 0) {
+		close(s->wake);
+		s->wake = -1;
+	}
 }
 
 pid_t cp_spill_fork(struct cp_spill *s, int (*fn)(struct cp_spill_reader *r, void *data), void *data)
 {
 	int pfd[2];
 
-	if (s->n_readers == CP_SPILL_MAX_READERS || s->written)
+	if (s->forked || s->written)
 		return -EINVAL;
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	unsigned slot = s->n_readers;
-	atomic_store(&s->sh->pos[slot], 0);
 	pid_t parent = getpid();
 	pid_t pid = cp_child_fork();
 	if (pid == 0) {
-		for (unsigned i = 0; i < s->n_readers; i++)
-			close(s->wake[i]);
 		close(pfd[1]);
 		/* The kernel holds the dying process while any reader of its pipe has it. */
 		close(STDIN_FILENO);
 		if (cp_sandbox_tie_to_parent(parent) < 0)
 			_exit(127);
-		struct cp_spill_reader r = { .fd = s->file.fd, .wake = pfd[0], .slot = slot, .sh = s->sh };
-		int status = fn(&r, data);
-		atomic_store(&s->sh->pos[slot], UINT64_MAX);
-		_exit(status);
+		struct cp_spill_reader r = { .fd = s->file.fd, .wake = pfd[0], .sh = s->sh };
+		_exit(fn(&r, data));
 	}
 	int e = -errno;
 	close(pfd[0]);
 	if (pid < 0) {
 		close(pfd[1]);
-		atomic_store(&s->sh->pos[slot], UINT64_MAX);
 		return e;
 	}
-	s->wake[slot] = pfd[1];
-	s->n_readers++;
+	s->wake = pfd[1];
+	s->forked = true;
 	return pid;
 }
 
@@ -299,25 +284,15 @@ static int broken(const struct cp_spill_reader *r)
 	return state < 0 ? state : -EIO;
 }
 
-/* @r has consumed @n more bytes: punch out what every reader has passed. */
+/* @r has consumed @n more bytes: punch out what it has passed. */
 static void advance(struct cp_spill_reader *r, size_t n)
 {
 	r->pos += n;
-	atomic_store(&r->sh->pos[r->slot], r->pos);
-	uint64_t low = UINT64_MAX;
-	for (unsigned i = 0; i < CP_SPILL_MAX_READERS; i++) {
-		uint64_t p = atomic_load(&r->sh->pos[i]);
-		if (p < low)
-			low = p;
-	}
-	uint64_t punched = atomic_load(&r->sh->punched);
-	if (low == UINT64_MAX)
+	uint64_t low = r->pos - r->pos % PUNCH_STEP;
+	if (low <= r->punched)
 		return;
-	low -= low % PUNCH_STEP;
-	if (low <= punched)
-		return;
-	if (atomic_compare_exchange_strong(&r->sh->punched, &punched, low))
-		(void) fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)punched, (off_t)(low - punched));
+	(void) fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->punched, (off_t)(low - r->punched));
+	r->punched = low;
 }
 
 ssize_t cp_spill_splice(struct cp_spill_reader *r, int pipe_fd, size_t len)
