@@ -49,7 +49,6 @@ struct cp_chain {
 	const char *crash_pid;	/* for the log */
 	char *path;
 	int64_t deadline_ms;	/* what it may cost crashpipe, in all, ends here */
-	unsigned timeout;
 };
 
 static const char *const own_specifiers[] = { "%P", "%i", "%u", "%g", "%s", "%t", "%c", "%h", "%F" };
@@ -260,7 +259,6 @@ int cp_chain_start(int spool_fd, const struct cp_chain_args *args, char **extra,
 	ch->wfd = pfd[1];
 	ch->ready = -1;
 	ch->crash_pid = crash_pid;
-	ch->timeout = timeout;
 	ch->deadline_ms = now_ms() + (int64_t)timeout * 1000;
 	*ret = TAKE_PTR(ch);
 	return 0;
@@ -407,7 +405,7 @@ void cp_chain_destroy(struct cp_chain *ch)
 		close(ch->wfd);
 	if (ch->ready >= 0)
 		close(ch->ready);
-	/* Not waited for here: handle is on its way out, and the kernel reparents it. */
+	/* Not waited for here (cp_chain_finish() does): the kernel reparents what is left. */
 	free(ch->path);
 	free(ch);
 }

@@ -217,6 +217,8 @@ struct handle_context {
 
 static void handle_context_done(struct handle_context *c)
 {
+	/* The other handler's own time, after ours, on every way out: its feeder dies with us. */
+	cp_chain_finish(c->chain);
 	cp_chain_destroy(c->chain);
 	cp_conf_deinit(&c->conf);
 	cp_report_destroy(c->report);
@@ -1546,7 +1548,6 @@ int cp_cmd_handle(int argc, char **argv)
 	read_hint(&c);	/* read (and removed) even when the crash is counted */
 	if (rate_limited(&c)) {
 		drain(&c);
-		cp_chain_finish(c.chain);
 		return 0;
 	}
 	take_slot_or_queue(&c);
@@ -1557,7 +1558,6 @@ int cp_cmd_handle(int argc, char **argv)
 	analyse_core(&c);
 	if (rate_counted(&c, c.report)) {
 		cp_gate_release(&c.gate);
-		cp_chain_finish(c.chain);
 		return 0;
 	}
 	int r = write_report(&c);
@@ -1572,6 +1572,5 @@ int cp_cmd_handle(int argc, char **argv)
 	rate_record(&c);
 	fill_debug_cache(&c);
 	cp_gate_release(&c.gate);
-	cp_chain_finish(c.chain);	/* the other handler's own time, after ours */
 	return r < 0 ? 1 : 0;
 }
